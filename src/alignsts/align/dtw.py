@@ -1,0 +1,207 @@
+"""Dynamic time warping: full for small inputs, multiscale banded for long ones.
+
+Path convention: an int array [L, 2] of (i, j) pairs, i indexing the first sequence
+(the speech), j the second (the sung reference), from (0, 0) to (N-1, M-1), each step
+one of (1, 1), (1, 0), (0, 1).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# moves: 0 = diagonal, 1 = i advances only (speech moves, reference holds: speech is
+# compressed), 2 = j advances only (reference moves, speech holds: speech is stretched)
+_INF = np.inf
+
+
+@njit(cache=True)
+def _accumulate_band(X, Y, lo, hi, row_weight, pen_i, pen_j):
+    """Accumulated symmetric cost over a band; returns flat backpointers and row offsets."""
+    n = X.shape[0]
+    dim = X.shape[1]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        offsets[i + 1] = offsets[i] + (hi[i] - lo[i])
+    acc = np.full(offsets[n], _INF)
+    back = np.zeros(offsets[n], dtype=np.int8)
+    for i in range(n):
+        base = offsets[i]
+        pbase = offsets[i - 1] if i > 0 else 0
+        plo = lo[i - 1] if i > 0 else 0
+        phi = hi[i - 1] if i > 0 else 0
+        w = row_weight[i]
+        for j in range(lo[i], hi[i]):
+            d = 0.0
+            for k in range(dim):
+                t = X[i, k] - Y[j, k]
+                d += t * t
+            c = np.sqrt(d) * w
+            if i == 0 and j == 0:
+                acc[base] = c
+                back[base] = -1
+                continue
+            best = _INF
+            move = 0
+            if i > 0 and j > 0 and plo <= j - 1 < phi:
+                v = acc[pbase + j - 1 - plo] + 2.0 * c
+                if v < best:
+                    best = v
+                    move = 0
+            if i > 0 and plo <= j < phi:
+                v = acc[pbase + j - plo] + c + pen_i
+                if v < best:
+                    best = v
+                    move = 1
+            if j > lo[i]:
+                v = acc[base + j - 1 - lo[i]] + c + pen_j
+                if v < best:
+                    best = v
+                    move = 2
+            acc[base + j - lo[i]] = best
+            back[base + j - lo[i]] = move
+    return acc, back, offsets
+
+
+@njit(cache=True)
+def _backtrack(back, offsets, lo, n, m):
+    path = np.zeros((n + m, 2), dtype=np.int64)
+    i = n - 1
+    j = m - 1
+    k = 0
+    while True:
+        path[k, 0] = i
+        path[k, 1] = j
+        k += 1
+        if i == 0 and j == 0:
+            break
+        mv = back[offsets[i] + j - lo[i]]
+        if mv == 0:
+            i -= 1
+            j -= 1
+        elif mv == 1:
+            i -= 1
+        elif mv == 2:
+            j -= 1
+        else:
+            break
+    return path[:k][::-1].copy()
+
+
+@njit(cache=True)
+def _full_cost_path(cost):
+    n, m = cost.shape
+    acc = np.full((n, m), _INF)
+    back = np.zeros((n, m), dtype=np.int8)
+    for i in range(n):
+        for j in range(m):
+            c = cost[i, j]
+            if i == 0 and j == 0:
+                acc[0, 0] = c
+                continue
+            best = _INF
+            mv = 0
+            if i > 0 and j > 0 and acc[i - 1, j - 1] + 2 * c < best:
+                best = acc[i - 1, j - 1] + 2 * c
+                mv = 0
+            if i > 0 and acc[i - 1, j] + c < best:
+                best = acc[i - 1, j] + c
+                mv = 1
+            if j > 0 and acc[i, j - 1] + c < best:
+                best = acc[i, j - 1] + c
+                mv = 2
+            acc[i, j] = best
+            back[i, j] = mv
+    path = np.zeros((n + m, 2), dtype=np.int64)
+    i, j, k = n - 1, m - 1, 0
+    while True:
+        path[k, 0] = i
+        path[k, 1] = j
+        k += 1
+        if i == 0 and j == 0:
+            break
+        mv = back[i, j]
+        if mv == 0:
+            i -= 1
+            j -= 1
+        elif mv == 1:
+            i -= 1
+        else:
+            j -= 1
+    return path[:k][::-1].copy()
+
+
+def dtw_full(cost: np.ndarray) -> np.ndarray:
+    """Symmetric DTW over a precomputed cost matrix [N, M] -> path [L, 2]."""
+    return _full_cost_path(np.ascontiguousarray(cost, dtype=np.float64))
+
+
+def banded_dtw(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+               row_weight: np.ndarray | None = None, pen_i: float = 0.0,
+               pen_j: float = 0.0) -> np.ndarray:
+    """DTW of x [N, D] against y [M, D] (Euclidean frame cost) within columns [lo[i], hi[i]).
+
+    ``row_weight`` [N] scales the cost of each row of x. Returns path [L, 2].
+    """
+    n, m = len(x), len(y)
+    if row_weight is None:
+        row_weight = np.ones(n)
+    _, back, offsets = _accumulate_band(np.ascontiguousarray(x, np.float64),
+                                        np.ascontiguousarray(y, np.float64),
+                                        lo.astype(np.int64), hi.astype(np.int64),
+                                        np.ascontiguousarray(row_weight, np.float64),
+                                        float(pen_i), float(pen_j))
+    return _backtrack(back, offsets, lo.astype(np.int64), n, m)
+
+
+def _halve(x: np.ndarray) -> np.ndarray:
+    """Average consecutive pairs of frames: [N, D] -> [ceil(N/2), D]."""
+    if len(x) % 2:
+        x = np.concatenate([x, x[-1:]], axis=0)
+    return 0.5 * (x[0::2] + x[1::2])
+
+
+def band_from_path(path: np.ndarray, n: int, m: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column window per row covering a coarse path projected to twice the resolution.
+
+    path [L, 2] at half resolution -> lo, hi [n] with hi exclusive, monotone, connected.
+    """
+    lo = np.full(n, m, dtype=np.int64)
+    hi = np.zeros(n, dtype=np.int64)
+    for di in (0, 1):
+        rows = np.minimum(2 * path[:, 0] + di, n - 1)
+        np.minimum.at(lo, rows, 2 * path[:, 1])
+        np.maximum.at(hi, rows, 2 * path[:, 1] + 2)
+    lo = np.maximum(lo - radius, 0)
+    hi = np.minimum(hi + radius, m)
+    # make the band monotone and connected (row i+1 starts no later than row i ends)
+    lo = np.minimum.accumulate(lo[::-1])[::-1]
+    hi = np.maximum.accumulate(hi)
+    lo[0] = 0
+    hi[-1] = m
+    return lo, hi
+
+
+def multiscale_dtw(x: np.ndarray, y: np.ndarray, row_weight: np.ndarray | None = None,
+                   radius: int = 12, max_full_cells: int = 4_000_000, pen_i: float = 0.0,
+                   pen_j: float = 0.0, progress=None) -> np.ndarray:
+    """FastDTW-style alignment with memory O((N + M) * radius): x [N, D], y [M, D] -> path [L, 2].
+
+    Halves both sequences until N * M <= ``max_full_cells``, aligns there without a band,
+    then refines level by level inside a band of ``radius`` frames around the projected path.
+    """
+    if row_weight is None:
+        row_weight = np.ones(len(x))
+    pyramid = [(np.asarray(x, np.float64), np.asarray(y, np.float64), np.asarray(row_weight, np.float64))]
+    while len(pyramid[-1][0]) * len(pyramid[-1][1]) > max_full_cells and min(
+            len(pyramid[-1][0]), len(pyramid[-1][1])) > 8:
+        a, b, w = pyramid[-1]
+        pyramid.append((_halve(a), _halve(b), _halve(w[:, None])[:, 0]))
+    a, b, w = pyramid[-1]
+    path = banded_dtw(a, b, np.zeros(len(a), np.int64), np.full(len(a), len(b), np.int64), w, pen_i, pen_j)
+    levels = len(pyramid) - 1
+    for k, (a, b, w) in enumerate(reversed(pyramid[:-1])):
+        lo, hi = band_from_path(path, len(a), len(b), radius)
+        path = banded_dtw(a, b, lo, hi, w, pen_i, pen_j)
+        if progress is not None:
+            progress((k + 1) / levels)
+    return path

@@ -1,0 +1,81 @@
+"""Align spoken lyrics with a sung rendition of the same words.
+
+The result maps every frame of the sung reference (the output time axis) to a frame
+of the speech: ``source[j]`` is the speech frame heard at reference frame ``j``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..audio import frontend as fe
+from .dtw import multiscale_dtw
+from .features import active_frames, alignment_features
+
+
+@dataclass
+class AlignConfig:
+    radius: int = 12                # band half-width (frames) at each refinement level
+    silence_weight: float = 0.3     # cost scale of silent speech frames: pauses are cheap to skip
+    compress_penalty: float = 0.0   # extra cost per step where only the speech advances
+    stretch_penalty: float = 0.0    # extra cost per step where only the reference advances
+    max_full_cells: int = 4_000_000
+
+
+@dataclass
+class Alignment:
+    """path [L, 2] of (speech frame, reference frame); source [M] speech frame per reference frame;
+    speech_active [N], reference_active [M] non-silent frame masks."""
+    path: np.ndarray
+    source: np.ndarray
+    speech_active: np.ndarray
+    reference_active: np.ndarray
+
+
+def _core(active: np.ndarray) -> tuple[int, int]:
+    """First and last+1 active frame; the whole range when nothing is active."""
+    idx = np.flatnonzero(active)
+    if len(idx) == 0:
+        return 0, len(active)
+    return int(idx[0]), int(idx[-1]) + 1
+
+
+def source_per_frame(path: np.ndarray, m: int) -> np.ndarray:
+    """Median speech frame of the path at each reference frame: path [L, 2] -> [m]."""
+    order = np.argsort(path[:, 1], kind="stable")
+    j = path[order, 1]
+    i = path[order, 0]
+    starts = np.searchsorted(j, np.arange(m), side="left")
+    ends = np.searchsorted(j, np.arange(m), side="right")
+    mid = (starts + ends - 1) // 2
+    return i[np.clip(mid, 0, len(i) - 1)].astype(np.int64)
+
+
+def align(speech_mag: np.ndarray, reference_mag: np.ndarray, config: AlignConfig | None = None,
+          progress=None) -> Alignment:
+    """Align speech [N, K] to a sung reference [M, K] (STFT magnitudes on the front-end grid).
+
+    Leading/trailing silence of both is cut before the DTW and mapped silence to silence.
+    """
+    cfg = config or AlignConfig()
+    e_s = fe.frame_energy_db(speech_mag)
+    e_r = fe.frame_energy_db(reference_mag)
+    act_s = active_frames(e_s)
+    act_r = active_frames(e_r)
+    fs = alignment_features(speech_mag, act_s)
+    fr = alignment_features(reference_mag, act_r)
+    s0, s1 = _core(act_s)
+    r0, r1 = _core(act_r)
+    weight = np.where(act_s[s0:s1], 1.0, cfg.silence_weight)
+    core = multiscale_dtw(fs[s0:s1], fr[r0:r1], weight, radius=cfg.radius,
+                          max_full_cells=cfg.max_full_cells, pen_i=cfg.compress_penalty,
+                          pen_j=cfg.stretch_penalty, progress=progress)
+    path = core + np.array([s0, r0])
+    n, m = len(speech_mag), len(reference_mag)
+    source = np.empty(m, dtype=np.int64)
+    source[r0:r1] = source_per_frame(core, r1 - r0) + s0
+    # outside the sung core: walk through the speech's own leading/trailing silence
+    source[:r0] = np.clip(s0 - (r0 - np.arange(r0)), 0, n - 1)
+    source[r1:] = np.clip(s1 + np.arange(m - r1), 0, n - 1)
+    return Alignment(path=path, source=source, speech_active=act_s, reference_active=act_r)

@@ -1,0 +1,140 @@
+"""Reading, checking, resampling and atomically writing audio."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AudioInputError, OutputError
+from .frontend import SAMPLE_RATE
+
+MIN_DURATION_S = 0.3
+SILENCE_PEAK = 1e-4       # about -80 dBFS: quieter than this is treated as silence
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read any libsndfile format (WAV/FLAC/OGG/MP3...), any channel count, as mono float32.
+
+    Returns (wav [N], sample_rate). Raises AudioInputError with a one-line reason.
+    """
+    import soundfile as sf
+
+    p = Path(path)
+    if not p.exists():
+        raise AudioInputError(f"{p}: no such file")
+    if p.is_dir():
+        raise AudioInputError(f"{p}: is a directory, not an audio file")
+    if p.stat().st_size == 0:
+        raise AudioInputError(f"{p}: file is empty")
+    try:
+        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+    except Exception as e:  # libsndfile's messages are long and multi-line
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise AudioInputError(f"{p}: not a readable audio file ({reason})") from None
+    wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    return np.ascontiguousarray(wav, dtype=np.float32), int(sr)
+
+
+def check_audio(wav: np.ndarray, sr: int, name: str = "audio",
+                min_duration: float = MIN_DURATION_S) -> np.ndarray:
+    """Validate a mono waveform [N]; returns it as float32 or raises AudioInputError."""
+    wav = np.asarray(wav)
+    if wav.ndim == 2:
+        wav = wav.mean(axis=1) if wav.shape[1] <= 8 else wav.mean(axis=0)
+    if wav.ndim != 1:
+        raise AudioInputError(f"{name}: expected a mono waveform, got shape {wav.shape}")
+    if sr is None or int(sr) <= 0:
+        raise AudioInputError(f"{name}: invalid sample rate {sr!r}")
+    if wav.size == 0:
+        raise AudioInputError(f"{name}: contains no samples")
+    if not np.all(np.isfinite(wav)):
+        bad = int(np.count_nonzero(~np.isfinite(wav)))
+        raise AudioInputError(f"{name}: contains {bad} NaN/inf samples")
+    dur = wav.size / sr
+    if dur < min_duration:
+        raise AudioInputError(f"{name}: too short ({dur:.2f} s; at least {min_duration} s needed)")
+    if np.max(np.abs(wav)) < SILENCE_PEAK:
+        raise AudioInputError(f"{name}: is silent")
+    return wav.astype(np.float32, copy=False)
+
+
+def resample(wav: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarray:
+    """High-quality (soxr) resampling: [N] -> [N * sr_out / sr_in]."""
+    if sr_in == sr_out:
+        return np.asarray(wav, dtype=np.float32)
+    import soxr
+
+    return soxr.resample(np.asarray(wav, dtype=np.float32), sr_in, sr_out, quality="HQ").astype(np.float32)
+
+
+def load(path: str | os.PathLike, sr: int = SAMPLE_RATE, name: str | None = None) -> np.ndarray:
+    """Read, validate and resample a file to ``sr``: -> [N] float32."""
+    wav, file_sr = read_audio(path)
+    wav = check_audio(wav, file_sr, name or str(path))
+    return resample(wav, file_sr, sr)
+
+
+def peak_safe(wav: np.ndarray, ceiling: float = 0.99) -> np.ndarray:
+    """Scale down (never up) so that |wav| <= ceiling; integer formats then cannot wrap."""
+    peak = float(np.max(np.abs(wav))) if wav.size else 0.0
+    if peak > ceiling:
+        wav = wav * (ceiling / peak)
+    return wav
+
+
+def write_audio(path: str | os.PathLike, wav: np.ndarray, sr: int = SAMPLE_RATE,
+                out_sr: int | None = None, subtype: str | None = None) -> Path:
+    """Write [N] audio atomically (temp file + rename). Format from the suffix (.wav/.flac/.ogg)."""
+    import soundfile as sf
+
+    p = Path(path)
+    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(p.suffix.lower())
+    if fmt is None:
+        raise OutputError(f"{p}: unsupported output format {p.suffix or '(none)'}; use .wav, .flac or .ogg")
+    if out_sr and out_sr != sr:
+        wav = resample(wav, sr, out_sr)
+        sr = out_sr
+    wav = peak_safe(np.asarray(wav, dtype=np.float32))
+    if subtype is None:
+        subtype = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS"}[fmt]
+    with atomic_path(p) as tmp:
+        sf.write(str(tmp), wav, sr, format=fmt, subtype=subtype)
+    return p
+
+
+class atomic_path:
+    """Context manager yielding a temp path beside ``path``; renamed onto it on success only."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> Path:
+        parent = self.path.parent if str(self.path.parent) else Path(".")
+        if not parent.is_dir():
+            raise OutputError(f"{self.path}: output folder {parent} does not exist")
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part" + self.path.suffix,
+                                        dir=parent)
+        except OSError as e:
+            raise OutputError(f"{self.path}: cannot write there ({e.strerror})") from None
+        os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(name, 0o666 & ~umask)   # mkstemp's 0600 would otherwise survive the rename
+        self.tmp = Path(name)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb):
+        assert self.tmp is not None
+        if exc_type is None:
+            try:
+                os.replace(self.tmp, self.path)
+            except OSError as e:
+                self.tmp.unlink(missing_ok=True)
+                raise OutputError(f"{self.path}: cannot write there ({e.strerror})") from None
+        else:
+            self.tmp.unlink(missing_ok=True)
+        return False

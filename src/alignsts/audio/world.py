@@ -1,0 +1,79 @@
+"""WORLD vocoder analysis/synthesis on the front-end's frame grid (hop 128 at 24 kHz)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .frontend import F0_CEIL, FRAME_PERIOD_MS, SAMPLE_RATE, fit_length, n_frames
+
+WORLD_F0_FLOOR = 71.0     # also fixes CheapTrick's FFT size (1024 at 24 kHz)
+
+
+@dataclass
+class WorldFeatures:
+    """f0 [T] Hz (0 = unvoiced), sp [T, K] power envelope, ap [T, K] aperiodicity in 0..1."""
+    f0: np.ndarray
+    sp: np.ndarray
+    ap: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.f0)
+
+
+def _pyworld():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyworld's pkg_resources deprecation notice
+        import pyworld
+    return pyworld
+
+
+def fft_size() -> int:
+    pyworld = _pyworld()
+
+    return pyworld.get_cheaptrick_fft_size(SAMPLE_RATE, WORLD_F0_FLOOR)
+
+
+def analyze(wav: np.ndarray, f0: np.ndarray | None = None, n: int | None = None) -> WorldFeatures:
+    """WORLD analysis of 24 kHz audio [N] into ``n`` (default n_frames(N)) frames.
+
+    F0 by dio + stonemask unless given ([n] Hz, 0 = unvoiced).
+    """
+    pyworld = _pyworld()
+
+    x = np.asarray(wav, dtype=np.float64)
+    if n is None:
+        n = n_frames(len(x))
+    t = np.arange(n) * FRAME_PERIOD_MS / 1000.0
+    if f0 is None:
+        f0_raw, t_raw = pyworld.dio(x, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR, f0_ceil=F0_CEIL,
+                                    frame_period=FRAME_PERIOD_MS)
+        f0 = pyworld.stonemask(x, f0_raw, t_raw, SAMPLE_RATE)
+        f0 = fit_length(f0, n)
+    f0 = np.ascontiguousarray(f0, dtype=np.float64)
+    sp = pyworld.cheaptrick(x, f0, t, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR)
+    ap = pyworld.d4c(x, f0, t, SAMPLE_RATE)
+    return WorldFeatures(f0=f0, sp=sp, ap=ap)
+
+
+def synthesize(feats: WorldFeatures, n_samples: int | None = None) -> np.ndarray:
+    """WORLD synthesis -> [n_samples] float32 (default: frames * hop)."""
+    pyworld = _pyworld()
+
+    y = pyworld.synthesize(np.ascontiguousarray(feats.f0, dtype=np.float64),
+                           np.ascontiguousarray(feats.sp, dtype=np.float64),
+                           np.ascontiguousarray(feats.ap, dtype=np.float64),
+                           SAMPLE_RATE, FRAME_PERIOD_MS)
+    if n_samples is not None:
+        y = fit_length(y, n_samples)
+    return y.astype(np.float32)
+
+
+def envelope(wav: np.ndarray, f0: np.ndarray) -> np.ndarray:
+    """CheapTrick spectral envelope only, for a known F0 [T]: [N] -> [T, fft_size()//2+1]."""
+    pyworld = _pyworld()
+    f0 = np.ascontiguousarray(f0, dtype=np.float64)
+    t = np.arange(len(f0)) * FRAME_PERIOD_MS / 1000.0
+    return pyworld.cheaptrick(np.asarray(wav, dtype=np.float64), f0, t, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR)

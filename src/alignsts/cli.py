@@ -1,0 +1,163 @@
+"""Command line: ``alignsts convert`` and ``alignsts demo`` (a thin layer over alignsts.api)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from . import __version__
+
+log = logging.getLogger("alignsts")
+
+
+def _transpose(value: str):
+    if value.lower() == "auto":
+        return "auto"
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or semitones, got {value!r}") from None
+
+
+class _Progress:
+    """Renders (stage, fraction) callbacks on stderr; silent when quiet."""
+
+    def __init__(self, enabled: bool, label: str = ""):
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.label = label
+        self.last = None
+        self.t0 = time.perf_counter()
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if not self.enabled:
+            return
+        if self.tty:
+            sys.stderr.write(f"\r{self.label}{stage:<10} {100 * fraction:3.0f}%   ")
+            if stage == "done":
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif stage != self.last:
+            log.info("%s%s (%.1f s)", self.label, stage, time.perf_counter() - self.t0)
+        self.last = stage
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="alignsts", description="Turn spoken lyrics into singing.")
+    p.add_argument("--version", action="version", version=f"alignsts {__version__}")
+    verbosity = argparse.ArgumentParser(add_help=False)
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="print timings and tracebacks")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("convert", parents=[verbosity], help="sing a speech recording to a melody",
+                       description="Sing SPEECH (your spoken lyrics) with the melody and rhythm of a "
+                                   "sung reference of the same words.")
+    c.add_argument("speech", nargs="+", help="speech recording(s): wav/flac/ogg/mp3, any rate")
+    c.add_argument("-r", "--reference", required=True, help="sung recording of the same lyrics")
+    c.add_argument("-o", "--output", required=True,
+                   help="output file (.wav/.flac/.ogg); a folder when several speech files are given")
+    c.add_argument("--engine", default="reference", choices=["reference"], help="conversion engine")
+    c.add_argument("--transpose", type=_transpose, default="auto",
+                   help="'auto' (octaves into your range, default) or semitones, e.g. 0 or -12")
+    c.add_argument("--config", help="YAML file with engine settings (see configs/reference.yaml)")
+    c.add_argument("--sr", type=int, default=None, help="output sample rate (default 24000)")
+    c.add_argument("--plot", help="also write a PNG of the pitch curves and the alignment")
+
+    d = sub.add_parser("demo", parents=[verbosity], help="convert the bundled example")
+    d.add_argument("-o", "--output", default="demo_out", help="output folder (default demo_out)")
+    d.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    return p
+
+
+def _load_config(path: str | None):
+    from .config import load_yaml
+    from .engines.reference import ReferenceConfig
+
+    return load_yaml(ReferenceConfig, path) if path else None
+
+
+def _convert_one(args, speech: str, output: Path, plot: Path | None, config) -> None:
+    from . import api
+    from .plot import plot_conversion
+
+    t0 = time.perf_counter()
+    label = f"{Path(speech).name}: " if len(args.speech) > 1 else ""
+    result = api.convert(speech, reference=args.reference, engine=args.engine, transpose=args.transpose,
+                         config=config, progress=_Progress(not args.quiet, label))
+    api.save(result, output, sr=args.sr)
+    if plot:
+        plot_conversion(result, plot)
+    dur = len(result.wav) / result.sr
+    wall = time.perf_counter() - t0
+    log.info("wrote %s (%.1f s of audio, transposed %+g st, %.1f s, RTF %.2f)", output, dur,
+             result.analysis.transpose, wall, wall / max(dur, 1e-9))
+
+
+def cmd_convert(args) -> int:
+    from .errors import AlignSTSError, OutputError
+
+    config = _load_config(args.config)
+    if len(args.speech) == 1:
+        _convert_one(args, args.speech[0], Path(args.output), Path(args.plot) if args.plot else None, config)
+        return 0
+    out_dir = Path(args.output)
+    if not out_dir.is_dir():
+        raise OutputError(f"{out_dir}: with several speech files, --output must be an existing folder")
+    failed = []
+    for speech in args.speech:
+        stem = Path(speech).stem
+        plot = out_dir / f"{stem}.png" if args.plot else None
+        try:
+            _convert_one(args, speech, out_dir / f"{stem}_sung.wav", plot, config)
+        except AlignSTSError as e:
+            log.error("skipped: %s", e)
+            failed.append(str(e))
+    if failed:
+        log.error("%d of %d conversions failed:\n  %s", len(failed), len(args.speech), "\n  ".join(failed))
+        return 1
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from . import api
+
+    files = api.demo(args.output, plot=not args.no_plot, progress=_Progress(not args.quiet))
+    if not args.quiet:
+        for role, path in files.items():
+            print(f"{role:>9}: {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    from .errors import AlignSTSError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="alignsts: %(message)s", stream=sys.stderr)
+    if not args.verbose:
+        warnings.filterwarnings("ignore")
+    try:
+        return {"convert": cmd_convert, "demo": cmd_demo}[args.command](args)
+    except AlignSTSError as e:
+        print(f"alignsts: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("alignsts: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug: still one line unless --verbose
+        if args.verbose:
+            traceback.print_exc()
+        msg = str(e).splitlines()[0] if str(e) else ""
+        print(f"alignsts: internal error: {type(e).__name__}: {msg} (rerun with --verbose for details)",
+              file=sys.stderr)
+        return 1

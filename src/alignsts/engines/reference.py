@@ -1,0 +1,234 @@
+"""Reference engine: sing the speech with the melody and timing of a sung reference.
+
+speech [N] ─ WORLD analysis ─┐
+                              ├─ warp envelope/aperiodicity onto the reference's time axis
+reference [M] ─ DTW alignment ┘   ─ reference F0 (transposed) ─ WORLD synthesis ─ loudness
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..align.speech_to_sung import AlignConfig, Alignment, align
+from ..audio import frontend as fe
+from ..audio import world
+from ..errors import MelodyError
+from ..melody import contour
+
+
+@dataclass
+class ReferenceConfig:
+    transpose: str | float = "auto"      # "auto" (whole octaves) or semitones
+    reference_f0: str = "praat"          # F0 tracker for the reference: praat, harvest, dio
+    bridge_gap_ms: float = 80.0          # fill reference unvoiced gaps up to this where speech is voiced
+    min_voiced_ms: float = 20.0          # drop shorter voiced blips of the reference F0
+    consonant_rate: bool = True          # keep consonants at their natural rate
+    max_consonant_ms: float = 200.0      # longest stretch treated as one consonant cluster
+    follow_loudness: bool = True         # impose the reference's frame loudness
+    max_gain_db: float = 40.0
+    # Spectral balance: how much of the reference's coarse spectral shape the output takes.
+    # The per-frame part (cepstral order `balance_frame_order` over 0-12 kHz, i.e. detail
+    # coarser than ~1.5 kHz at order 8) follows the singing's tilt and loudness; the global
+    # part (`balance_global_order`, time-invariant) matches microphone and voice colour.
+    # Formant detail stays the speaker's; 0 strength keeps the speech spectrum as it is.
+    balance_strength: float = 1.0
+    balance_frame_order: int = 8
+    balance_global_order: int = 64
+    balance_smooth_ms: float = 16.0
+    align: AlignConfig = field(default_factory=AlignConfig)
+
+
+@dataclass
+class Analysis:
+    """Frame-level analysis of a conversion (all on the 24 kHz / hop 128 grid).
+
+    speech_f0 [N], reference_f0 [M], target_f0 [M] (what was synthesised),
+    source [M] speech frame used at each output frame, path [L, 2] raw DTW path,
+    transpose (semitones applied to the reference melody).
+    """
+    speech_f0: np.ndarray
+    reference_f0: np.ndarray
+    target_f0: np.ndarray
+    source: np.ndarray
+    path: np.ndarray
+    transpose: float
+    speech_active: np.ndarray
+    reference_active: np.ndarray
+
+
+def _resolve_transpose(setting, speech_f0: np.ndarray, melody_f0: np.ndarray) -> float:
+    if setting is None or (isinstance(setting, str) and setting.lower() == "auto"):
+        return float(contour.auto_transpose(speech_f0, melody_f0))
+    try:
+        return float(setting)
+    except (TypeError, ValueError):
+        raise MelodyError(f"transpose must be 'auto' or a number of semitones, got {setting!r}") from None
+
+
+def consonant_frames(f0: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Speech frames that are active but unvoiced (consonants, breaths): [N] -> bool [N]."""
+    return active & (f0 <= 0)
+
+
+def keep_consonant_rate(source: np.ndarray, consonant: np.ndarray, max_len: int) -> np.ndarray:
+    """Re-time a reference->speech frame map so consonant clusters play at their natural rate.
+
+    source [M] (monotone speech frame per output frame) -> [M]. Each run of output frames
+    that shows the same consonant cluster longer than the cluster itself is re-timed:
+    the cluster is played once at rate 1, placed at the end of the run (onsets lead into
+    the following vowel), and the frames before it hold the preceding speech frame, i.e.
+    the previous vowel is sustained instead of the consonant being smeared.
+    """
+    out = source.copy()
+    m = len(source)
+    is_cons = consonant[source]
+    for a, b in contour.runs(is_cons):
+        frames = np.unique(source[a:b])
+        length = frames[-1] - frames[0] + 1
+        if b - a <= length or length > max_len:
+            continue
+        start = b - length
+        out[start:b] = np.arange(frames[0], frames[-1] + 1)
+        hold = source[a - 1] if a > 0 else frames[0]
+        out[a:start] = hold
+    return np.clip(out, 0, None) if m else out
+
+
+def skip_silent_sources(source: np.ndarray, speech_active: np.ndarray,
+                        reference_active: np.ndarray) -> np.ndarray:
+    """Where the reference sings over a pause of the speech, hold the last spoken frame."""
+    out = source.copy()
+    bad = reference_active & ~speech_active[source]
+    last = -1
+    for j in range(len(out)):
+        if bad[j]:
+            if last >= 0:
+                out[j] = last
+        elif speech_active[out[j]]:
+            last = out[j]
+    # leading frames with no earlier spoken frame take the first spoken frame after them
+    first_ok = np.flatnonzero(speech_active[out] | ~reference_active)
+    if bad.any() and len(first_ok):
+        lead = np.flatnonzero(bad & (np.arange(len(out)) < first_ok[0]))
+        out[lead] = out[first_ok[0]]
+    return out
+
+
+def _smooth_time(x: np.ndarray, width: int) -> np.ndarray:
+    """Hann-weighted moving average along axis 0: [T, ...] -> [T, ...]."""
+    if width <= 1 or len(x) < 2:
+        return x
+    kernel = np.hanning(width + 2)[1:-1]
+    kernel /= kernel.sum()
+    padded = np.pad(x, [(width, width)] + [(0, 0)] * (x.ndim - 1), mode="edge")
+    out = np.apply_along_axis(lambda v: np.convolve(v, kernel, "same"), 0, padded)
+    return out[width:-width]
+
+
+def spectral_balance(sp: np.ndarray, ref_sp: np.ndarray, active: np.ndarray, frame_order: int,
+                     global_order: int, strength: float, smooth: int) -> np.ndarray:
+    """Log-gain [T, K] moving envelope ``sp`` [T, K] toward the coarse shape of ``ref_sp`` [T, K].
+
+    The difference of the log envelopes is liftered: per frame up to ``frame_order``,
+    and its mean over ``active`` frames up to ``global_order`` (time-invariant).
+    """
+    from scipy.fft import dct, idct
+
+    diff = np.log(ref_sp + 1e-12) - np.log(sp + 1e-12)
+    ceps = dct(diff, type=2, norm="ortho", axis=1)
+    frame = ceps.copy()
+    frame[:, frame_order + 1:] = 0.0
+    glob = np.zeros(ceps.shape[1])
+    if global_order > frame_order and active.any():
+        glob[frame_order + 1: global_order + 1] = ceps[active].mean(axis=0)[frame_order + 1: global_order + 1]
+    gain = idct(frame, type=2, norm="ortho", axis=1) + idct(glob, type=2, norm="ortho")[None, :]
+    return strength * _smooth_time(gain, smooth)
+
+
+def loudness_gain(out_logmel: np.ndarray, ref_logmel: np.ndarray, max_db: float) -> np.ndarray:
+    """Per-frame amplitude gain giving the output the reference's loudness: [T].
+
+    Loudness is the front-end's frame energy (the quantity the rhythm curve is made of);
+    it grows as gain**(1/ln 10), hence the exponent.
+    """
+    e_out = fe.mel_energy(out_logmel).astype(np.float64)
+    e_ref = fe.mel_energy(ref_logmel).astype(np.float64)
+    n = min(len(e_out), len(e_ref))
+    gain = np.ones(len(e_out))
+    gain[:n] = (e_ref[:n] / np.maximum(e_out[:n], 1e-12)) ** np.log(10.0)
+    lim = 10.0 ** (max_db / 20.0)
+    return np.clip(gain, 1.0 / (lim * 100.0), lim)
+
+
+def apply_frame_gain(wav: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """Multiply [N] audio by a frame-rate gain [T] interpolated to samples."""
+    centres = np.arange(len(gain)) * fe.HOP
+    return (wav * np.interp(np.arange(len(wav)), centres, gain)).astype(np.float32)
+
+
+def target_melody(reference: np.ndarray, cfg: ReferenceConfig) -> np.ndarray:
+    """Reference F0 cleaned for use as a melody: [M samples] -> [n_frames] Hz."""
+    f0 = fe.f0_track(reference, cfg.reference_f0).astype(np.float64)
+    f0 = contour.remove_short_voiced(f0, contour.ms_to_frames(cfg.min_voiced_ms))
+    if not np.any(f0 > 0):
+        raise MelodyError("reference: no voiced (sung) frames found, so there is no melody to follow")
+    return f0
+
+
+def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | None = None,
+            progress=None) -> tuple[np.ndarray, Analysis]:
+    """Sing ``speech`` [N] (24 kHz) with the melody and timing of ``reference`` [M] (24 kHz).
+
+    Returns (sung waveform [M'] at 24 kHz on the reference's time axis, Analysis).
+    """
+    cfg = cfg or ReferenceConfig()
+    report = progress or (lambda stage, frac: None)
+    m = fe.n_frames(len(reference))
+
+    report("melody", 0.0)
+    ref_f0 = target_melody(reference, cfg)
+
+    report("analysis", 0.0)
+    speech_feats = world.analyze(speech)
+    speech_f0 = speech_feats.f0
+
+    report("alignment", 0.0)
+    s_mag = fe.stft_magnitude(speech)
+    r_mag = fe.stft_magnitude(reference)
+    ali: Alignment = align(s_mag, r_mag, cfg.align, progress=lambda f: report("alignment", f))
+    source = skip_silent_sources(ali.source, ali.speech_active, ali.reference_active)
+    if cfg.consonant_rate:
+        cons = consonant_frames(speech_f0, ali.speech_active)
+        source = keep_consonant_rate(source, cons, contour.ms_to_frames(cfg.max_consonant_ms))
+    source = np.maximum.accumulate(source)
+
+    report("synthesis", 0.0)
+    semitones = _resolve_transpose(cfg.transpose, speech_f0, ref_f0)
+    voiced_src = speech_f0[source] > 0
+    target = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms), allow=voiced_src)
+    target = contour.transpose(target, semitones)
+
+    sp = speech_feats.sp[source]
+    ap = speech_feats.ap[source].copy()
+    voiced = target > 0
+    if np.any(speech_f0 > 0):
+        # sung frames must be periodic even where the speech frame was not (consonants)
+        ap_voiced = np.median(speech_feats.ap[speech_f0 > 0], axis=0)
+        ap[voiced] = np.minimum(ap[voiced], ap_voiced)
+    if cfg.balance_strength > 0:
+        ref_sp = world.envelope(reference, contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms)))
+        sp = sp * np.exp(spectral_balance(sp, ref_sp[:m], ali.reference_active, cfg.balance_frame_order,
+                                          cfg.balance_global_order, cfg.balance_strength,
+                                          contour.ms_to_frames(cfg.balance_smooth_ms)))
+    y = world.synthesize(world.WorldFeatures(target, sp, ap), n_samples=len(reference))
+
+    if cfg.follow_loudness:
+        ref_logmel = fe.log_mel(reference)
+        for _ in range(2):  # the second pass corrects what the window smeared
+            y = apply_frame_gain(y, loudness_gain(fe.log_mel(y), ref_logmel, cfg.max_gain_db))
+    report("done", 1.0)
+    analysis = Analysis(speech_f0=speech_f0, reference_f0=ref_f0, target_f0=target[:m], source=source,
+                        path=ali.path, transpose=semitones, speech_active=ali.speech_active,
+                        reference_active=ali.reference_active)
+    return y, analysis
