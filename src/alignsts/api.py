@@ -1,6 +1,7 @@
 """Python API. The CLI is a thin layer over these functions."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -57,8 +58,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput,
         raise AlignSTSError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
     s = load_input(speech, "speech")
     r = load_input(reference, "reference")
-    cfg = config or ref_engine.ReferenceConfig()
-    if transpose != "auto" or config is None:
+    cfg = dataclasses.replace(config) if config is not None else ref_engine.ReferenceConfig()
+    if transpose != "auto" or config is None:  # an explicit argument wins over the config file
         cfg.transpose = transpose
     wav, analysis = ref_engine.convert(s, r, cfg, progress=progress)
     return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis)

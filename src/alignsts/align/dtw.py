@@ -88,15 +88,17 @@ def _backtrack(back, offsets, lo, n, m):
 
 
 @njit(cache=True)
-def _full_cost_path(cost):
+def _full_backpointers(cost):
+    """Backpointers [N * M] of symmetric DTW over a full cost matrix [N, M]."""
     n, m = cost.shape
     acc = np.full((n, m), _INF)
-    back = np.zeros((n, m), dtype=np.int8)
+    back = np.zeros(n * m, dtype=np.int8)
     for i in range(n):
         for j in range(m):
             c = cost[i, j]
             if i == 0 and j == 0:
                 acc[0, 0] = c
+                back[0] = -1
                 continue
             best = _INF
             mv = 0
@@ -110,29 +112,15 @@ def _full_cost_path(cost):
                 best = acc[i, j - 1] + c
                 mv = 2
             acc[i, j] = best
-            back[i, j] = mv
-    path = np.zeros((n + m, 2), dtype=np.int64)
-    i, j, k = n - 1, m - 1, 0
-    while True:
-        path[k, 0] = i
-        path[k, 1] = j
-        k += 1
-        if i == 0 and j == 0:
-            break
-        mv = back[i, j]
-        if mv == 0:
-            i -= 1
-            j -= 1
-        elif mv == 1:
-            i -= 1
-        else:
-            j -= 1
-    return path[:k][::-1].copy()
+            back[i * m + j] = mv
+    return back
 
 
 def dtw_full(cost: np.ndarray) -> np.ndarray:
     """Symmetric DTW over a precomputed cost matrix [N, M] -> path [L, 2]."""
-    return _full_cost_path(np.ascontiguousarray(cost, dtype=np.float64))
+    n, m = cost.shape
+    back = _full_backpointers(np.ascontiguousarray(cost, dtype=np.float64))
+    return _backtrack(back, np.arange(n + 1, dtype=np.int64) * m, np.zeros(n, dtype=np.int64), n, m)
 
 
 def banded_dtw(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray,

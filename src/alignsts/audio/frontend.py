@@ -89,14 +89,19 @@ def mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_ME
 
 
 def stft_magnitude(wav: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
-    """Centred, zero-padded Hann STFT magnitude: [N] -> [n_frames(N), n_fft//2+1]."""
+    """Centred, zero-padded Hann STFT magnitude: [N] -> [n_frames(N), n_fft//2+1] float32."""
+    from scipy.fft import rfft
+
     wav = np.asarray(wav, dtype=np.float32)
     padded = np.pad(wav, (n_fft // 2, n_fft // 2))
     n = 1 + (len(padded) - n_fft) // hop
     frames = np.lib.stride_tricks.as_strided(
-        padded, shape=(n, n_fft), strides=(padded.strides[0] * hop, padded.strides[0]))
+        padded, shape=(n, n_fft), strides=(padded.strides[0] * hop, padded.strides[0]), writeable=False)
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
-    return np.abs(np.fft.rfft(frames * window, axis=1)).astype(np.float32)
+    out = np.empty((n, n_fft // 2 + 1), dtype=np.float32)
+    for a in range(0, n, 8192):  # blocks keep the complex intermediate small
+        out[a:a + 8192] = np.abs(rfft(frames[a:a + 8192] * window, axis=1))
+    return out
 
 
 def log_mel(wav: np.ndarray) -> np.ndarray:

@@ -71,9 +71,10 @@ def synthesize(feats: WorldFeatures, n_samples: int | None = None) -> np.ndarray
     return y.astype(np.float32)
 
 
-def envelope(wav: np.ndarray, f0: np.ndarray) -> np.ndarray:
-    """CheapTrick spectral envelope only, for a known F0 [T]: [N] -> [T, fft_size()//2+1]."""
+def envelope(wav: np.ndarray, f0: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """CheapTrick envelope of frames start..stop-1 for a known F0 [T]: -> [stop-start, fft_size()//2+1]."""
     pyworld = _pyworld()
-    f0 = np.ascontiguousarray(f0, dtype=np.float64)
-    t = np.arange(len(f0)) * FRAME_PERIOD_MS / 1000.0
+    stop = len(f0) if stop is None else stop
+    f0 = np.ascontiguousarray(f0[start:stop], dtype=np.float64)
+    t = np.arange(start, stop) * FRAME_PERIOD_MS / 1000.0
     return pyworld.cheaptrick(np.asarray(wav, dtype=np.float64), f0, t, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR)

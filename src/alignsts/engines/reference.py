@@ -117,33 +117,53 @@ def skip_silent_sources(source: np.ndarray, speech_active: np.ndarray,
 
 def _smooth_time(x: np.ndarray, width: int) -> np.ndarray:
     """Hann-weighted moving average along axis 0: [T, ...] -> [T, ...]."""
+    from scipy.ndimage import convolve1d
+
     if width <= 1 or len(x) < 2:
         return x
     kernel = np.hanning(width + 2)[1:-1]
-    kernel /= kernel.sum()
-    padded = np.pad(x, [(width, width)] + [(0, 0)] * (x.ndim - 1), mode="edge")
-    out = np.apply_along_axis(lambda v: np.convolve(v, kernel, "same"), 0, padded)
-    return out[width:-width]
+    return convolve1d(x, kernel / kernel.sum(), axis=0, mode="nearest")
 
 
-def spectral_balance(sp: np.ndarray, ref_sp: np.ndarray, active: np.ndarray, frame_order: int,
-                     global_order: int, strength: float, smooth: int) -> np.ndarray:
-    """Log-gain [T, K] moving envelope ``sp`` [T, K] toward the coarse shape of ``ref_sp`` [T, K].
+BALANCE_CHUNK = 4096   # frames per block: keeps memory flat on long songs
 
+
+def _log_diff_ceps(sp: np.ndarray, ref_sp: np.ndarray) -> np.ndarray:
+    """Cepstrum of log(ref_sp) - log(sp): [T, K] -> [T, K]."""
+    from scipy.fft import dct
+
+    return dct(np.log(ref_sp + 1e-12) - np.log(sp + 1e-12), type=2, norm="ortho", axis=1)
+
+
+def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, frame_order: int,
+                           global_order: int, strength: float, smooth: int) -> None:
+    """Move envelope ``sp`` [T, K] (in place) toward the coarse shape of the reference's.
+
+    ``ref_envelope(a, b)`` returns the reference envelope of frames a..b-1 ([b-a, K]).
     The difference of the log envelopes is liftered: per frame up to ``frame_order``,
     and its mean over ``active`` frames up to ``global_order`` (time-invariant).
+    Works in blocks of BALANCE_CHUNK frames.
     """
-    from scipy.fft import dct, idct
+    from scipy.fft import idct
 
-    diff = np.log(ref_sp + 1e-12) - np.log(sp + 1e-12)
-    ceps = dct(diff, type=2, norm="ortho", axis=1)
-    frame = ceps.copy()
-    frame[:, frame_order + 1:] = 0.0
-    glob = np.zeros(ceps.shape[1])
-    if global_order > frame_order and active.any():
-        glob[frame_order + 1: global_order + 1] = ceps[active].mean(axis=0)[frame_order + 1: global_order + 1]
-    gain = idct(frame, type=2, norm="ortho", axis=1) + idct(glob, type=2, norm="ortho")[None, :]
-    return strength * _smooth_time(gain, smooth)
+    n, k = sp.shape
+    blocks = [(a, min(a + BALANCE_CHUNK, n)) for a in range(0, n, BALANCE_CHUNK)]
+    glob = np.zeros(k)
+    if global_order > frame_order and active[:n].any():
+        total = np.zeros(k)
+        for a, b in blocks:
+            if active[a:b].any():
+                ceps = _log_diff_ceps(sp[a:b][active[a:b]], ref_envelope(a, b)[active[a:b]])
+                total += ceps.sum(axis=0)
+        glob[frame_order + 1: global_order + 1] = (total / active[:n].sum())[frame_order + 1: global_order + 1]
+    glob_gain = idct(glob, type=2, norm="ortho")
+    margin = max(smooth, 1)
+    for a, b in blocks:
+        lo, hi = max(0, a - margin), min(n, b + margin)
+        ceps = _log_diff_ceps(sp[lo:hi], ref_envelope(lo, hi))
+        ceps[:, frame_order + 1:] = 0.0
+        gain = _smooth_time(idct(ceps, type=2, norm="ortho", axis=1), smooth)[a - lo: b - lo]
+        sp[a:b] *= np.exp(strength * (gain + glob_gain[None, :]))
 
 
 def loudness_gain(out_logmel: np.ndarray, ref_logmel: np.ndarray, max_db: float) -> np.ndarray:
@@ -210,17 +230,18 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     target = contour.transpose(target, semitones)
 
     sp = speech_feats.sp[source]
-    ap = speech_feats.ap[source].copy()
+    ap = speech_feats.ap[source]
     voiced = target > 0
     if np.any(speech_f0 > 0):
         # sung frames must be periodic even where the speech frame was not (consonants)
         ap_voiced = np.median(speech_feats.ap[speech_f0 > 0], axis=0)
         ap[voiced] = np.minimum(ap[voiced], ap_voiced)
+    del speech_feats
     if cfg.balance_strength > 0:
-        ref_sp = world.envelope(reference, contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms)))
-        sp = sp * np.exp(spectral_balance(sp, ref_sp[:m], ali.reference_active, cfg.balance_frame_order,
-                                          cfg.balance_global_order, cfg.balance_strength,
-                                          contour.ms_to_frames(cfg.balance_smooth_ms)))
+        ref_f0_env = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms))
+        apply_spectral_balance(sp, lambda a, b: world.envelope(reference, ref_f0_env, a, b),
+                               ali.reference_active, cfg.balance_frame_order, cfg.balance_global_order,
+                               cfg.balance_strength, contour.ms_to_frames(cfg.balance_smooth_ms))
     y = world.synthesize(world.WorldFeatures(target, sp, ap), n_samples=len(reference))
 
     if cfg.follow_loudness:
