@@ -35,7 +35,7 @@ class Result:
 def load_input(audio: AudioInput, name: str) -> np.ndarray:
     """A path or a (waveform, sample_rate) pair -> validated 24 kHz waveform [N]."""
     if isinstance(audio, (str, os.PathLike)):
-        return io.load(audio, fe.SAMPLE_RATE, name=f"{name} ({audio})")
+        return io.load(audio, fe.SAMPLE_RATE, name=f"{name} {audio}")
     if isinstance(audio, tuple) and len(audio) == 2:
         wav, sr = audio
         wav = io.check_audio(np.asarray(wav, dtype=np.float32), sr, name)

@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'auto' (octaves into your range, default) or semitones, e.g. 0 or -12")
     c.add_argument("--config", help="YAML file with engine settings (see configs/reference.yaml)")
     c.add_argument("--sr", type=int, default=None, help="output sample rate (default 24000)")
-    c.add_argument("--plot", help="also write a PNG of the pitch curves and the alignment")
+    c.add_argument("--plot", metavar="PNG",
+                   help="also write a PNG of the pitch curves and the alignment (in batch mode: any "
+                        "value writes <name>_sung.png beside each output)")
 
     d = sub.add_parser("demo", parents=[verbosity], help="convert the bundled example")
     d.add_argument("-o", "--output", default="demo_out", help="output folder (default demo_out)")
@@ -82,8 +84,14 @@ def _load_config(path: str | None):
 
 def _convert_one(args, speech: str, output: Path, plot: Path | None, config) -> None:
     from . import api
+    from .audio.io import check_output_path
     from .plot import plot_conversion
 
+    check_output_path(output)
+    if plot and plot.suffix.lower() != ".png":
+        from .errors import OutputError
+
+        raise OutputError(f"{plot}: the plot is written as PNG; give a .png path")
     t0 = time.perf_counter()
     label = f"{Path(speech).name}: " if len(args.speech) > 1 else ""
     result = api.convert(speech, reference=args.reference, engine=args.engine, transpose=args.transpose,
@@ -108,9 +116,13 @@ def cmd_convert(args) -> int:
     if not out_dir.is_dir():
         raise OutputError(f"{out_dir}: with several speech files, --output must be an existing folder")
     failed = []
+    used: set[str] = set()
     for speech in args.speech:
         stem = Path(speech).stem
-        plot = out_dir / f"{stem}.png" if args.plot else None
+        while stem in used:  # two inputs with one name must not overwrite each other
+            stem += "_"
+        used.add(stem)
+        plot = out_dir / f"{stem}_sung.png" if args.plot else None
         try:
             _convert_one(args, speech, out_dir / f"{stem}_sung.wav", plot, config)
         except AlignSTSError as e:

@@ -35,7 +35,7 @@ def _accumulate_band(X, Y, lo, hi, row_weight, pen_i, pen_j):
             for k in range(dim):
                 t = X[i, k] - Y[j, k]
                 d += t * t
-            c = np.sqrt(d) * w
+            c = np.sqrt(d)
             if i == 0 and j == 0:
                 acc[base] = c
                 back[base] = -1
@@ -48,7 +48,7 @@ def _accumulate_band(X, Y, lo, hi, row_weight, pen_i, pen_j):
                     best = v
                     move = 0
             if i > 0 and plo <= j < phi:
-                v = acc[pbase + j - plo] + c + pen_i
+                v = acc[pbase + j - plo] + c * w + pen_i
                 if v < best:
                     best = v
                     move = 1
@@ -128,7 +128,8 @@ def banded_dtw(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                pen_j: float = 0.0) -> np.ndarray:
     """DTW of x [N, D] against y [M, D] (Euclidean frame cost) within columns [lo[i], hi[i]).
 
-    ``row_weight`` [N] scales the cost of each row of x. Returns path [L, 2].
+    ``row_weight`` [N] scales the cost of passing over a row of x while y holds (a move
+    (1, 0)); a low weight makes those frames of x cheap to skip. Returns path [L, 2].
     """
     n, m = len(x), len(y)
     if row_weight is None:

@@ -84,8 +84,9 @@ def mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_ME
     upper = ramps[2:] / fdiff[1:, None]
     weights = np.maximum(0.0, np.minimum(lower, upper))
     weights *= (2.0 / (hz_pts[2:] - hz_pts[:-2]))[:, None]
-    weights.setflags(write=False)
-    return weights.astype(np.float32)
+    weights = weights.astype(np.float32)
+    weights.setflags(write=False)  # shared by every caller through the cache
+    return weights
 
 
 def stft_magnitude(wav: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:

@@ -14,25 +14,27 @@ MIN_DURATION_S = 0.3
 SILENCE_PEAK = 1e-4       # about -80 dBFS: quieter than this is treated as silence
 
 
-def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+def read_audio(path: str | os.PathLike, name: str | None = None) -> tuple[np.ndarray, int]:
     """Read any libsndfile format (WAV/FLAC/OGG/MP3...), any channel count, as mono float32.
 
-    Returns (wav [N], sample_rate). Raises AudioInputError with a one-line reason.
+    Returns (wav [N], sample_rate). Raises AudioInputError with a one-line reason that
+    starts with ``name`` (default: the path).
     """
     import soundfile as sf
 
     p = Path(path)
+    who = name or str(p)
     if not p.exists():
-        raise AudioInputError(f"{p}: no such file")
+        raise AudioInputError(f"{who}: no such file")
     if p.is_dir():
-        raise AudioInputError(f"{p}: is a directory, not an audio file")
+        raise AudioInputError(f"{who}: is a directory, not an audio file")
     if p.stat().st_size == 0:
-        raise AudioInputError(f"{p}: file is empty")
+        raise AudioInputError(f"{who}: file is empty")
     try:
         data, sr = sf.read(str(p), dtype="float32", always_2d=True)
     except Exception as e:  # libsndfile's messages are long and multi-line
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise AudioInputError(f"{p}: not a readable audio file ({reason})") from None
+        raise AudioInputError(f"{who}: not a readable audio file ({reason})") from None
     wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     return np.ascontiguousarray(wav, dtype=np.float32), int(sr)
 
@@ -71,7 +73,7 @@ def resample(wav: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarr
 
 def load(path: str | os.PathLike, sr: int = SAMPLE_RATE, name: str | None = None) -> np.ndarray:
     """Read, validate and resample a file to ``sr``: -> [N] float32."""
-    wav, file_sr = read_audio(path)
+    wav, file_sr = read_audio(path, name)
     wav = check_audio(wav, file_sr, name or str(path))
     return resample(wav, file_sr, sr)
 
@@ -84,15 +86,31 @@ def peak_safe(wav: np.ndarray, ceiling: float = 0.99) -> np.ndarray:
     return wav
 
 
+OUTPUT_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Fail early (before any work) when ``path`` cannot take an audio file."""
+    p = Path(path)
+    if p.suffix.lower() not in OUTPUT_FORMATS:
+        raise OutputError(f"{p}: unsupported output format {p.suffix or '(none)'}; use .wav, .flac or .ogg")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{p}: output folder {parent} does not exist")
+    if p.is_dir():
+        raise OutputError(f"{p}: is a directory")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{p}: cannot write in {parent}")
+    return p
+
+
 def write_audio(path: str | os.PathLike, wav: np.ndarray, sr: int = SAMPLE_RATE,
                 out_sr: int | None = None, subtype: str | None = None) -> Path:
     """Write [N] audio atomically (temp file + rename). Format from the suffix (.wav/.flac/.ogg)."""
     import soundfile as sf
 
-    p = Path(path)
-    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(p.suffix.lower())
-    if fmt is None:
-        raise OutputError(f"{p}: unsupported output format {p.suffix or '(none)'}; use .wav, .flac or .ogg")
+    p = check_output_path(path)
+    fmt = OUTPUT_FORMATS[p.suffix.lower()]
     if out_sr and out_sr != sr:
         wav = resample(wav, sr, out_sr)
         sr = out_sr

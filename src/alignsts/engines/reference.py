@@ -158,11 +158,13 @@ def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, fra
         glob[frame_order + 1: global_order + 1] = (total / active[:n].sum())[frame_order + 1: global_order + 1]
     glob_gain = idct(glob, type=2, norm="ortho")
     margin = max(smooth, 1)
+    tail = sp[:0].copy()   # the unmodified last rows of the previous block
     for a, b in blocks:
         lo, hi = max(0, a - margin), min(n, b + margin)
-        ceps = _log_diff_ceps(sp[lo:hi], ref_envelope(lo, hi))
+        ceps = _log_diff_ceps(np.concatenate([tail, sp[a:hi]]), ref_envelope(lo, hi))
         ceps[:, frame_order + 1:] = 0.0
         gain = _smooth_time(idct(ceps, type=2, norm="ortho", axis=1), smooth)[a - lo: b - lo]
+        tail = sp[max(a, b - margin):b].copy()
         sp[a:b] *= np.exp(strength * (gain + glob_gain[None, :]))
 
 

@@ -1,0 +1,269 @@
+"""Reference engine: end to end on the bundled example and on real pairs, plus its helpers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alignsts import api
+from alignsts.audio import frontend as fe
+from alignsts.audio import io
+from alignsts.engines import reference as eng
+from alignsts.errors import MelodyError
+from alignsts.eval import metrics
+
+SR = fe.SAMPLE_RATE
+
+
+def _f0(wav):
+    return fe.f0_praat(wav, official_shift=False)
+
+
+def _follow(out, ref_f0_target):
+    """(median |cents| over frames voiced in both, fraction of target-voiced frames voiced in both)."""
+    f_out = _f0(out)
+    n = min(len(f_out), len(ref_f0_target))
+    f_out, f_ref = f_out[:n], ref_f0_target[:n]
+    both = (f_out > 0) & (f_ref > 0)
+    cents = 1200 * np.log2(f_out[both] / f_ref[both])
+    return float(np.median(np.abs(cents))), both.sum() / max((f_ref > 0).sum(), 1)
+
+
+def spoken_coverage(source, speech_active, tol=3):
+    """Fraction of the active (spoken) speech frames that the output uses (within +-tol frames)."""
+    used = np.zeros(len(speech_active), bool)
+    for d in range(-tol, tol + 1):
+        used[np.clip(source + d, 0, len(used) - 1)] = True
+    return used[speech_active].mean()
+
+
+# ---------------------------------------------------------------- bundled example
+def test_demo_output_length_and_finite(demo_conversion):
+    result, speech, ref = demo_conversion
+    assert result.sr == SR
+    assert abs(len(result.wav) - len(ref)) <= fe.HOP
+    assert result.wav.dtype == np.float32 and np.all(np.isfinite(result.wav))
+    assert 0.01 < np.max(np.abs(result.wav)) <= 1.5
+
+
+def test_demo_follows_reference_pitch(demo_conversion):
+    result, _, ref = demo_conversion
+    ref_f0 = _f0(ref)
+    med, overlap = _follow(result.wav, ref_f0)
+    assert med < 50.0
+    assert overlap > 0.85
+    assert metrics.rca(ref_f0, _f0(result.wav)) >= 0.9
+
+
+def test_demo_analysis_is_consistent(demo_conversion):
+    result, speech, ref = demo_conversion
+    a = result.analysis
+    n, m = fe.n_frames(len(speech)), fe.n_frames(len(ref))
+    assert len(a.speech_f0) == len(a.speech_active) == n
+    assert len(a.reference_f0) == len(a.target_f0) == len(a.source) == len(a.reference_active) == m
+    assert np.all(np.diff(a.source) >= 0) and a.source.min() >= 0 and a.source.max() < n
+    assert a.transpose == 0.0          # same-range voices: no octave shift
+    v = a.target_f0 > 0
+    assert np.all(a.reference_f0[a.reference_f0 > 0] > 0)
+    both = v & (a.reference_f0 > 0)
+    np.testing.assert_allclose(a.target_f0[both], a.reference_f0[both])   # transpose 0: the melody itself
+
+
+def test_demo_uses_all_the_words(demo_conversion):
+    result, _, _ = demo_conversion
+    a = result.analysis
+    assert spoken_coverage(a.source, a.speech_active) >= 0.9
+
+
+def test_demo_transposed_down_an_octave(demo_paths):
+    speech, sing = demo_paths
+    result = api.convert(speech, reference=sing, transpose=-12)
+    a = result.analysis
+    assert a.transpose == -12
+    v = a.reference_f0 > 0
+    # target = reference melody an octave lower (bridged gaps aside)
+    both = v & (a.target_f0 > 0)
+    np.testing.assert_allclose(a.target_f0[both], a.reference_f0[both] / 2, rtol=1e-6)
+    med, overlap = _follow(result.wav, _f0(io.load(sing)) / 2)
+    assert med < 50.0 and overlap > 0.6
+
+
+@pytest.mark.parametrize("variant", [
+    dict(reference_f0="harvest"),
+    dict(reference_f0="dio"),
+    dict(consonant_rate=False),
+    dict(bridge_gap_ms=0.0, min_voiced_ms=0.0),
+])
+def test_demo_config_variants(demo_paths, variant):
+    speech, sing = demo_paths
+    ref = io.load(sing)
+    result = api.convert(speech, reference=sing, config=eng.ReferenceConfig(**variant))
+    assert abs(len(result.wav) - len(ref)) <= fe.HOP and np.all(np.isfinite(result.wav))
+    med, _ = _follow(result.wav, _f0(ref))
+    assert med < 50.0
+    assert metrics.rca(_f0(ref), _f0(result.wav)) >= 0.8
+
+
+def test_follow_loudness_matches_reference_rhythm(demo_paths, demo_conversion):
+    result, _, ref = demo_conversion
+    speech, sing = demo_paths
+    flat = api.convert(speech, reference=sing, config=eng.ReferenceConfig(follow_loudness=False))
+    assert metrics.rrd(ref, result.wav) < 0.5 * metrics.rrd(ref, flat.wav)
+
+
+def test_spectral_balance_moves_spectrum_toward_reference(demo_paths, demo_conversion):
+    result, _, ref = demo_conversion
+    speech, sing = demo_paths
+    plain = api.convert(speech, reference=sing, config=eng.ReferenceConfig(balance_strength=0.0))
+    assert metrics.lsd(ref, result.wav) < metrics.lsd(ref, plain.wav) - 0.3
+
+
+def test_progress_reports_stages_in_order(demo_paths):
+    speech, sing = demo_paths
+    seen = []
+    api.convert((io.load(speech)[: 2 * SR], SR), reference=(io.load(sing)[: 3 * SR], SR),
+                progress=lambda stage, frac: seen.append((stage, frac)))
+    stages = [s for s, _ in seen]
+    order = ["melody", "analysis", "alignment", "synthesis", "done"]
+    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == order
+    assert all(0.0 <= f <= 1.0 for _, f in seen)
+    assert seen[-1] == ("done", 1.0)
+
+
+# ---------------------------------------------------------------- inputs with nothing to follow
+def test_noise_reference_has_no_melody(demo_paths):
+    rng = np.random.default_rng(0)
+    noise = (0.3 * rng.standard_normal(2 * SR)).astype(np.float32)
+    with pytest.raises(MelodyError, match="no voiced"):
+        eng.convert(io.load(demo_paths[0]), noise)
+
+
+def test_unvoiced_speech_still_converts(demo_paths):
+    rng = np.random.default_rng(1)
+    whisper = (0.1 * rng.standard_normal(SR)).astype(np.float32)
+    ref = io.load(demo_paths[1])
+    y, a = eng.convert(whisper, ref)
+    assert len(y) == len(ref) and np.all(np.isfinite(y))
+    assert a.transpose == 0.0
+
+
+def test_resolve_transpose():
+    speech, melody = np.full(10, 100.0), np.full(10, 400.0)   # melody 24 st up
+    assert eng._resolve_transpose("auto", speech, melody) == -12.0
+    assert eng._resolve_transpose("AUTO", speech, melody) == -12.0
+    assert eng._resolve_transpose(None, speech, melody) == -12.0
+    assert eng._resolve_transpose(3, speech, melody) == 3.0
+    assert eng._resolve_transpose("-5", speech, melody) == -5.0
+    with pytest.raises(MelodyError, match="transpose"):
+        eng._resolve_transpose("up", speech, melody)
+
+
+# ---------------------------------------------------------------- helpers
+def test_keep_consonant_rate_plays_cluster_once_at_the_end():
+    consonant = np.zeros(20, bool)
+    consonant[5:7] = True                       # a 2-frame consonant cluster
+    source = np.array([3, 4, 5, 5, 5, 5, 5, 6, 6, 6, 7, 8])
+    out = eng.keep_consonant_rate(source, consonant, max_len=10)
+    # the run of 8 output frames showing frames 5..6 becomes: hold 4, then 5, 6 once
+    np.testing.assert_array_equal(out, [3, 4, 4, 4, 4, 4, 4, 4, 5, 6, 7, 8])
+    assert np.all(np.diff(out) >= 0)
+
+
+def test_keep_consonant_rate_leaves_long_clusters_and_vowels():
+    consonant = np.zeros(30, bool)
+    consonant[2:20] = True                      # longer than max_len: left alone
+    source = np.repeat(np.arange(25), 2)
+    np.testing.assert_array_equal(eng.keep_consonant_rate(source, consonant, max_len=5), source)
+    np.testing.assert_array_equal(eng.keep_consonant_rate(source, np.zeros(30, bool), max_len=5), source)
+
+
+def test_skip_silent_sources_holds_last_spoken_frame():
+    speech_active = np.array([1, 1, 1, 0, 0, 1, 1], bool)
+    source = np.array([0, 1, 2, 3, 4, 4, 5, 6])
+    ref_active = np.array([1, 1, 1, 1, 1, 0, 1, 1], bool)
+    out = eng.skip_silent_sources(source, speech_active, ref_active)
+    np.testing.assert_array_equal(out, [0, 1, 2, 2, 2, 4, 5, 6])
+
+
+def test_skip_silent_sources_leading():
+    speech_active = np.array([0, 0, 1, 1], bool)
+    out = eng.skip_silent_sources(np.array([0, 1, 2, 3]), speech_active, np.ones(4, bool))
+    np.testing.assert_array_equal(out, [2, 2, 2, 3])
+
+
+def test_consonant_frames():
+    f0 = np.array([0, 100, 0, 0, 120])
+    active = np.array([1, 1, 1, 0, 1], bool)
+    np.testing.assert_array_equal(eng.consonant_frames(f0, active), [True, False, True, False, False])
+
+
+def test_loudness_gain_and_frame_gain():
+    t = np.arange(SR) / SR
+    quiet = (0.05 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    loud = 4.0 * quiet
+    gain = eng.loudness_gain(fe.log_mel(quiet), fe.log_mel(loud), max_db=40.0)
+    mid = slice(10, -10)
+    np.testing.assert_allclose(gain[mid], 4.0, rtol=0.05)           # amplitude ratio recovered
+    capped = eng.loudness_gain(fe.log_mel(quiet), fe.log_mel(loud), max_db=6.0)
+    assert capped.max() <= 10 ** (6 / 20) + 1e-9
+    y = eng.apply_frame_gain(quiet, gain)
+    assert len(y) == len(quiet)
+    np.testing.assert_allclose(np.abs(y[SR // 4: 3 * SR // 4]).max(), 0.2, rtol=0.05)
+
+
+def _balanced(sp, ref, active, strength=1.0, smooth=3, frame_order=8, global_order=64):
+    out = sp.copy()
+    eng.apply_spectral_balance(out, lambda a, b: ref[a:b], active, frame_order, global_order, strength, smooth)
+    return out
+
+
+def test_spectral_balance_identity_strength_and_flat_gain():
+    rng = np.random.default_rng(0)
+    sp = np.exp(rng.standard_normal((40, 513)))
+    active = np.ones(40, bool)
+    np.testing.assert_allclose(_balanced(sp, sp, active), sp, rtol=1e-9)         # same envelope: no change
+    np.testing.assert_allclose(_balanced(sp, 2 * sp, active, strength=0.0), sp)  # strength 0: no change
+    np.testing.assert_allclose(_balanced(sp, 2 * sp, active), 2 * sp, rtol=1e-6)  # a flat 2x is taken over
+
+
+def test_spectral_balance_takes_coarse_shape_only():
+    rng = np.random.default_rng(1)
+    k = 513
+    sp = np.exp(rng.standard_normal((30, k)))
+    tilt = np.exp(np.linspace(0, -3, k))[None, :]                     # smooth spectral tilt
+    out = _balanced(sp, sp * tilt, np.ones(30, bool))
+    np.testing.assert_allclose(np.log(out / sp), np.log(tilt).repeat(30, 0), atol=0.15)
+    fine = np.exp(0.5 * np.sign(np.sin(np.arange(k) * 2.0)))[None, :]  # fine (harmonic-like) detail
+    out2 = _balanced(sp, sp * fine, np.ones(30, bool), global_order=8)
+    assert np.std(np.log(out2 / sp)) < 0.2 * np.std(np.log(fine))
+
+
+def test_spectral_balance_chunking_is_invisible(monkeypatch):
+    rng = np.random.default_rng(2)
+    n, k = 70, 65
+    sp = np.exp(rng.standard_normal((n, k)))
+    ref = np.exp(rng.standard_normal((n, k)))
+    active = rng.random(n) > 0.3
+    whole = _balanced(sp, ref, active, smooth=5, frame_order=4, global_order=20)
+    monkeypatch.setattr(eng, "BALANCE_CHUNK", 9)
+    chunked = _balanced(sp, ref, active, smooth=5, frame_order=4, global_order=20)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-9)
+
+
+# ---------------------------------------------------------------- real pairs
+@pytest.mark.realdata
+@pytest.mark.parametrize("pair", ["en-nhss-2", "zh-svpt-5"])
+def test_real_pair_rca(sts_pair, pair):
+    speech, sing = sts_pair(pair)
+    result = api.convert(speech, reference=sing)
+    ref = io.load(sing)
+    assert abs(len(result.wav) - len(ref)) <= fe.HOP and np.all(np.isfinite(result.wav))
+    scores = metrics.score(ref, result.wav, with_mcd=False)
+    assert scores.rca >= 0.9
+    assert scores.f0_rmse_cents < 50
+
+
+@pytest.mark.realdata
+def test_real_pair_sings_all_the_words(sts_pair):
+    speech, sing = sts_pair("en-nhss-2")
+    a = api.convert(speech, reference=sing).analysis
+    assert spoken_coverage(a.source, a.speech_active) >= 0.7

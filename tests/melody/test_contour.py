@@ -1,0 +1,104 @@
+"""F0 contour operations: auto transposition, transposition, gap bridging, blip removal."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alignsts.audio import frontend as fe
+from alignsts.melody import contour
+
+
+def _contour(median_hz, n=400, seed=0, unvoiced_every=7):
+    """A wobbly voiced contour around ``median_hz`` with some unvoiced frames."""
+    rng = np.random.default_rng(seed)
+    f0 = median_hz * 2 ** (rng.uniform(-3, 3, n) / 12)
+    f0 = f0 * median_hz / np.median(f0)
+    f0[::unvoiced_every] = 0.0
+    return f0
+
+
+def test_median_semitones():
+    assert contour.median_semitones(np.array([0, 440.0, 440.0, 0])) == pytest.approx(0.0)
+    assert contour.median_semitones(np.array([220.0, 0, 220.0])) == pytest.approx(-12.0)
+    assert np.isnan(contour.median_semitones(np.zeros(5)))
+
+
+@pytest.mark.parametrize("speech_hz,above,expected", [
+    (120.0, 8.0, 0),       # same speaker: the melody sits 8 st above the speaking voice
+    (120.0, 24.0, -12),    # melody two octaves above (e.g. a female reference for a male speaker)
+    (200.0, -12.0, 12),    # melody an octave below the speaking voice
+    (120.0, 0.0, 0),
+    (120.0, 15.8, 0),      # the top of the measured same-speaker range
+    (120.0, -0.4, 0),      # the bottom of it
+    (220.0, 36.0, -24),
+    (200.0, -26.0, 24),
+])
+def test_auto_transpose(speech_hz, above, expected):
+    speech = _contour(speech_hz, seed=1)
+    melody = _contour(speech_hz * 2 ** (above / 12), seed=2, unvoiced_every=3)
+    assert contour.auto_transpose(speech, melody) == expected
+    shifted = above + expected
+    low, high = contour.SUNG_ABOVE_SPOKEN_RANGE
+    assert low <= shifted < high
+
+
+def test_auto_transpose_unvoiced_input_gives_zero():
+    assert contour.auto_transpose(np.zeros(50), _contour(200.0)) == 0
+    assert contour.auto_transpose(_contour(200.0), np.zeros(50)) == 0
+
+
+def test_transpose():
+    f0 = np.array([0.0, 100.0, 200.0, 0.0, 440.0])
+    out = contour.transpose(f0, -12)
+    np.testing.assert_allclose(out, [0, 50, 100, 0, 220])
+    np.testing.assert_allclose(contour.transpose(f0, 7), np.where(f0 > 0, f0 * 2 ** (7 / 12), 0))
+    np.testing.assert_allclose(contour.transpose(f0, 0), f0)
+    assert f0[1] == 100.0                                # input untouched
+
+
+def test_runs():
+    mask = np.array([1, 1, 0, 0, 1, 0, 1, 1, 1], bool)
+    assert contour.runs(mask) == [(0, 2), (4, 5), (6, 9)]
+    assert contour.runs(np.zeros(4, bool)) == []
+    assert contour.runs(np.ones(3, bool)) == [(0, 3)]
+
+
+def test_bridge_gaps_fills_short_interior_gaps_only():
+    f0 = np.array([0, 0, 100, 100, 0, 0, 400, 400, 0, 0, 0, 0, 0, 0, 200, 0, 0], float)
+    out = contour.bridge_gaps(f0, max_gap=3)
+    # gap of 2 between 100 and 400: log-linear steps (x2 per frame)
+    np.testing.assert_allclose(out[4:6], [100 * 4 ** (1 / 3), 100 * 4 ** (2 / 3)])
+    # gap of 6 is longer than max_gap: untouched
+    np.testing.assert_array_equal(out[8:14], 0)
+    # leading and trailing unvoiced frames are not interior gaps
+    np.testing.assert_array_equal(out[:2], 0)
+    np.testing.assert_array_equal(out[-2:], 0)
+    # voiced frames unchanged, input untouched
+    np.testing.assert_array_equal(out[f0 > 0], f0[f0 > 0])
+    assert f0[4] == 0
+
+
+def test_bridge_gaps_boundary_length():
+    f0 = np.array([100, 0, 0, 0, 100], float)
+    assert np.all(contour.bridge_gaps(f0, max_gap=3)[1:4] == pytest.approx(100.0))
+    np.testing.assert_array_equal(contour.bridge_gaps(f0, max_gap=2), f0)
+
+
+def test_bridge_gaps_allow_mask():
+    f0 = np.array([100, 0, 0, 100, 0, 0, 100], float)
+    allow = np.array([1, 1, 1, 1, 1, 0, 1], bool)
+    out = contour.bridge_gaps(f0, max_gap=5, allow=allow)
+    np.testing.assert_allclose(out[1:3], 100)
+    np.testing.assert_array_equal(out[4:6], 0)      # one frame of this gap is not allowed
+
+
+def test_remove_short_voiced():
+    f0 = np.array([0, 100, 0, 0, 200, 200, 200, 0, 300, 300], float)
+    np.testing.assert_array_equal(contour.remove_short_voiced(f0, 3), [0, 0, 0, 0, 200, 200, 200, 0, 0, 0])
+    np.testing.assert_array_equal(contour.remove_short_voiced(f0, 1), f0)
+
+
+def test_ms_to_frames():
+    assert contour.ms_to_frames(fe.FRAME_PERIOD_MS * 15) == 15
+    assert contour.ms_to_frames(80.0) == 15
+    assert contour.ms_to_frames(0.0) == 0
