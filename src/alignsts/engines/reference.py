@@ -57,15 +57,6 @@ class Analysis:
     reference_active: np.ndarray
 
 
-def _resolve_transpose(setting, speech_f0: np.ndarray, melody_f0: np.ndarray) -> float:
-    if setting is None or (isinstance(setting, str) and setting.lower() == "auto"):
-        return float(contour.auto_transpose(speech_f0, melody_f0))
-    try:
-        return float(setting)
-    except (TypeError, ValueError):
-        raise MelodyError(f"transpose must be 'auto' or a number of semitones, got {setting!r}") from None
-
-
 def consonant_frames(f0: np.ndarray, active: np.ndarray) -> np.ndarray:
     """Speech frames that are active but unvoiced (consonants, breaths): [N] -> bool [N]."""
     return active & (f0 <= 0)
@@ -226,7 +217,7 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     source = np.maximum.accumulate(source)
 
     report("synthesis", 0.0)
-    semitones = _resolve_transpose(cfg.transpose, speech_f0, ref_f0)
+    semitones = contour.resolve_transpose(cfg.transpose, speech_f0, ref_f0)
     voiced_src = speech_f0[source] > 0
     target = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms), allow=voiced_src)
     target = contour.transpose(target, semitones)

@@ -38,6 +38,18 @@ def auto_transpose(speech_f0: np.ndarray, melody_f0: np.ndarray) -> int:
     return shift
 
 
+def resolve_transpose(setting, speech_f0: np.ndarray, melody_f0: np.ndarray) -> float:
+    """Semitones to apply for a --transpose setting: 'auto' (see auto_transpose) or a number."""
+    from ..errors import MelodyError
+
+    if setting is None or (isinstance(setting, str) and setting.lower() == "auto"):
+        return float(auto_transpose(speech_f0, melody_f0))
+    try:
+        return float(setting)
+    except (TypeError, ValueError):
+        raise MelodyError(f"transpose must be 'auto' or a number of semitones, got {setting!r}") from None
+
+
 def transpose(f0: np.ndarray, semitones: float) -> np.ndarray:
     """Shift the voiced frames by ``semitones``: [T] -> [T]."""
     out = np.asarray(f0, dtype=np.float64).copy()

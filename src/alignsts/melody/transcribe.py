@@ -13,13 +13,14 @@ from .notes import Note, hz_to_midi
 
 @dataclass
 class TranscribeConfig:
-    smooth_ms: float = 90.0       # median window that hides vibrato and jitter
-    jump_semitones: float = 0.7   # a sustained change this large starts a new note
-    hold_ms: float = 40.0         # ... when it lasts this long
-    min_note_ms: float = 70.0     # shorter segments merge into a neighbour
+    smooth_ms: float = 50.0       # median window that hides jitter (not all of the vibrato)
+    jump_semitones: float = 0.5   # a sustained change this large starts a new note
+    hold_ms: float = 25.0         # ... when it lasts this long
+    min_note_ms: float = 50.0     # shorter segments merge into a neighbour
     min_voiced_ms: float = 50.0   # shorter voiced runs are ignored
     bridge_ms: float = 40.0       # unvoiced gaps this short do not end a note of equal pitch
-    quantize: bool = True         # round to semitones after estimating the tuning offset
+    quantize: bool = False        # round to semitones (after estimating the tuning offset);
+    #                               off by default: sung pitch is not equal-tempered
 
 
 def _split_run(m: np.ndarray, jump: float, hold: int) -> list[int]:

@@ -1,0 +1,119 @@
+"""Expressive F0 from notes, after Saitou et al. (2007), "Speech-to-singing synthesis".
+
+The note steps (in cents) are passed through second-order systems: forward in time for
+overshoot after a note change, backward in time for the preparation dip before it; then
+vibrato with a delayed, ramped onset and a slow random fine fluctuation are added.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..audio import frontend as fe
+from .contour import runs
+from .notes import Note, midi_to_hz
+
+# Saitou et al. 2007, table 1 (natural frequency in rad/ms, damping ratio)
+OVERSHOOT = (0.0348, 0.5422)
+PREPARATION = (0.0292, 0.6681)
+
+
+@dataclass
+class ExpressionConfig:
+    expression: bool = True         # False: flat notes (still smoothed at the edges)
+    overshoot: bool = True
+    preparation: bool = True
+    vibrato_depth: float = 45.0     # cents (peak)
+    vibrato_rate: float = 6.0       # Hz
+    vibrato_delay_ms: float = 250.0  # from the note onset
+    vibrato_ramp_ms: float = 250.0
+    vibrato_min_note_ms: float = 400.0
+    fluctuation_cents: float = 8.0  # std of the slow random drift
+    fluctuation_hz: float = 8.0     # its bandwidth
+    seed: int = 0
+
+
+def _second_order(x: np.ndarray, omega_rad_per_ms: float, zeta: float) -> np.ndarray:
+    """Unit-gain response of k / (s^2 + 2 zeta w s + w^2) to x [T], frame rate of the front-end."""
+    from scipy.signal import bilinear, lfilter
+
+    w = omega_rad_per_ms * 1000.0     # rad/s
+    b, a = bilinear([w * w], [1.0, 2.0 * zeta * w, w * w], fs=fe.SAMPLE_RATE / fe.HOP)
+    from scipy.signal import lfilter_zi
+
+    y, _ = lfilter(b, a, x, zi=lfilter_zi(b, a) * (x[0] if len(x) else 0.0))
+    return y
+
+
+def note_steps_cents(notes: list[Note], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Step contour in cents (held through rests) and the in-note mask: -> [n], bool [n]."""
+    t = fe.frame_times(n)
+    cents = np.full(n, np.nan)
+    inside = np.zeros(n, dtype=bool)
+    for x in notes:
+        sel = (t >= x.onset) & (t < x.offset)
+        cents[sel] = 100.0 * x.pitch
+        inside |= sel
+    if not inside.any():
+        return np.zeros(n), inside
+    # hold the previous note through rests (the filters then glide across short rests)
+    idx = np.where(~np.isnan(cents), np.arange(n), -1)
+    idx = np.maximum.accumulate(idx)
+    first = np.flatnonzero(~np.isnan(cents))[0]
+    idx[idx < 0] = first
+    return cents[idx], inside
+
+
+def vibrato(notes: list[Note], n: int, cfg: ExpressionConfig) -> np.ndarray:
+    """Vibrato in cents [n]: starts ``vibrato_delay_ms`` into long notes, ramps in, fades at the end."""
+    t = fe.frame_times(n)
+    out = np.zeros(n)
+    if cfg.vibrato_depth <= 0:
+        return out
+    for x in notes:
+        if x.duration * 1000 < cfg.vibrato_min_note_ms:
+            continue
+        sel = (t >= x.onset) & (t < x.offset)
+        local = t[sel] - x.onset
+        ramp = np.clip((local - cfg.vibrato_delay_ms / 1000) / (cfg.vibrato_ramp_ms / 1000), 0, 1)
+        fade = np.clip((x.offset - t[sel]) / 0.05, 0, 1)
+        phase = 2 * np.pi * cfg.vibrato_rate * np.maximum(local - cfg.vibrato_delay_ms / 1000, 0)
+        out[sel] = cfg.vibrato_depth * ramp * fade * np.sin(phase)
+    return out
+
+
+def fluctuation(n: int, cfg: ExpressionConfig) -> np.ndarray:
+    """Slow random pitch drift in cents [n] (low-passed noise, deterministic per seed)."""
+    from scipy.signal import butter, filtfilt
+
+    if cfg.fluctuation_cents <= 0 or n < 16:
+        return np.zeros(n)
+    rng = np.random.default_rng(cfg.seed)
+    noise = rng.standard_normal(n + 64)
+    b, a = butter(2, cfg.fluctuation_hz / (fe.SAMPLE_RATE / fe.HOP / 2))
+    slow = filtfilt(b, a, noise)[32:32 + n]
+    return cfg.fluctuation_cents * slow / (slow.std() + 1e-12)
+
+
+def expressive_f0(notes: list[Note], n: int, cfg: ExpressionConfig | None = None) -> np.ndarray:
+    """F0 in Hz [n] for the notes (0 outside them), with overshoot, preparation, vibrato, drift."""
+    cfg = cfg or ExpressionConfig()
+    steps, inside = note_steps_cents(notes, n)
+    if not inside.any():
+        return np.zeros(n)
+    cents = steps.copy()
+    if cfg.expression:
+        # cascade: the backward system anticipates (preparation), the forward one overshoots
+        if cfg.preparation:
+            cents = _second_order(cents[::-1], *PREPARATION)[::-1]
+        if cfg.overshoot:
+            cents = _second_order(cents, *OVERSHOOT)
+        cents += vibrato(notes, n, cfg) + fluctuation(n, cfg)
+    f0 = midi_to_hz(cents / 100.0)
+    f0[~inside] = 0.0
+    return f0
+
+
+def voiced_runs(f0: np.ndarray) -> list[tuple[int, int]]:
+    return runs(f0 > 0)

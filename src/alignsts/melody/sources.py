@@ -1,0 +1,60 @@
+"""Every melody source the score engine accepts, turned into a Melody."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..audio import frontend as fe
+from ..errors import MelodyError
+from . import notes as nt
+from .transcribe import TranscribeConfig, transcribe
+
+
+def _check_notes(notes: list[nt.Note], where: str) -> list[nt.Note]:
+    if not notes:
+        raise MelodyError(f"{where}: contains no notes")
+    for x in notes:
+        if not (np.isfinite(x.onset) and np.isfinite(x.offset)) or x.offset <= x.onset or x.onset < 0:
+            raise MelodyError(f"{where}: note at {x.onset:.3f} s has a non-positive duration")
+    return notes
+
+
+def from_notes(notes: list[nt.Note], where: str = "notes", tempo: float = 1.0) -> nt.Melody:
+    """A Melody from notes (flat F0; the engine adds expression)."""
+    notes = _check_notes(nt.scale_tempo(notes, tempo) if tempo != 1.0 else notes, where)
+    return nt.Melody(f0=nt.notes_to_f0(notes), notes=notes, has_expression=False)
+
+
+def from_midi(path: str | os.PathLike, track: int | None = None, channel: int | None = None,
+              tempo: float = 1.0) -> nt.Melody:
+    return from_notes(nt.read_midi(path, track=track, channel=channel), str(path), tempo)
+
+
+def from_note_list(path: str | os.PathLike, bpm: float | None = None, tempo: float = 1.0) -> nt.Melody:
+    return from_notes(nt.read_note_list(path, bpm=bpm), str(path), tempo)
+
+
+def from_f0(f0: np.ndarray, where: str = "F0", cfg: TranscribeConfig | None = None) -> nt.Melody:
+    """A performed F0 contour [T] Hz on the front-end grid: kept as it is, notes transcribed."""
+    f0 = np.asarray(f0, dtype=np.float64)
+    notes = transcribe(f0, cfg)
+    if not notes:
+        raise MelodyError(f"{where}: no notes found in the F0 contour (too little voiced pitch)")
+    return nt.Melody(f0=f0, notes=notes, has_expression=True)
+
+
+def from_f0_file(path: str | os.PathLike) -> nt.Melody:
+    return from_f0(nt.read_f0_file(path), str(path))
+
+
+def from_recording(wav: np.ndarray, where: str = "melody recording",
+                   cfg: TranscribeConfig | None = None) -> nt.Melody:
+    """Only the melody of a sung/played recording [N] at 24 kHz: its notes, not its words."""
+    f0 = fe.f0_praat(wav, official_shift=False).astype(np.float64)
+    if not np.any(f0 > 0):
+        raise MelodyError(f"{where}: no voiced (pitched) frames found, so there is no melody to take")
+    notes = transcribe(f0, cfg)
+    if not notes:
+        raise MelodyError(f"{where}: no notes found (pitched sound too short or too unstable)")
+    return nt.Melody(f0=nt.notes_to_f0(notes, len(f0)), notes=notes, has_expression=False)
