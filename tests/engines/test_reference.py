@@ -9,6 +9,7 @@ from alignsts.audio import frontend as fe
 from alignsts.audio import io
 from alignsts.engines import reference as eng
 from alignsts.errors import MelodyError
+from alignsts.melody import contour
 from alignsts.eval import metrics
 
 SR = fe.SAMPLE_RATE
@@ -148,13 +149,13 @@ def test_unvoiced_speech_still_converts(demo_paths):
 
 def test_resolve_transpose():
     speech, melody = np.full(10, 100.0), np.full(10, 400.0)   # melody 24 st up
-    assert eng._resolve_transpose("auto", speech, melody) == -12.0
-    assert eng._resolve_transpose("AUTO", speech, melody) == -12.0
-    assert eng._resolve_transpose(None, speech, melody) == -12.0
-    assert eng._resolve_transpose(3, speech, melody) == 3.0
-    assert eng._resolve_transpose("-5", speech, melody) == -5.0
+    assert contour.resolve_transpose("auto", speech, melody) == -12.0
+    assert contour.resolve_transpose("AUTO", speech, melody) == -12.0
+    assert contour.resolve_transpose(None, speech, melody) == -12.0
+    assert contour.resolve_transpose(3, speech, melody) == 3.0
+    assert contour.resolve_transpose("-5", speech, melody) == -5.0
     with pytest.raises(MelodyError, match="transpose"):
-        eng._resolve_transpose("up", speech, melody)
+        contour.resolve_transpose("up", speech, melody)
 
 
 # ---------------------------------------------------------------- helpers
