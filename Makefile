@@ -24,6 +24,7 @@ test: setup
 bench: setup
 	$(PY) benchmarks/reference_pairs.py
 	$(PY) benchmarks/long_input.py
+	$(PY) benchmarks/score_pairs.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

@@ -87,7 +87,7 @@ def tone():
 def demo_paths() -> tuple[Path, Path]:
     from alignsts import api
 
-    speech, sing = api.demo_files()
+    speech, sing, _midi = api.demo_files()
     assert speech.is_file() and sing.is_file()
     return speech, sing
 

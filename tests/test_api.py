@@ -23,8 +23,8 @@ def test_public_names():
 
 
 def test_demo_files_exist():
-    speech, sing = api.demo_files()
-    assert speech.is_file() and sing.is_file()
+    speech, sing, midi = api.demo_files()
+    assert speech.is_file() and sing.is_file() and midi.is_file()
     assert sf.info(str(speech)).samplerate == SR
 
 

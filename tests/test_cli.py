@@ -35,7 +35,7 @@ def assert_one_line_error(proc, needle=None):
 def demo_in(tmp_path_factory):
     """Copies of the bundled speech/sing files in a scratch folder."""
     folder = tmp_path_factory.mktemp("demo_in")
-    speech, sing = api.demo_files()
+    speech, sing, _midi = api.demo_files()
     shutil.copyfile(speech, folder / "speech.wav")
     shutil.copyfile(sing, folder / "sing.wav")
     return folder / "speech.wav", folder / "sing.wav"
@@ -163,8 +163,12 @@ def test_demo_command(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "demo_dir"
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["demo_reference.wav", "demo_speech.wav", "demo_sung.png", "demo_sung.wav"]
+    assert names == ["demo_midi.mid", "demo_midi_sung.png", "demo_midi_sung.wav", "demo_reference.wav",
+                     "demo_speech.wav", "demo_sung.png", "demo_sung.wav"]
     assert (out / "demo_sung.png").read_bytes()[:8] == PNG_MAGIC
+    assert (out / "demo_midi_sung.png").read_bytes()[:8] == PNG_MAGIC
+    ym, srm = sf.read(str(out / "demo_midi_sung.wav"))
+    assert srm == SR and np.all(np.isfinite(ym)) and np.abs(ym).max() > 0.01
     y, sr = sf.read(str(out / "demo_sung.wav"))
     assert sr == SR and abs(len(y) - sf.info(str(api.demo_files()[1])).frames) <= 128
     assert "demo_sung.wav" in proc.stdout

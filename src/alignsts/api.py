@@ -6,27 +6,31 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 
 from .audio import frontend as fe
 from .audio import io
 from .engines import reference as ref_engine
+from .engines import score as score_engine
 from .errors import AlignSTSError
+from .melody import sources
+from .melody.notes import Melody
 
 AudioInput = Union[str, os.PathLike, tuple]   # a path, or (waveform [N], sample_rate)
 Progress = Callable[[str, float], None]       # (stage name, fraction done of that stage)
 
-ENGINES = ("reference",)
+ENGINES = ("reference", "score")
 
 
 @dataclass
 class Result:
-    """A converted song: ``wav`` [N] at ``sr`` plus the frame-level ``analysis``."""
+    """A converted song: ``wav`` [N] at ``sr`` plus the frame-level ``analysis``
+    (reference engine: engines.reference.Analysis; score engine: engines.score.ScoreAnalysis)."""
     wav: np.ndarray
     sr: int
-    analysis: ref_engine.Analysis
+    analysis: Any
 
     def __iter__(self):  # allows ``wav, sr, analysis = alignsts.convert(...)``
         return iter((self.wav, self.sr, self.analysis))
@@ -43,26 +47,87 @@ def load_input(audio: AudioInput, name: str) -> np.ndarray:
     raise AlignSTSError(f"{name}: expected a file path or a (waveform, sample_rate) pair")
 
 
-def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput,
-            engine: str = "reference", transpose: str | float = "auto",
-            config: ref_engine.ReferenceConfig | None = None, progress: Progress | None = None) -> Result:
-    """Sing ``speech`` with the melody and rhythm of a sung ``reference`` of the same words.
+def load_melody(*, midi=None, notes=None, f0=None, melody_from: AudioInput | None = None,
+                track: int | None = None, channel: int | None = None, tempo: float = 1.0,
+                bpm: float | None = None) -> Melody:
+    """Exactly one melody source -> Melody.
 
-    ``speech`` is a path, a (waveform, sr) pair, or a waveform with ``sr`` given;
-    ``reference`` is a path or a (waveform, sr) pair. Returns Result(wav [N] at 24 kHz,
-    sr, analysis) on the reference's time axis.
+    ``midi``: a .mid path; ``notes``: a note-list path ('C4 0.5' per line; beats with ``bpm``)
+    or a list of Note; ``f0``: a CSV/NPY path or an array [T] Hz on the 24 kHz / hop 128 grid;
+    ``melody_from``: a recording (path or (wav, sr)) whose notes, not words, are taken.
+    """
+    given = [k for k, v in (("midi", midi), ("notes", notes), ("f0", f0), ("melody_from", melody_from))
+             if v is not None]
+    if len(given) != 1:
+        raise AlignSTSError("give exactly one melody source (midi, notes, f0 or melody_from), got "
+                            + (", ".join(given) or "none"))
+    if not tempo or tempo <= 0:
+        raise AlignSTSError(f"tempo must be positive, got {tempo}")
+    if midi is not None:
+        return sources.from_midi(midi, track=track, channel=channel, tempo=tempo)
+    if notes is not None:
+        if isinstance(notes, (str, os.PathLike)):
+            return sources.from_note_list(notes, bpm=bpm, tempo=tempo)
+        return sources.from_notes(list(notes), tempo=tempo)
+    if f0 is not None:
+        if isinstance(f0, (str, os.PathLike)):
+            return sources.from_f0_file(f0)
+        return sources.from_f0(np.asarray(f0, dtype=np.float64))
+    return sources.from_recording(load_input(melody_from, "melody"), where=f"melody {melody_from}"
+                                  if isinstance(melody_from, (str, os.PathLike)) else "melody")
+
+
+def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput | None = None,
+            melody: Melody | None = None, midi=None, notes=None, f0=None,
+            melody_from: AudioInput | None = None, track: int | None = None, channel: int | None = None,
+            tempo: float = 1.0, bpm: float | None = None, engine: str | None = None,
+            transpose: str | float = "auto", config=None, progress: Progress | None = None) -> Result:
+    """Sing ``speech`` to a melody.
+
+    ``speech`` is a path, a (waveform, sr) pair, or a waveform with ``sr`` given. The melody is
+    either a sung ``reference`` of the same words (reference engine: its melody, rhythm and
+    loudness are followed) or, for the score engine, a ``melody`` value or one source as in
+    load_melody (the engine decides which syllable goes on which note). Returns
+    Result(wav [N] at 24 kHz, sr, analysis).
     """
     if sr is not None and not isinstance(speech, tuple):
         speech = (speech, sr)
+    has_score = melody is not None or any(v is not None for v in (midi, notes, f0, melody_from))
+    if reference is not None and has_score:
+        raise AlignSTSError("give either a sung reference or a melody (MIDI, notes, F0, recording), not both")
+    engine = engine or ("reference" if reference is not None else "score")
     if engine not in ENGINES:
         raise AlignSTSError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+    if engine == "reference" and reference is None:
+        raise AlignSTSError("the reference engine needs --reference (a sung recording of the same words)")
+    if engine == "score" and not has_score:
+        raise AlignSTSError("no melody given: use a sung --reference, or --midi, --notes, --f0 or --melody-from")
     s = load_input(speech, "speech")
-    r = load_input(reference, "reference")
-    cfg = dataclasses.replace(config) if config is not None else ref_engine.ReferenceConfig()
-    if transpose != "auto" or config is None:  # an explicit argument wins over the config file
-        cfg.transpose = transpose
-    wav, analysis = ref_engine.convert(s, r, cfg, progress=progress)
+    if engine == "reference":
+        r = load_input(reference, "reference")
+        cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose)
+        wav, analysis = ref_engine.convert(s, r, cfg, progress=progress)
+    else:
+        if melody is None:
+            melody = load_melody(midi=midi, notes=notes, f0=f0, melody_from=melody_from, track=track,
+                                 channel=channel, tempo=tempo, bpm=bpm)
+        cfg = _engine_config(config, score_engine.ScoreConfig, transpose)
+        wav, analysis = score_engine.convert(s, melody, cfg, progress=progress)
     return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis)
+
+
+def _engine_config(config, cls, transpose):
+    """A copy of ``config`` (or the defaults) of the engine's type; an explicit transpose wins."""
+    if config is None:
+        cfg = cls()
+    elif isinstance(config, cls):
+        cfg = dataclasses.replace(config)
+    else:
+        raise AlignSTSError(f"config is a {type(config).__name__}, the {cls.__name__.replace('Config', '').lower()} "
+                            f"engine needs a {cls.__name__}")
+    if transpose != "auto" or config is None:
+        cfg.transpose = transpose
+    return cfg
 
 
 def save(result: Result, path: str | os.PathLike, sr: int | None = None) -> Path:
@@ -70,14 +135,14 @@ def save(result: Result, path: str | os.PathLike, sr: int | None = None) -> Path
     return io.write_audio(path, result.wav, result.sr, out_sr=sr)
 
 
-def demo_files() -> tuple[Path, Path]:
-    """Paths of the bundled example: (speech.wav, sing.wav)."""
+def demo_files() -> tuple[Path, Path, Path]:
+    """Paths of the bundled example: (speech.wav, sing.wav, twinkle.mid)."""
     base = resources.files("alignsts") / "assets" / "demo"
-    return Path(str(base / "speech.wav")), Path(str(base / "sing.wav"))
+    return tuple(Path(str(base / name)) for name in ("speech.wav", "sing.wav", "twinkle.mid"))
 
 
 def demo(out_dir: str | os.PathLike, plot: bool = True, progress: Progress | None = None) -> dict[str, Path]:
-    """Convert the bundled example into ``out_dir``; returns the written files by role."""
+    """Convert the bundled example into ``out_dir`` with both engines; returns the files by role."""
     import shutil
 
     out = Path(out_dir)
@@ -85,16 +150,20 @@ def demo(out_dir: str | os.PathLike, plot: bool = True, progress: Progress | Non
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise AlignSTSError(f"{out}: cannot create output folder ({e.strerror})") from None
-    speech, sung = demo_files()
-    result = convert(speech, reference=sung, progress=progress)
-    files = {"output": save(result, out / "demo_sung.wav")}
-    for role, src in (("speech", speech), ("reference", sung)):
-        dst = out / f"demo_{role}.wav"
+    speech, sung, midi = demo_files()
+    runs = {"reference engine": ("demo_sung", dict(reference=sung)),
+            "score engine (MIDI)": ("demo_midi_sung", dict(midi=midi))}
+    files = {}
+    for role, (stem, source) in runs.items():
+        result = convert(speech, progress=progress, **source)
+        files[role] = save(result, out / f"{stem}.wav")
+        if plot:
+            from .plot import plot_conversion
+
+            files[f"{role} plot"] = plot_conversion(result, out / f"{stem}.png")
+    for role, src in (("speech", speech), ("reference", sung), ("midi", midi)):
+        dst = out / f"demo_{role}{src.suffix}"
         with io.atomic_path(dst) as tmp:
             shutil.copyfile(src, tmp)
         files[role] = dst
-    if plot:
-        from .plot import plot_conversion
-
-        files["plot"] = plot_conversion(result, out / "demo_sung.png")
     return files

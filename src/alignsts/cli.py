@@ -54,16 +54,36 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     c = sub.add_parser("convert", parents=[verbosity], help="sing a speech recording to a melody",
-                       description="Sing SPEECH (your spoken lyrics) with the melody and rhythm of a "
-                                   "sung reference of the same words.")
+                       description="Sing SPEECH (your spoken lyrics) to a melody: the melody and rhythm of "
+                                   "a sung reference of the same words (--reference), or a melody without "
+                                   "words (--midi, --notes, --f0, --melody-from).")
     c.add_argument("speech", nargs="+", help="speech recording(s): wav/flac/ogg/mp3, any rate")
-    c.add_argument("-r", "--reference", required=True, help="sung recording of the same lyrics")
+    src = c.add_argument_group("melody (exactly one)")
+    one = src.add_mutually_exclusive_group(required=True)
+    one.add_argument("-r", "--reference", help="sung recording of the same lyrics (reference engine)")
+    one.add_argument("--midi", help="MIDI file (score engine)")
+    one.add_argument("--notes", help="note list: 'C4 0.5' per line, seconds (or beats with --bpm)")
+    one.add_argument("--f0", help="F0 contour: CSV 'time,Hz' (0 = unvoiced) or .npy at hop 128 / 24 kHz")
+    one.add_argument("--melody-from", help="any singing/playing: its melody is used, not its words")
+    score = c.add_argument_group("score engine")
+    score.add_argument("--track", type=int, help="MIDI track index (default: the one with most notes)")
+    score.add_argument("--channel", type=int, help="MIDI channel 0-15 (default: all but drums)")
+    score.add_argument("--tempo", type=float, default=1.0, help="tempo factor, e.g. 1.1 = 10%% faster")
+    score.add_argument("--bpm", type=float, help="note-list durations are in beats at this tempo")
+    expr = score.add_mutually_exclusive_group()
+    expr.add_argument("--no-expression", dest="expression", action="store_false", default=None,
+                      help="flat notes: no vibrato, overshoot or preparation")
+    expr.add_argument("--expression", dest="expression", action="store_true",
+                      help="expressive F0 also for --melody-from (default: only for scores)")
+    score.add_argument("--vibrato-depth", type=float, help="vibrato depth in cents (default 45)")
+    score.add_argument("--vibrato-rate", type=float, help="vibrato rate in Hz (default 6)")
     c.add_argument("-o", "--output", required=True,
                    help="output file (.wav/.flac/.ogg); a folder when several speech files are given")
-    c.add_argument("--engine", default="reference", choices=["reference"], help="conversion engine")
+    c.add_argument("--engine", choices=["reference", "score"],
+                   help="default: reference with --reference, score otherwise")
     c.add_argument("--transpose", type=_transpose, default="auto",
                    help="'auto' (octaves into your range, default) or semitones, e.g. 0 or -12")
-    c.add_argument("--config", help="YAML file with engine settings (see configs/reference.yaml)")
+    c.add_argument("--config", help="YAML file with engine settings (configs/reference.yaml, configs/score.yaml)")
     c.add_argument("--sr", type=int, default=None, help="output sample rate (default 24000)")
     c.add_argument("--plot", metavar="PNG",
                    help="also write a PNG of the pitch curves and the alignment (in batch mode: any "
@@ -75,14 +95,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_config(path: str | None):
+def _load_config(args):
+    """The engine's config: YAML file if given, then the command-line expression options."""
     from .config import load_yaml
     from .engines.reference import ReferenceConfig
+    from .engines.score import ScoreConfig
 
-    return load_yaml(ReferenceConfig, path) if path else None
+    engine = args.engine or ("reference" if args.reference else "score")
+    cls = ReferenceConfig if engine == "reference" else ScoreConfig
+    cfg = load_yaml(cls, args.config) if args.config else None
+    if engine == "score":
+        cfg = cfg or ScoreConfig()
+        if args.expression is not None:
+            cfg.expression.expression = args.expression
+        if args.vibrato_depth is not None:
+            cfg.expression.vibrato_depth = args.vibrato_depth
+        if args.vibrato_rate is not None:
+            cfg.expression.vibrato_rate = args.vibrato_rate
+    return cfg
 
 
-def _convert_one(args, speech: str, output: Path, plot: Path | None, config) -> None:
+def _melody_kwargs(args) -> dict:
+    return dict(reference=args.reference, midi=args.midi, notes=args.notes, f0=args.f0,
+                melody_from=args.melody_from, track=args.track, channel=args.channel, tempo=args.tempo,
+                bpm=args.bpm)
+
+
+def _convert_one(args, speech: str, output: Path, plot: Path | None, config, melody=None) -> None:
     from . import api
     from .audio.io import check_output_path
     from .plot import plot_conversion
@@ -94,8 +133,8 @@ def _convert_one(args, speech: str, output: Path, plot: Path | None, config) -> 
         raise OutputError(f"{plot}: the plot is written as PNG; give a .png path")
     t0 = time.perf_counter()
     label = f"{Path(speech).name}: " if len(args.speech) > 1 else ""
-    result = api.convert(speech, reference=args.reference, engine=args.engine, transpose=args.transpose,
-                         config=config, progress=_Progress(not args.quiet, label))
+    result = api.convert(speech, engine=args.engine, transpose=args.transpose, config=config,
+                         progress=_Progress(not args.quiet, label), melody=melody, **_melody_kwargs(args))
     api.save(result, output, sr=args.sr)
     if plot:
         plot_conversion(result, plot)
@@ -108,9 +147,19 @@ def _convert_one(args, speech: str, output: Path, plot: Path | None, config) -> 
 def cmd_convert(args) -> int:
     from .errors import AlignSTSError, OutputError
 
-    config = _load_config(args.config)
+    from . import api
+
+    config = _load_config(args)
+    melody = None
+    if not args.reference:  # read the melody once for every speech file
+        kw = _melody_kwargs(args)
+        kw.pop("reference")
+        melody = api.load_melody(**kw)
+        for key in ("midi", "notes", "f0", "melody_from"):
+            setattr(args, key, None)
     if len(args.speech) == 1:
-        _convert_one(args, args.speech[0], Path(args.output), Path(args.plot) if args.plot else None, config)
+        _convert_one(args, args.speech[0], Path(args.output), Path(args.plot) if args.plot else None, config,
+                     melody)
         return 0
     out_dir = Path(args.output)
     if not out_dir.is_dir():
@@ -124,7 +173,7 @@ def cmd_convert(args) -> int:
         used.add(stem)
         plot = out_dir / f"{stem}_sung.png" if args.plot else None
         try:
-            _convert_one(args, speech, out_dir / f"{stem}_sung.wav", plot, config)
+            _convert_one(args, speech, out_dir / f"{stem}_sung.wav", plot, config, melody)
         except AlignSTSError as e:
             log.error("skipped: %s", e)
             failed.append(str(e))
@@ -140,7 +189,7 @@ def cmd_demo(args) -> int:
     files = api.demo(args.output, plot=not args.no_plot, progress=_Progress(not args.quiet))
     if not args.quiet:
         for role, path in files.items():
-            print(f"{role:>9}: {path}")
+            print(f"{role:>26}: {path}")
     return 0
 
 

@@ -31,6 +31,8 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "config") 
         hint = hints[f.name]
         if dataclasses.is_dataclass(hint) and isinstance(value, dict):
             value = from_dict(hint, value, f"{where}.{f.name}")
+        elif typing.get_origin(hint) is tuple and isinstance(value, list):
+            value = tuple(value)
         kwargs[f.name] = value
     return cls(**kwargs)
 

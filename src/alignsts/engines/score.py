@@ -32,6 +32,7 @@ class ScoreConfig:
     transpose: str | float = "auto"
     max_consonant_ms: float = 250.0   # longer consonant clusters are compressed to this
     min_vowel_share: float = 0.8      # legato consonants leave the vowel at least this share
+    lead_in_s: float = 0.3            # a score's first note starts no earlier than this
     tail_s: float = 0.3               # silence after the last note
     fade_ms: float = 12.0             # fades at the edges of sung phrases
     sustain: float = 1.0              # 0..1: how far sung vowels are levelled to a common loudness
@@ -134,10 +135,6 @@ def retime(sylls: list[Syllable], notes: list[Note], groups: list[Group], m: int
     return source, part
 
 
-def _transpose_notes(notes: list[Note], semitones: float) -> list[Note]:
-    return [Note(x.onset, x.offset, x.pitch + semitones) for x in notes]
-
-
 def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
             progress=None) -> tuple[np.ndarray, ScoreAnalysis]:
     """Sing ``speech`` [N] (24 kHz) to ``melody``. Returns (waveform [M] at 24 kHz, analysis)."""
@@ -165,20 +162,26 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
         log.warning("%s", message)
 
     semitones = contour.resolve_transpose(cfg.transpose, feats.f0, melody.f0)
-    notes_t = _transpose_notes(notes, semitones)
+    # a score starting at 0 s gets room for the first syllable's onset consonants; melodies
+    # taken from recordings keep their own timeline
+    lead = 0.0
+    if not (melody.transcribed or melody.has_expression):
+        lead = max(0.0, cfg.lead_in_s - notes[0].onset)
+    notes_t = [Note(x.onset + lead, x.offset + lead, x.pitch + semitones) for x in notes]
     m = fe.n_frames(int(round((max(x.offset for x in notes) + cfg.tail_s) * fe.SAMPLE_RATE)))
     if melody.has_expression:
-        m = max(m, len(melody.f0))
+        m = max(m, len(melody.f0) + int(round(lead / DT)))
     source, part = retime(sylls, notes_t, groups, m, contour.ms_to_frames(cfg.max_consonant_ms),
                           cfg.min_vowel_share)
     sounding = part > 0
 
     report("synthesis", 0.0)
     if melody.has_expression:
-        sung = contour.transpose(fe.fit_length(melody.f0, m), semitones)
+        shifted = np.concatenate([np.zeros(int(round(lead / DT))), melody.f0])
+        sung = contour.transpose(fe.fit_length(shifted, m), semitones)
         held = contour.bridge_gaps(sung, contour.ms_to_frames(200.0))
     else:
-        sung = expressive_f0(notes_t, m, cfg.expression)
+        sung = expressive_f0(notes_t, m, cfg.expression, transcribed=melody.transcribed)
         held = _held_f0(notes_t, m)
     speech_voiced = feats.f0 > 0
     voiced = (part == VOWEL) | (sounding & speech_voiced[source])

@@ -57,4 +57,4 @@ def from_recording(wav: np.ndarray, where: str = "melody recording",
     notes = transcribe(f0, cfg)
     if not notes:
         raise MelodyError(f"{where}: no notes found (pitched sound too short or too unstable)")
-    return nt.Melody(f0=nt.notes_to_f0(notes, len(f0)), notes=notes, has_expression=False)
+    return nt.Melody(f0=nt.notes_to_f0(notes, len(f0)), notes=notes, has_expression=False, transcribed=True)
