@@ -190,6 +190,15 @@ def mel_energy(logmel: np.ndarray) -> np.ndarray:
     return np.sqrt(np.sum(np.exp(logmel.astype(np.float64)) ** 2, axis=-1)).astype(np.float32)
 
 
+# loudness_db rises by this many dB per dB of gain (the energy takes exp of log10 values)
+LOUDNESS_PER_GAIN = 1.0 / np.log(10.0)
+
+
+def loudness_db(logmel: np.ndarray) -> np.ndarray:
+    """The front-end's frame energy (what the rhythm curve is made of) in dB: [T, 80] -> [T]."""
+    return (20.0 * np.log10(mel_energy(logmel).astype(np.float64) + 1e-12)).astype(np.float32)
+
+
 def rhythm_curve(logmel: np.ndarray) -> np.ndarray:
     """AlignSTS rhythm curve, sigmoid(35 * standardised energy): [T, 80] -> [T]."""
     e = mel_energy(logmel).astype(np.float64)

@@ -167,7 +167,7 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     lead = 0.0
     if not (melody.transcribed or melody.has_expression):
         lead = max(0.0, cfg.lead_in_s - notes[0].onset)
-    notes_t = [Note(x.onset + lead, x.offset + lead, x.pitch + semitones) for x in notes]
+    notes_t = [Note(x.onset + lead, x.offset + lead, x.pitch + semitones, x.level_db) for x in notes]
     m = fe.n_frames(int(round((max(x.offset for x in notes) + cfg.tail_s) * fe.SAMPLE_RATE)))
     if melody.has_expression:
         m = max(m, len(melody.f0) + int(round(lead / DT)))
@@ -193,8 +193,8 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     y = world.synthesize(world.WorldFeatures(target, sp, ap), n_samples=m * fe.HOP)
     gain = _sounding_gain(sounding, contour.ms_to_frames(cfg.fade_ms))
     if cfg.sustain > 0:
-        gain *= sustain_gain(fe.frame_energy_db(fe.stft_magnitude(y))[:m], part == VOWEL, cfg.sustain,
-                             cfg.max_boost_db, contour.ms_to_frames(30.0))
+        gain *= sustain_gain(fe.loudness_db(fe.log_mel(y))[:m], part == VOWEL, cfg.sustain,
+                             cfg.max_boost_db, contour.ms_to_frames(30.0), note_level_db(notes_t, m))
     gain[(part == ONSET) | (part == CODA)] *= 10.0 ** (cfg.consonant_gain_db / 20.0)
     y = apply_frame_gain(y, gain)
     report("done", 1.0)
@@ -211,14 +211,26 @@ def _held_f0(notes: list[Note], m: int) -> np.ndarray:
     return 440.0 * 2.0 ** ((steps / 100.0 - 69.0) / 12.0)
 
 
+def note_level_db(notes: list[Note], m: int) -> np.ndarray:
+    """Each frame's note loudness in dB (0 outside notes): [m]."""
+    t = fe.frame_times(m)
+    level = np.zeros(m)
+    for x in notes:
+        level[(t >= x.onset) & (t < x.offset)] = x.level_db
+    return level
+
+
 def sustain_gain(energy_db: np.ndarray, vowel: np.ndarray, strength: float, max_boost_db: float,
-                 smooth: int) -> np.ndarray:
+                 smooth: int, level_db: np.ndarray | None = None) -> np.ndarray:
     """Gain [M] levelling vowel frames toward a common loudness (sung vowels do not decay
-    like spoken ones); 1 elsewhere."""
+    like spoken ones), shifted by each note's own level ``level_db`` [M]; 1 elsewhere.
+    ``energy_db`` [M] is the front-end loudness (frontend.loudness_db)."""
     g_db = np.zeros(len(vowel))
     if vowel.any():
         target = np.percentile(energy_db[vowel], 75)
-        g_db[vowel] = np.clip(strength * (target - energy_db[vowel]), -6.0, max_boost_db)
+        if level_db is not None:
+            target = target + level_db[vowel]
+        g_db[vowel] = np.clip(strength * (target - energy_db[vowel]) / fe.LOUDNESS_PER_GAIN, -24.0, max_boost_db)
         if smooth > 1:
             k = np.hanning(smooth + 2)[1:-1]
             g_db = np.convolve(g_db, k / k.sum(), "same")

@@ -20,10 +20,12 @@ _REST = {"r", "rest", "-", "sil", "pau"}
 
 @dataclass(frozen=True)
 class Note:
-    """One note: onset and offset in seconds, pitch as a (possibly fractional) MIDI number."""
+    """One note: onset and offset in seconds, pitch as a (possibly fractional) MIDI number,
+    loudness in dB relative to the loudest note (0; MIDI velocity, or measured on a recording)."""
     onset: float
     offset: float
     pitch: float
+    level_db: float = 0.0
 
     @property
     def duration(self) -> float:
@@ -173,7 +175,7 @@ def _ticks_to_seconds(tick: int, tpb: int, tempo_map) -> float:
 
 def _track_notes(trk, tpb, tempo_map, channel) -> list[Note]:
     tick = 0
-    active: dict[tuple[int, int], int] = {}
+    active: dict[tuple[int, int], tuple[int, int]] = {}
     out = []
     for msg in trk:
         tick += msg.time
@@ -183,13 +185,19 @@ def _track_notes(trk, tpb, tempo_map, channel) -> list[Note]:
             continue
         key = (msg.channel, msg.note)
         if msg.type == "note_on" and msg.velocity > 0:
-            active.setdefault(key, tick)
+            active.setdefault(key, (tick, msg.velocity))
         elif key in active:
-            start = active.pop(key)
+            start, velocity = active.pop(key)
             if tick > start:
                 out.append(Note(_ticks_to_seconds(start, tpb, tempo_map),
-                                _ticks_to_seconds(tick, tpb, tempo_map), float(msg.note)))
+                                _ticks_to_seconds(tick, tpb, tempo_map), float(msg.note),
+                                velocity_db(velocity)))
     return sorted(out, key=lambda n: (n.onset, -n.pitch))
+
+
+def velocity_db(velocity: int) -> float:
+    """MIDI velocity -> level in dB re velocity 127 (a common 40 log10 mapping)."""
+    return float(40.0 * np.log10(max(int(velocity), 1) / 127.0))
 
 
 def _monophonic(notes: list[Note]) -> tuple[list[Note], int]:
@@ -207,9 +215,9 @@ def _monophonic(notes: list[Note]) -> tuple[list[Note], int]:
             overlaps += 1
         top = max(sounding, key=lambda n: n.pitch)
         if out and out[-1].pitch == top.pitch and abs(out[-1].offset - a) < 1e-9 and top.onset < a:
-            out[-1] = Note(out[-1].onset, b, top.pitch)   # same note continuing across a boundary
+            out[-1] = Note(out[-1].onset, b, top.pitch, out[-1].level_db)   # one note across a boundary
         else:
-            out.append(Note(a, b, top.pitch))
+            out.append(Note(a, b, top.pitch, top.level_db))
     return out, overlaps
 
 
@@ -217,7 +225,7 @@ def scale_tempo(notes: list[Note], tempo: float) -> list[Note]:
     """Play ``tempo`` times faster (1.1 = 10% faster)."""
     if not tempo > 0:
         raise MelodyError(f"tempo must be positive, got {tempo}")
-    return [Note(n.onset / tempo, n.offset / tempo, n.pitch) for n in notes]
+    return [Note(n.onset / tempo, n.offset / tempo, n.pitch, n.level_db) for n in notes]
 
 
 def notes_to_f0(notes: list[Note], n: int | None = None, lead_s: float = 0.0) -> np.ndarray:

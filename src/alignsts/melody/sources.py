@@ -57,4 +57,17 @@ def from_recording(wav: np.ndarray, where: str = "melody recording",
     notes = transcribe(f0, cfg)
     if not notes:
         raise MelodyError(f"{where}: no notes found (pitched sound too short or too unstable)")
+    notes = note_levels(notes, fe.loudness_db(fe.log_mel(wav)))
     return nt.Melody(f0=nt.notes_to_f0(notes, len(f0)), notes=notes, has_expression=False, transcribed=True)
+
+
+def note_levels(notes: list[nt.Note], energy_db: np.ndarray, floor_db: float = -24.0) -> list[nt.Note]:
+    """Give each note its loudness re the loudest note: median frame energy [T] dB within it."""
+    dt = fe.HOP / fe.SAMPLE_RATE
+    med = []
+    for x in notes:
+        a, b = int(x.onset / dt), max(int(x.onset / dt) + 1, int(x.offset / dt))
+        seg = energy_db[a:b]
+        med.append(float(np.median(seg)) if len(seg) else -np.inf)
+    top = max(med)
+    return [nt.Note(x.onset, x.offset, x.pitch, float(max(floor_db, lv - top))) for x, lv in zip(notes, med)]
