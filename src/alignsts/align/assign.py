@@ -112,7 +112,10 @@ def summary(groups: list[Group], n_syllables: int, n_notes: int) -> str:
         parts.append(f"merged {merged} syllable{'s' if merged > 1 else ''} onto shared notes")
     if melisma:
         parts.append(f"stretched syllables over {melisma} extra note{'s' if melisma > 1 else ''}")
-    return f"{n_syllables} syllables, {n_notes} notes: " + ", ".join(parts)
+    def count(k, word):
+        return f"{k} {word}{'' if k == 1 else 's'}"
+
+    return f"{count(n_syllables, 'syllable')}, {count(n_notes, 'note')}: " + ", ".join(parts)
 
 
 def syllable_durations(sylls: list[Syllable], dt: float) -> tuple[np.ndarray, np.ndarray]:

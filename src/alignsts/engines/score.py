@@ -168,7 +168,7 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     if not (melody.transcribed or melody.has_expression):
         lead = max(0.0, cfg.lead_in_s - notes[0].onset)
     notes_t = [Note(x.onset + lead, x.offset + lead, x.pitch + semitones, x.level_db) for x in notes]
-    m = fe.n_frames(int(round((max(x.offset for x in notes) + cfg.tail_s) * fe.SAMPLE_RATE)))
+    m = fe.n_frames(int(round((max(x.offset for x in notes_t) + cfg.tail_s) * fe.SAMPLE_RATE)))
     if melody.has_expression:
         m = max(m, len(melody.f0) + int(round(lead / DT)))
     source, part = retime(sylls, notes_t, groups, m, contour.ms_to_frames(cfg.max_consonant_ms),

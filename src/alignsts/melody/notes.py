@@ -61,6 +61,8 @@ def note_number(name: str) -> float:
     """'C4' -> 60, 'F#3' -> 54, 'Bb2' -> 46, '61' -> 61 (scientific pitch notation)."""
     s = name.strip()
     if re.fullmatch(r"\d+(\.\d+)?", s):
+        if float(s) > 127:
+            raise MelodyError(f"MIDI note number {s} is above 127")
         return float(s)
     m = re.fullmatch(r"([A-Ga-g])([#b♯♭]*)(-?\d+)", s)
     if not m:
@@ -81,7 +83,7 @@ def parse_note_list(text: str, bpm: float | None = None, where: str = "notes") -
     if bpm is not None and not bpm > 0:
         raise MelodyError(f"{where}: --bpm must be positive, got {bpm}")
     for k, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
+        line = re.split(r"(?:^|\s)#", raw, maxsplit=1)[0].strip()   # '#' after a space: comment; F#3: a sharp
         if not line:
             continue
         parts = line.replace(",", " ").split()
@@ -261,9 +263,13 @@ def read_f0_file(path: str | os.PathLike) -> np.ndarray:
             raise MelodyError(f"{p}: expected two columns 'time,Hz'")
         if np.isnan(rows[0]).all():  # header line
             rows = rows[1:]
-        if np.isnan(rows).any():
+        if len(rows) == 0:
+            raise MelodyError(f"{p}: contains no F0 values")
+        if np.isnan(rows).any() or not np.all(np.isfinite(rows)):
             raise MelodyError(f"{p}: contains NaN or non-numeric values")
         t, hz = rows[:, 0], rows[:, 1]
+        if np.any(hz < 0):
+            raise MelodyError(f"{p}: contains negative F0 values")
         if np.any(np.diff(t) <= 0):
             raise MelodyError(f"{p}: times must increase")
         grid = np.arange(0, t[-1] + 1e-9, fe.HOP / fe.SAMPLE_RATE)

@@ -13,10 +13,12 @@ from .notes import Note, hz_to_midi
 
 @dataclass
 class TranscribeConfig:
-    smooth_ms: float = 50.0       # median window that hides jitter (not all of the vibrato)
+    smooth_ms: float = 50.0       # median window that hides jitter
+    vibrato_ms: float = 170.0     # note changes are found on a moving average this long
+    #                               (one vibrato period), so vibrato does not split notes
     jump_semitones: float = 0.5   # a sustained change this large starts a new note
     hold_ms: float = 25.0         # ... when it lasts this long
-    min_note_ms: float = 50.0     # shorter segments merge into a neighbour
+    min_note_ms: float = 80.0     # shorter segments (glides) merge into a neighbour
     min_voiced_ms: float = 50.0   # shorter voiced runs are ignored
     bridge_ms: float = 40.0       # unvoiced gaps this short do not end a note of equal pitch
     quantize: bool = False        # round to semitones (after estimating the tuning offset);
@@ -37,6 +39,27 @@ def _split_run(m: np.ndarray, jump: float, hold: int) -> list[int]:
     return cuts
 
 
+def _steady(m: np.ndarray, width: int) -> np.ndarray:
+    """Moving average over ``width`` frames (edges held): vibrato averages out, steps remain."""
+    from scipy.ndimage import uniform_filter1d
+
+    if width <= 1 or len(m) < 3:
+        return m
+    return uniform_filter1d(m, size=min(width, len(m)), mode="nearest")
+
+
+def _refine_cuts(m: np.ndarray, cuts: list[int], reach: int) -> list[int]:
+    """Move each cut to the steepest point of ``m`` within ``reach`` frames of it (the moving
+    average notices a step up to half its width early or late), keeping the cuts ordered."""
+    out = []
+    slope = np.abs(np.gradient(m)) if len(m) > 1 else np.zeros(len(m))
+    for k, c in enumerate(cuts):
+        lo = max(out[-1] + 1 if out else 1, c - reach)
+        hi = min(len(m) - 1, c + reach + 1, cuts[k + 1] if k + 1 < len(cuts) else len(m))
+        out.append(int(lo + np.argmax(slope[lo:hi])) if hi > lo else c)
+    return out
+
+
 def transcribe(f0: np.ndarray, cfg: TranscribeConfig | None = None) -> list[Note]:
     """Notes of an F0 contour [T] Hz on the front-end grid (0 = unvoiced)."""
     cfg = cfg or TranscribeConfig()
@@ -51,7 +74,10 @@ def transcribe(f0: np.ndarray, cfg: TranscribeConfig | None = None) -> list[Note
         if b - a < ms_to_frames(cfg.min_voiced_ms):
             continue
         smooth[a:b] = median_filter(midi[a:b], size=min(win, (b - a) | 1), mode="nearest")
-        edges = [a] + [a + c for c in _split_run(smooth[a:b], cfg.jump_semitones, ms_to_frames(cfg.hold_ms))] + [b]
+        cuts = _split_run(_steady(smooth[a:b], ms_to_frames(cfg.vibrato_ms)), cfg.jump_semitones,
+                          ms_to_frames(cfg.hold_ms))
+        cuts = _refine_cuts(smooth[a:b], cuts, ms_to_frames(cfg.vibrato_ms) // 2)
+        edges = [a] + [a + c for c in cuts] + [b]
         segments.extend(zip(edges[:-1], edges[1:]))
     segments = _merge_short(segments, smooth, ms_to_frames(cfg.min_note_ms))
     pitches = [float(np.median(midi[a:b])) for a, b in segments]

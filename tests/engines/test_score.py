@@ -1,0 +1,234 @@
+"""Score engine: re-timing of syllables onto notes, and end-to-end conversion of the bundled speech."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from alignsts.align.assign import Group
+from alignsts.align.syllables import Syllable
+from alignsts.audio import frontend as fe
+from alignsts.engines import score
+from alignsts.errors import AudioInputError, MelodyError
+from alignsts.melody import notes as nt
+from alignsts.melody import sources
+
+DT = fe.HOP / fe.SAMPLE_RATE
+
+# Twinkle Twinkle, one note per syllable: C4 C4 G4 G4 A4 A4 G4(long) | F4 F4 E4 E4 D4 D4 C4(long)
+TUNE = "C4 C4 G4 G4 A4 A4 G4 F4 F4 E4 E4 D4 D4 C4".split()
+BEAT = 0.45
+
+
+def twinkle_notes():
+    notes, t = [], 0.0
+    for k, name in enumerate(TUNE):
+        d = 2 * BEAT if k in (6, 13) else BEAT
+        notes.append(nt.Note(t, t + d, nt.note_number(name)))
+        t += d + (0.2 if k == 6 else 0.0)          # a rest between the two phrases
+    return notes
+
+
+# ---------------------------------------------------------------- re-timing
+
+def _syll(start, v0, v1, end):
+    return Syllable(start=start, vowel_start=v0, vowel_end=v1, end=end, peak=(v0 + v1) // 2)
+
+
+def test_retime_puts_vowels_on_notes_and_consonants_between():
+    # two syllables with 20-frame onsets/codas; two notes with a 0.3 s rest between them
+    sylls = [_syll(10, 30, 60, 70), _syll(80, 100, 130, 140)]
+    notes = [nt.Note(0.5, 1.0, 60), nt.Note(1.3, 1.8, 62)]
+    groups = [Group(0, 1, 0, 1), Group(1, 2, 1, 2)]
+    m = int(2.2 / DT)
+    source, part = score.retime(sylls, notes, groups, m, max_consonant=200, min_vowel_share=0.8)
+    assert source.shape == part.shape == (m,)
+    t = fe.frame_times(m)
+    for s, x in zip(sylls, notes):
+        vowel = (part == score.VOWEL) & (t >= x.onset - DT) & (t < x.offset + DT)
+        # the vowel fills the note ...
+        assert np.count_nonzero(vowel) >= 0.95 * x.duration / DT
+        # ... and comes from the syllable's vowel, in order
+        src = source[vowel]
+        assert src.min() >= s.vowel_start and src.max() < s.vowel_end
+        assert np.all(np.diff(src) >= 0)
+    # onset consonants just before each note, codas just after, at their natural length
+    onset0 = np.flatnonzero(part == score.ONSET)
+    assert abs(len(onset0) - 2 * 20) <= 2
+    first_onset = onset0[onset0 < int(0.5 / DT)]
+    assert abs(len(first_onset) - 20) <= 1 and np.all(source[first_onset] < 30)
+    assert np.all(part[: first_onset[0]] == 0)        # silence before the first syllable
+    coda = np.flatnonzero(part == score.CODA)
+    assert abs(len(coda) - 2 * 10) <= 2
+    assert np.all(part[int(1.8 / DT) + 12:] == 0)      # silence after the last coda
+
+
+def test_retime_merged_syllables_share_a_note():
+    sylls = [_syll(0, 5, 25, 30), _syll(30, 35, 55, 60)]
+    notes = [nt.Note(0.5, 1.5, 60)]
+    source, part = score.retime(sylls, notes, [Group(0, 2, 0, 1)], int(2.0 / DT), 50, 0.8)
+    vowel_src = source[part == score.VOWEL]
+    assert vowel_src.min() < 25 and vowel_src.max() >= 35     # both vowels are sung
+    assert np.all(np.diff(source[part > 0]) >= 0)              # in the spoken order
+
+
+def test_retime_melisma_spans_the_notes():
+    sylls = [_syll(0, 5, 40, 45)]
+    notes = [nt.Note(0.3, 0.6, 60), nt.Note(0.6, 0.9, 62), nt.Note(0.9, 1.4, 64)]
+    source, part = score.retime(sylls, notes, [Group(0, 1, 0, 3)], int(1.8 / DT), 50, 0.8)
+    t = fe.frame_times(len(part))
+    vowel_t = t[part == score.VOWEL]
+    assert vowel_t.min() == pytest.approx(0.3, abs=2 * DT) and vowel_t.max() == pytest.approx(1.4, abs=2 * DT)
+
+
+# ---------------------------------------------------------------- end to end
+
+@pytest.fixture(scope="module")
+def demo_speech():
+    from alignsts import api
+    from alignsts.audio import io
+
+    return io.load(api.demo_files()[0])
+
+
+def _config(expression):
+    cfg = score.ScoreConfig(transpose=0)
+    cfg.expression = dataclasses.replace(cfg.expression, expression=expression)
+    return cfg
+
+
+@pytest.fixture(scope="module", params=[False, "auto"], ids=["flat", "expressive"])
+def sung(request, demo_speech):
+    melody = sources.from_notes(twinkle_notes())
+    y, analysis = score.convert(demo_speech, melody, _config(request.param))
+    return y, analysis
+
+
+def test_output_is_finite_and_audible(sung):
+    y, an = sung
+    assert y.ndim == 1 and np.all(np.isfinite(y))
+    assert np.max(np.abs(y)) > 0.05
+    assert len(y) == len(an.part) * fe.HOP
+
+
+@pytest.mark.parametrize("lead_in_s", [0.3, 1.0])
+def test_output_ends_after_the_last_note(demo_speech, lead_in_s):
+    cfg = _config(False)
+    cfg.lead_in_s = lead_in_s
+    y, an = score.convert(demo_speech, sources.from_notes(twinkle_notes()), cfg)
+    last = an.notes[-1]
+    assert len(y) / fe.SAMPLE_RATE == pytest.approx(last.offset + cfg.tail_s, abs=0.02)
+    t = fe.frame_times(len(an.part))
+    sung_in_last = (an.part == score.VOWEL) & (t >= last.onset) & (t < last.offset)
+    assert np.count_nonzero(sung_in_last) >= 0.75 * last.duration / DT
+
+
+def test_notes_are_kept_untransposed_and_shifted_by_the_lead_in(sung):
+    _, an = sung
+    assert an.transpose == 0
+    src = twinkle_notes()
+    lead = an.notes[0].onset - src[0].onset
+    assert lead == pytest.approx(0.3)
+    for a, b in zip(an.notes, src):
+        assert a.pitch == b.pitch and a.onset == pytest.approx(b.onset + lead)
+
+
+def test_groups_cover_all_syllables_and_notes(sung):
+    _, an = sung
+    S, N = len(an.syllables), len(an.notes)
+    assert abs(S - 14) <= 1
+    g = an.groups
+    assert (g[0].s0, g[0].n0) == (0, 0) and (g[-1].s1, g[-1].n1) == (S, N)
+    for a, b in zip(g[:-1], g[1:]):
+        assert (b.s0, b.n0) == (a.s1, a.n1)
+    assert all(x.s1 > x.s0 and x.n1 > x.n0 for x in g)
+    assert (an.message == "") == (S == N)
+
+
+def test_sung_pitch_follows_the_notes(sung):
+    y, an = sung
+    f0 = fe.f0_praat(y, official_shift=False)
+    errors = []
+    for x in an.notes:
+        if x.duration < 0.3:
+            continue
+        a = int(round((x.onset + x.duration / 4) / DT))
+        b = int(round((x.offset - x.duration / 4) / DT))
+        seg = f0[a:b]
+        voiced = seg[seg > 0]
+        if len(voiced) < 0.5 * len(seg):
+            errors.append(np.inf)
+            continue
+        errors.append(float(np.median(np.abs(1200 * np.log2(voiced / x.hz)))))
+    assert len(errors) == len(an.notes)                     # every note of this tune is >= 300 ms
+    good = np.array(errors) < 50.0
+    assert good.mean() >= 0.8, np.round(errors, 1)
+
+
+def test_analysis_contours(sung):
+    y, an = sung
+    m = len(an.target_f0)
+    assert len(an.source) == len(an.part) == m and m * fe.HOP == len(y)
+    assert np.all((an.source >= 0) & (an.source < len(an.speech_f0)))
+    assert np.all(an.target_f0[an.part == 0] == 0)
+    vowel = an.part == score.VOWEL
+    assert np.all(an.target_f0[vowel] > 0)
+    # during the middle of each note the target sits on the note (within vibrato and drift)
+    t = fe.frame_times(m)
+    for x in an.notes:
+        sel = vowel & (t >= x.onset + 0.25 * x.duration) & (t < x.offset - 0.25 * x.duration)
+        cents = 1200 * np.log2(an.target_f0[sel] / x.hz)
+        assert np.median(np.abs(cents)) < 50
+
+
+def test_transpose_moves_the_target(demo_speech):
+    melody = sources.from_notes(twinkle_notes()[:4])
+    _, a = score.convert(demo_speech, melody, _config(False))
+    cfg = _config(False)
+    cfg.transpose = -12
+    _, b = score.convert(demo_speech, melody, cfg)
+    both = (a.target_f0 > 0) & (b.target_f0 > 0)
+    assert both.any()
+    np.testing.assert_allclose(b.target_f0[both], a.target_f0[both] / 2, rtol=1e-6)
+    assert [x.pitch for x in b.notes] == [x.pitch - 12 for x in a.notes]
+
+
+def test_more_syllables_than_notes_merges_and_says_so(demo_speech, caplog):
+    import logging
+
+    melody = sources.from_notes([nt.Note(0.5 * k, 0.5 * k + 0.45, 60 + k) for k in range(8)])
+    with caplog.at_level(logging.WARNING, logger="alignsts"):
+        y, an = score.convert(demo_speech, melody, _config(False))
+    S = len(an.syllables)
+    assert an.message.startswith(f"{S} syllables, 8 notes: merged {S - 8} syllable")
+    assert any(an.message in r.getMessage() for r in caplog.records)
+    assert np.all(np.isfinite(y))
+
+
+def test_melody_from_a_recording_drives_the_engine(demo_speech):
+    from alignsts import api
+    from alignsts.audio import io
+
+    melody = sources.from_recording(io.load(api.demo_files()[1]))
+    y, an = score.convert(demo_speech, melody, score.ScoreConfig(transpose=0))
+    assert np.all(np.isfinite(y)) and np.max(np.abs(y)) > 0.05
+    # transcribed notes keep their own timeline (no lead-in) and are not given vibrato
+    assert an.notes[0].onset == pytest.approx(melody.notes[0].onset)
+    vowel = an.part == score.VOWEL
+    t = fe.frame_times(len(vowel))
+    x = max(an.notes, key=lambda n: n.duration)
+    sel = vowel & (t >= x.onset + 0.25 * x.duration) & (t < x.offset - 0.25 * x.duration)
+    assert sel.any() and np.allclose(an.target_f0[sel], x.hz)
+
+
+def test_errors(demo_speech):
+    melody = sources.from_notes(twinkle_notes()[:3])
+    silence = np.zeros(fe.SAMPLE_RATE, dtype=np.float32)
+    with pytest.raises(AudioInputError, match="no syllables"):
+        score.convert(silence, melody)
+    noise = (0.1 * np.random.default_rng(0).standard_normal(fe.SAMPLE_RATE)).astype(np.float32)
+    with pytest.raises(AudioInputError, match="no syllables"):
+        score.convert(noise, melody)
+    with pytest.raises(MelodyError, match="no notes"):
+        score.convert(demo_speech, nt.Melody(f0=np.zeros(100), notes=[]))

@@ -1,0 +1,139 @@
+"""Expressive F0 from notes: overshoot, preparation, vibrato, fluctuation, rests, determinism."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alignsts.audio import frontend as fe
+from alignsts.melody import notes as nt
+from alignsts.melody.expression import ExpressionConfig, expressive_f0, vibrato, wants_expression
+
+DT = fe.HOP / fe.SAMPLE_RATE
+N = int(2.4 / DT)
+T = fe.frame_times(N)
+STEP_AT = 0.8
+# a rest, then two notes a major third apart (upward step at 0.8 s), then a rest
+TWO = [nt.Note(0.2, STEP_AT, 60), nt.Note(STEP_AT, 2.0, 64)]
+
+
+def _cents(f0):
+    return np.where(f0 > 0, 1200.0 * np.log2(np.maximum(f0, 1e-9) / 440.0) + 6900.0, np.nan)
+
+
+def _plain(**kw):
+    """Overshoot and preparation only (no vibrato, no random drift)."""
+    return ExpressionConfig(expression=True, vibrato_depth=0.0, fluctuation_cents=0.0, **kw)
+
+
+def _window(c, a, b):
+    return c[(T >= a) & (T < b)]
+
+
+def test_overshoot_after_an_upward_step():
+    c = _cents(expressive_f0(TWO, N, _plain()))
+    after = _window(c, STEP_AT, STEP_AT + 0.3)
+    assert np.nanmax(after) - 6400 > 10.0
+    # it settles on the note
+    assert abs(np.nanmedian(_window(c, 1.4, 1.9)) - 6400) < 2.0
+    # without the overshoot system the contour does not go past the target
+    c0 = _cents(expressive_f0(TWO, N, _plain(overshoot=False)))
+    assert np.nanmax(_window(c0, STEP_AT, 2.0)) - 6400 < 1.0
+
+
+def test_overshoot_below_after_a_downward_step():
+    down = [nt.Note(0.2, STEP_AT, 64), nt.Note(STEP_AT, 2.0, 60)]
+    c = _cents(expressive_f0(down, N, _plain()))
+    assert 6000 - np.nanmin(_window(c, STEP_AT, STEP_AT + 0.3)) > 10.0
+
+
+def test_preparation_dip_before_an_upward_step():
+    c = _cents(expressive_f0(TWO, N, _plain()))
+    before = _window(c, STEP_AT - 0.25, STEP_AT)
+    assert 6000 - np.nanmin(before) > 5.0               # dips below the first note ...
+    assert np.nanargmin(before) < len(before) - 1       # ... before the rise starts
+    c0 = _cents(expressive_f0(TWO, N, _plain(preparation=False)))
+    assert np.nanmin(_window(c0, 0.2, STEP_AT)) > 6000 - 0.5
+
+
+def _vibrato_fit(c, a, b):
+    """Dominant modulation frequency (Hz) and its amplitude (cents) in [a, b)."""
+    seg = _window(c, a, b)
+    seg = seg - np.polyval(np.polyfit(np.arange(len(seg)), seg, 1), np.arange(len(seg)))
+    nfft = 8192
+    spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg)), nfft))
+    freqs = np.fft.rfftfreq(nfft, DT)
+    band = freqs > 2.0
+    peak = float(freqs[band][np.argmax(spec[band])])
+    tt = np.arange(len(seg)) * DT
+    basis = np.stack([np.sin(2 * np.pi * peak * tt), np.cos(2 * np.pi * peak * tt)], axis=1)
+    coef, *_ = np.linalg.lstsq(basis, seg, rcond=None)
+    return peak, float(np.hypot(*coef)), float(np.std(seg))
+
+
+@pytest.mark.parametrize("rate,depth", [(6.0, 45.0), (5.0, 30.0)])
+def test_vibrato_on_a_long_note(rate, depth):
+    cfg = ExpressionConfig(expression=True, vibrato_rate=rate, vibrato_depth=depth, fluctuation_cents=0.0)
+    c = _cents(expressive_f0(TWO, N, cfg))
+    # fully ramped in from onset + delay + ramp (0.5 s) until the fade at the end
+    peak, amp, _ = _vibrato_fit(c, STEP_AT + 0.5, 2.0 - 0.06)
+    assert abs(peak - rate) < 0.4
+    assert 0.75 * depth < amp < 1.25 * depth
+    # it starts late: the first 250 ms of the note carry no vibrato (only the step response)
+    _, _, early = _vibrato_fit(c, STEP_AT + 0.15, STEP_AT + 0.25)
+    assert early < 3.0
+
+
+def test_vibrato_with_default_drift_still_peaks_at_the_rate():
+    c = _cents(expressive_f0(TWO, N, ExpressionConfig(expression=True)))
+    peak, amp, _ = _vibrato_fit(c, STEP_AT + 0.5, 2.0 - 0.06)
+    assert abs(peak - 6.0) < 0.5
+    assert 0.6 * 45 < amp < 1.4 * 45
+
+
+def test_no_vibrato_on_a_short_note():
+    short = [nt.Note(0.2, 0.55, 62)]          # 350 ms < vibrato_min_note_ms (400)
+    cfg = ExpressionConfig(expression=True, fluctuation_cents=0.0)
+    c = _cents(expressive_f0(short, N, cfg))
+    assert np.nanmax(np.abs(_window(c, 0.2, 0.55) - 6200)) < 1.0
+    assert not np.any(vibrato(short, N, cfg))
+    long = [nt.Note(0.2, 0.8, 62)]
+    assert np.max(np.abs(vibrato(long, N, cfg))) > 30.0
+
+
+def test_zero_in_rests_and_voiced_in_notes():
+    notes = [nt.Note(0.2, 0.7, 60), nt.Note(1.0, 1.6, 67)]
+    for cfg in (ExpressionConfig(), ExpressionConfig(expression=False)):
+        f0 = expressive_f0(notes, N, cfg)
+        inside = ((T >= 0.2) & (T < 0.7)) | ((T >= 1.0) & (T < 1.6))
+        assert np.all(f0[~inside] == 0.0)
+        assert np.all(f0[inside] > 0.0) and np.all(np.isfinite(f0))
+    assert not np.any(expressive_f0([], N))
+
+
+def test_deterministic_for_a_seed():
+    a = expressive_f0(TWO, N, ExpressionConfig(seed=3))
+    b = expressive_f0(TWO, N, ExpressionConfig(seed=3))
+    np.testing.assert_array_equal(a, b)
+    c = expressive_f0(TWO, N, ExpressionConfig(seed=4))
+    assert not np.array_equal(a, c)
+    # the drift is slow and small: a few cents, not a different note
+    assert np.nanmax(np.abs(_cents(a) - _cents(c))) < 60.0
+
+
+def test_expression_off_gives_flat_notes():
+    notes = [nt.Note(0.2, 0.6, 60), nt.Note(0.6, 1.4, 64), nt.Note(1.6, 2.0, 55)]
+    flat = expressive_f0(notes, N, ExpressionConfig(expression=False))
+    np.testing.assert_allclose(flat, nt.notes_to_f0(notes, N))
+    # 'auto' is flat for notes transcribed from a recording, expressive for a score
+    auto = ExpressionConfig(expression="auto")
+    np.testing.assert_allclose(expressive_f0(notes, N, auto, transcribed=True), flat)
+    assert not np.allclose(expressive_f0(notes, N, auto, transcribed=False), flat)
+
+
+def test_wants_expression():
+    assert wants_expression(ExpressionConfig(expression="auto"), transcribed=False)
+    assert not wants_expression(ExpressionConfig(expression="AUTO"), transcribed=True)
+    assert wants_expression(ExpressionConfig(expression=True), transcribed=True)
+    assert not wants_expression(ExpressionConfig(expression=False), transcribed=False)
+    with pytest.raises(ValueError, match="expression must be"):
+        wants_expression(ExpressionConfig(expression="sometimes"), transcribed=False)
