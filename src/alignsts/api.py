@@ -49,12 +49,13 @@ def load_input(audio: AudioInput, name: str) -> np.ndarray:
 
 def load_melody(*, midi=None, notes=None, f0=None, melody_from: AudioInput | None = None,
                 track: int | None = None, channel: int | None = None, tempo: float = 1.0,
-                bpm: float | None = None) -> Melody:
+                bpm: float | None = None, notes_only: bool = False) -> Melody:
     """Exactly one melody source -> Melody.
 
     ``midi``: a .mid path; ``notes``: a note-list path ('C4 0.5' per line; beats with ``bpm``)
     or a list of Note; ``f0``: a CSV/NPY path or an array [T] Hz on the 24 kHz / hop 128 grid;
-    ``melody_from``: a recording (path or (wav, sr)) whose notes, not words, are taken.
+    ``melody_from``: a recording (path or (wav, sr)) whose melody, not words, is taken: its
+    notes and its performed pitch contour, or with ``notes_only`` its notes alone.
     """
     given = [k for k, v in (("midi", midi), ("notes", notes), ("f0", f0), ("melody_from", melody_from))
              if v is not None]
@@ -73,14 +74,14 @@ def load_melody(*, midi=None, notes=None, f0=None, melody_from: AudioInput | Non
         if isinstance(f0, (str, os.PathLike)):
             return sources.from_f0_file(f0)
         return sources.from_f0(np.asarray(f0, dtype=np.float64))
-    return sources.from_recording(load_input(melody_from, "melody"), where=f"melody {melody_from}"
-                                  if isinstance(melody_from, (str, os.PathLike)) else "melody")
+    where = f"melody {melody_from}" if isinstance(melody_from, (str, os.PathLike)) else "melody"
+    return sources.from_recording(load_input(melody_from, "melody"), where=where, contour=not notes_only)
 
 
 def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput | None = None,
             melody: Melody | None = None, midi=None, notes=None, f0=None,
             melody_from: AudioInput | None = None, track: int | None = None, channel: int | None = None,
-            tempo: float = 1.0, bpm: float | None = None, engine: str | None = None,
+            tempo: float = 1.0, bpm: float | None = None, notes_only: bool = False, engine: str | None = None,
             transpose: str | float = "auto", config=None, progress: Progress | None = None) -> Result:
     """Sing ``speech`` to a melody.
 
@@ -110,7 +111,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     else:
         if melody is None:
             melody = load_melody(midi=midi, notes=notes, f0=f0, melody_from=melody_from, track=track,
-                                 channel=channel, tempo=tempo, bpm=bpm)
+                                 channel=channel, tempo=tempo, bpm=bpm, notes_only=notes_only)
         cfg = _engine_config(config, score_engine.ScoreConfig, transpose)
         wav, analysis = score_engine.convert(s, melody, cfg, progress=progress)
     return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis)

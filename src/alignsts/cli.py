@@ -70,11 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--channel", type=int, help="MIDI channel 0-15 (default: all but drums)")
     score.add_argument("--tempo", type=float, default=1.0, help="tempo factor, e.g. 1.1 = 10%% faster")
     score.add_argument("--bpm", type=float, help="note-list durations are in beats at this tempo")
-    expr = score.add_mutually_exclusive_group()
-    expr.add_argument("--no-expression", dest="expression", action="store_false", default=None,
-                      help="flat notes: no vibrato, overshoot or preparation")
-    expr.add_argument("--expression", dest="expression", action="store_true",
-                      help="expressive F0 also for --melody-from (default: only for scores)")
+    score.add_argument("--notes-only", action="store_true",
+                       help="with --melody-from: sing its transcribed notes, not its performed pitch contour")
+    score.add_argument("--no-expression", dest="expression", action="store_false", default=None,
+                       help="flat notes: no vibrato, overshoot or preparation")
     score.add_argument("--vibrato-depth", type=float, help="vibrato depth in cents (default 45)")
     score.add_argument("--vibrato-rate", type=float, help="vibrato rate in Hz (default 6)")
     c.add_argument("-o", "--output", required=True,
@@ -118,7 +117,7 @@ def _load_config(args):
 def _melody_kwargs(args) -> dict:
     return dict(reference=args.reference, midi=args.midi, notes=args.notes, f0=args.f0,
                 melody_from=args.melody_from, track=args.track, channel=args.channel, tempo=args.tempo,
-                bpm=args.bpm)
+                bpm=args.bpm, notes_only=args.notes_only)
 
 
 def _convert_one(args, speech: str, output: Path, plot: Path | None, config, melody=None) -> None:

@@ -98,7 +98,7 @@ def _config(expression):
     return cfg
 
 
-@pytest.fixture(scope="module", params=[False, "auto"], ids=["flat", "expressive"])
+@pytest.fixture(scope="module", params=[False, True], ids=["flat", "expressive"])
 def sung(request, demo_speech):
     melody = sources.from_notes(twinkle_notes())
     y, analysis = score.convert(demo_speech, melody, _config(request.param))
@@ -210,16 +210,27 @@ def test_melody_from_a_recording_drives_the_engine(demo_speech):
     from alignsts import api
     from alignsts.audio import io
 
-    melody = sources.from_recording(io.load(api.demo_files()[1]))
+    recording = io.load(api.demo_files()[1])
+    melody = sources.from_recording(recording)
     y, an = score.convert(demo_speech, melody, score.ScoreConfig(transpose=0))
     assert np.all(np.isfinite(y)) and np.max(np.abs(y)) > 0.05
-    # transcribed notes keep their own timeline (no lead-in) and are not given vibrato
+    # transcribed notes keep their own timeline (no lead-in); the sung pitch is the
+    # recording's performed contour wherever a vowel meets a voiced frame of it
     assert an.notes[0].onset == pytest.approx(melody.notes[0].onset)
     vowel = an.part == score.VOWEL
+    n = min(len(vowel), len(melody.f0))
+    sel = vowel[:n] & (melody.f0[:n] > 0)
+    assert sel.sum() > 100 and np.allclose(an.target_f0[:n][sel], melody.f0[:n][sel])
+    # with notes_only the notes themselves are sung (with expression off: flat)
+    flat_cfg = score.ScoreConfig(transpose=0)
+    flat_cfg.expression.expression = False
+    notes_only = sources.from_recording(recording, contour=False)
+    _, an2 = score.convert(demo_speech, notes_only, flat_cfg)
+    vowel = an2.part == score.VOWEL
     t = fe.frame_times(len(vowel))
-    x = max(an.notes, key=lambda n: n.duration)
+    x = max(an2.notes, key=lambda n: n.duration)
     sel = vowel & (t >= x.onset + 0.25 * x.duration) & (t < x.offset - 0.25 * x.duration)
-    assert sel.any() and np.allclose(an.target_f0[sel], x.hz)
+    assert sel.any() and np.allclose(an2.target_f0[sel], x.hz)
 
 
 def test_errors(demo_speech):

@@ -6,7 +6,7 @@ import pytest
 
 from alignsts.audio import frontend as fe
 from alignsts.melody import notes as nt
-from alignsts.melody.expression import ExpressionConfig, expressive_f0, vibrato, wants_expression
+from alignsts.melody.expression import ExpressionConfig, expressive_f0, vibrato
 
 DT = fe.HOP / fe.SAMPLE_RATE
 N = int(2.4 / DT)
@@ -124,16 +124,4 @@ def test_expression_off_gives_flat_notes():
     notes = [nt.Note(0.2, 0.6, 60), nt.Note(0.6, 1.4, 64), nt.Note(1.6, 2.0, 55)]
     flat = expressive_f0(notes, N, ExpressionConfig(expression=False))
     np.testing.assert_allclose(flat, nt.notes_to_f0(notes, N))
-    # 'auto' is flat for notes transcribed from a recording, expressive for a score
-    auto = ExpressionConfig(expression="auto")
-    np.testing.assert_allclose(expressive_f0(notes, N, auto, transcribed=True), flat)
-    assert not np.allclose(expressive_f0(notes, N, auto, transcribed=False), flat)
-
-
-def test_wants_expression():
-    assert wants_expression(ExpressionConfig(expression="auto"), transcribed=False)
-    assert not wants_expression(ExpressionConfig(expression="AUTO"), transcribed=True)
-    assert wants_expression(ExpressionConfig(expression=True), transcribed=True)
-    assert not wants_expression(ExpressionConfig(expression=False), transcribed=False)
-    with pytest.raises(ValueError, match="expression must be"):
-        wants_expression(ExpressionConfig(expression="sometimes"), transcribed=False)
+    assert not np.allclose(expressive_f0(notes, N, ExpressionConfig()), flat)

@@ -181,7 +181,7 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
         sung = contour.transpose(fe.fit_length(shifted, m), semitones)
         held = contour.bridge_gaps(sung, contour.ms_to_frames(200.0))
     else:
-        sung = expressive_f0(notes_t, m, cfg.expression, transcribed=melody.transcribed)
+        sung = expressive_f0(notes_t, m, cfg.expression)
         held = _held_f0(notes_t, m)
     speech_voiced = feats.f0 > 0
     voiced = (part == VOWEL) | (sounding & speech_voiced[source])

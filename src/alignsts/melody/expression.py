@@ -21,8 +21,7 @@ PREPARATION = (0.0292, 0.6681)
 
 @dataclass
 class ExpressionConfig:
-    expression: bool | str = "auto"  # True / False (flat notes) / "auto": on for scores,
-    #                                  off for notes transcribed from a recording (they trace its pitch)
+    expression: bool = True         # False: flat notes
     overshoot: bool = True
     preparation: bool = True
     vibrato_depth: float = 45.0     # cents (peak)
@@ -97,23 +96,14 @@ def fluctuation(n: int, cfg: ExpressionConfig) -> np.ndarray:
     return cfg.fluctuation_cents * slow / (slow.std() + 1e-12)
 
 
-def wants_expression(cfg: ExpressionConfig, transcribed: bool) -> bool:
-    if isinstance(cfg.expression, str):
-        if cfg.expression.lower() != "auto":
-            raise ValueError(f"expression must be true, false or 'auto', got {cfg.expression!r}")
-        return not transcribed
-    return bool(cfg.expression)
-
-
-def expressive_f0(notes: list[Note], n: int, cfg: ExpressionConfig | None = None,
-                  transcribed: bool = False) -> np.ndarray:
+def expressive_f0(notes: list[Note], n: int, cfg: ExpressionConfig | None = None) -> np.ndarray:
     """F0 in Hz [n] for the notes (0 outside them), with overshoot, preparation, vibrato, drift."""
     cfg = cfg or ExpressionConfig()
     steps, inside = note_steps_cents(notes, n)
     if not inside.any():
         return np.zeros(n)
     cents = steps.copy()
-    if wants_expression(cfg, transcribed):
+    if cfg.expression:
         # cascade: the backward system anticipates (preparation), the forward one overshoots
         if cfg.preparation:
             cents = _second_order(cents[::-1], *PREPARATION)[::-1]

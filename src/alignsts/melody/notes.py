@@ -42,7 +42,7 @@ class Melody:
     f0: np.ndarray
     notes: list[Note] = field(default_factory=list)
     has_expression: bool = False   # True when f0 is a performed contour, not flat notes
-    transcribed: bool = False      # notes transcribed from a recording (fine pitch detail)
+    transcribed: bool = False      # notes transcribed from a recording (they keep its timeline)
 
     @property
     def duration(self) -> float:

@@ -49,15 +49,24 @@ def from_f0_file(path: str | os.PathLike) -> nt.Melody:
 
 
 def from_recording(wav: np.ndarray, where: str = "melody recording",
-                   cfg: TranscribeConfig | None = None) -> nt.Melody:
-    """Only the melody of a sung/played recording [N] at 24 kHz: its notes, not its words."""
+                   cfg: TranscribeConfig | None = None, contour: bool = True) -> nt.Melody:
+    """Only the melody of a sung/played recording [N] at 24 kHz, not its words.
+
+    Its notes (with their loudness) give the rhythm the syllables are fitted to. The pitch
+    sung is the recording's own performed F0 contour (``contour``), or, with
+    ``contour=False``, the notes alone (the engine then adds expression as for a score).
+    """
     f0 = fe.f0_praat(wav, official_shift=False).astype(np.float64)
     if not np.any(f0 > 0):
         raise MelodyError(f"{where}: no voiced (pitched) frames found, so there is no melody to take")
     notes = transcribe(f0, cfg)
     if not notes:
         raise MelodyError(f"{where}: no notes found (pitched sound too short or too unstable)")
+    mag = fe.stft_magnitude(wav)
+    notes = split_at_syllables(notes, syllable_onsets(mag, f0))
     notes = note_levels(notes, fe.loudness_db(fe.log_mel(wav)))
+    if contour:
+        return nt.Melody(f0=f0, notes=notes, has_expression=True, transcribed=True)
     return nt.Melody(f0=nt.notes_to_f0(notes, len(f0)), notes=notes, has_expression=False, transcribed=True)
 
 
@@ -71,3 +80,32 @@ def note_levels(notes: list[nt.Note], energy_db: np.ndarray, floor_db: float = -
         med.append(float(np.median(seg)) if len(seg) else -np.inf)
     top = max(med)
     return [nt.Note(x.onset, x.offset, x.pitch, float(max(floor_db, lv - top))) for x, lv in zip(notes, med)]
+
+
+# sung notes swell and fade: only clear loudness dips (4.5 dB, nuclei 120 ms apart) mark a
+# new syllable on a held pitch, and no piece shorter than 150 ms is cut off
+SUNG_SYLLABLES = dict(prominence_db=4.5, min_distance_ms=120.0)
+SPLIT_MIN_S = 0.15
+
+
+def syllable_onsets(mag: np.ndarray, f0: np.ndarray) -> np.ndarray:
+    """Times (s) where sung syllables start: clear loudness dips between voiced nuclei."""
+    from ..align.syllables import SyllableConfig, detect
+
+    sylls = detect(mag, f0, SyllableConfig(**SUNG_SYLLABLES))
+    return np.array([syl.start * fe.HOP / fe.SAMPLE_RATE for syl in sylls[1:]])
+
+
+def split_at_syllables(notes: list[nt.Note], onsets: np.ndarray, min_s: float = SPLIT_MIN_S) -> list[nt.Note]:
+    """Split notes at syllable onsets inside them: a repeated pitch sung legato on new words
+    is a new note. Pieces shorter than ``min_s`` are not cut off."""
+    out = []
+    for x in notes:
+        cuts = [float(t) for t in onsets if x.onset + min_s <= t <= x.offset - min_s]
+        edges = [x.onset]
+        for t in cuts:
+            if t - edges[-1] >= min_s:
+                edges.append(t)
+        edges.append(x.offset)
+        out.extend(nt.Note(a, b, x.pitch, x.level_db) for a, b in zip(edges[:-1], edges[1:]))
+    return out
