@@ -17,12 +17,6 @@ STS_PAIRS_DIR = PROJECT_ROOT / ".." / "shared" / "data" / "sts-pairs"
 SR = 24000
 
 
-def pytest_configure(config):
-    # 'realdata' is registered in pyproject.toml; 'compat' is only used here.
-    config.addinivalue_line("markers", "compat: reads the official compatibility vectors "
-                                       "($ALIGNSTS_COMPAT_DIR, default ../shared/compat; skipped when absent)")
-
-
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT

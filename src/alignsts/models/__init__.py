@@ -1,0 +1,1 @@
+"""PyTorch modules of the neural engine (install with `pip install alignsts[neural]`)."""
