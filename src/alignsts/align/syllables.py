@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio import frontend as fe
-from ..melody.contour import ms_to_frames, runs
+from ..melody.contour import ms_to_frames, runs, smooth_frames
 from .features import active_frames
 
 
@@ -48,11 +48,7 @@ def band_loudness_db(mag: np.ndarray, band_hz: tuple[float, float], smooth: int)
     """Smoothed band energy in dB: [T, K] -> [T]."""
     freqs = np.arange(mag.shape[1]) * fe.SAMPLE_RATE / fe.N_FFT
     sel = (freqs >= band_hz[0]) & (freqs < band_hz[1])
-    e = 10.0 * np.log10(np.sum(mag[:, sel].astype(np.float64) ** 2, axis=1) + 1e-10)
-    if smooth > 1:
-        k = np.hanning(smooth + 2)[1:-1]
-        e = np.convolve(np.pad(e, smooth, mode="edge"), k / k.sum(), "same")[smooth:-smooth]
-    return e
+    return smooth_frames(10.0 * np.log10(np.sum(mag[:, sel].astype(np.float64) ** 2, axis=1) + 1e-10), smooth)
 
 
 def detect(mag: np.ndarray, f0: np.ndarray, cfg: SyllableConfig | None = None) -> list[Syllable]:

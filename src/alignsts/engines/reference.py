@@ -106,16 +106,6 @@ def skip_silent_sources(source: np.ndarray, speech_active: np.ndarray,
     return out
 
 
-def _smooth_time(x: np.ndarray, width: int) -> np.ndarray:
-    """Hann-weighted moving average along axis 0: [T, ...] -> [T, ...]."""
-    from scipy.ndimage import convolve1d
-
-    if width <= 1 or len(x) < 2:
-        return x
-    kernel = np.hanning(width + 2)[1:-1]
-    return convolve1d(x, kernel / kernel.sum(), axis=0, mode="nearest")
-
-
 BALANCE_CHUNK = 4096   # frames per block: keeps memory flat on long songs
 
 
@@ -154,7 +144,7 @@ def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, fra
         lo, hi = max(0, a - margin), min(n, b + margin)
         ceps = _log_diff_ceps(np.concatenate([tail, sp[a:hi]]), ref_envelope(lo, hi))
         ceps[:, frame_order + 1:] = 0.0
-        gain = _smooth_time(idct(ceps, type=2, norm="ortho", axis=1), smooth)[a - lo: b - lo]
+        gain = contour.smooth_frames(idct(ceps, type=2, norm="ortho", axis=1), smooth)[a - lo: b - lo]
         tail = sp[max(a, b - margin):b].copy()
         sp[a:b] *= np.exp(strength * (gain + glob_gain[None, :]))
 

@@ -231,9 +231,7 @@ def sustain_gain(energy_db: np.ndarray, vowel: np.ndarray, strength: float, max_
         if level_db is not None:
             target = target + level_db[vowel]
         g_db[vowel] = np.clip(strength * (target - energy_db[vowel]) / fe.LOUDNESS_PER_GAIN, -24.0, max_boost_db)
-        if smooth > 1:
-            k = np.hanning(smooth + 2)[1:-1]
-            g_db = np.convolve(g_db, k / k.sum(), "same")
+        g_db = contour.smooth_frames(g_db, smooth)
     return 10.0 ** (g_db / 20.0)
 
 

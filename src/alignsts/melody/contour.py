@@ -89,5 +89,15 @@ def remove_short_voiced(f0: np.ndarray, min_len: int) -> np.ndarray:
     return out
 
 
+def smooth_frames(x: np.ndarray, width: int) -> np.ndarray:
+    """Hann-weighted moving average over ``width`` frames along axis 0 (edges held): [T, ...]."""
+    from scipy.ndimage import convolve1d
+
+    if width <= 1 or len(x) < 2:
+        return x
+    kernel = np.hanning(width + 2)[1:-1]
+    return convolve1d(np.asarray(x, dtype=np.float64), kernel / kernel.sum(), axis=0, mode="nearest")
+
+
 def ms_to_frames(ms: float) -> int:
     return int(round(ms / fe.FRAME_PERIOD_MS))
