@@ -386,3 +386,18 @@ def test_f0_file_unreadable(tmp_path):
     p.write_bytes(b"not numpy")
     with pytest.raises(MelodyError, match="not a readable .npy"):
         nt.read_f0_file(p)
+
+
+def test_midi_velocity_becomes_note_level(tmp_path):
+    import mido
+
+    mid = mido.MidiFile()
+    trk = mido.MidiTrack()
+    mid.tracks.append(trk)
+    for note, vel in ((60, 127), (62, 64)):
+        trk.append(mido.Message("note_on", note=note, velocity=vel, time=0))
+        trk.append(mido.Message("note_off", note=note, velocity=0, time=480))
+    mid.save(str(tmp_path / "v.mid"))
+    notes = nt.read_midi(tmp_path / "v.mid")
+    assert notes[0].level_db == pytest.approx(0.0)
+    assert notes[1].level_db == pytest.approx(40 * np.log10(64 / 127))

@@ -148,3 +148,27 @@ def test_from_recording_of_the_bundled_song_follows_the_tune(sung_demo_melody):
 def test_from_recording_of_the_bundled_song_note_count(sung_demo_melody):
     assert abs(len(sung_demo_melody.notes) - len(TWINKLE)) <= 2, \
         [(round(x.onset, 3), round(x.pitch, 1)) for x in sung_demo_melody.notes]
+
+
+def test_split_at_syllables_cuts_held_notes_only_where_pieces_stay_long():
+    notes = [nt.Note(0.0, 1.0, 60), nt.Note(1.0, 1.2, 62)]
+    out = sources.split_at_syllables(notes, np.array([0.05, 0.5, 0.6, 1.1]), min_s=0.15)
+    # 0.05 is too near the start, 0.6 too near the previous cut, 1.1 inside a 0.2 s note
+    assert [(x.onset, x.offset, x.pitch) for x in out] == [(0.0, 0.5, 60), (0.5, 1.0, 60), (1.0, 1.2, 62)]
+
+
+def test_note_levels_are_relative_to_the_loudest_note():
+    dt = fe.HOP / fe.SAMPLE_RATE
+    energy = np.full(int(2.0 / dt), -60.0)
+    energy[: int(1.0 / dt)] = -10.0
+    energy[int(1.0 / dt):] = -22.0
+    out = sources.note_levels([nt.Note(0.1, 0.9, 60), nt.Note(1.1, 1.9, 60)], energy)
+    assert out[0].level_db == pytest.approx(0.0) and out[1].level_db == pytest.approx(-12.0)
+
+
+def test_from_recording_contour_is_the_performed_f0():
+    wav = _tone(220.0, 0.6)
+    mel = sources.from_recording(np.concatenate([np.zeros(SR // 10), wav]).astype(np.float32))
+    assert mel.has_expression and mel.transcribed
+    voiced = mel.f0 > 0
+    assert voiced.sum() > 50 and np.median(np.abs(1200 * np.log2(mel.f0[voiced] / 220.0))) < 10
