@@ -32,7 +32,7 @@ class ReferenceConfig:
     # coarser than ~1.5 kHz at order 8) follows the singing's tilt and loudness; the global
     # part (`balance_global_order`, time-invariant) matches microphone and voice colour.
     # Formant detail stays the speaker's; 0 strength keeps the speech spectrum as it is.
-    balance_strength: float = 1.0
+    balance_strength: float = 0.5
     balance_frame_order: int = 8
     balance_global_order: int = 64
     balance_smooth_ms: float = 16.0
