@@ -1,0 +1,241 @@
+"""AlignSTS acoustic model: exact compatibility with the official checkpoints and vectors.
+
+Fixture folder: ``$ALIGNSTS_COMPAT_DIR`` (default ``<project root>/../shared/compat``); the
+compat tests skip when it is absent.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from alignsts.models.alignsts import (  # noqa: E402
+    AlignSTSConfig, AlignSTSModel, f0_to_coarse_torch, load_acoustic_model, zero_noise)
+from alignsts.models.alignsts.crossformer import window_mask  # noqa: E402
+from alignsts.models.ckpt import read_config  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+COMPAT_DIR = Path(os.environ.get("ALIGNSTS_COMPAT_DIR", PROJECT_ROOT / ".." / "shared" / "compat"))
+SMALL = COMPAT_DIR / "alignsts_small"
+ATOL = 1e-4
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"compat fixture not found: {path}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def vectors():
+    d = np.load(_need(SMALL / "vectors.npz"))
+    return {k: d[k] for k in d.files}
+
+
+@pytest.fixture(scope="module")
+def model():
+    _need(SMALL / "config.yaml")
+    return load_acoustic_model(SMALL, trust=True)
+
+
+def _t(v, k):
+    return torch.from_numpy(v[k])
+
+
+@pytest.fixture(scope="module")
+def outputs(model, vectors):
+    """Model outputs for both modes with zero noise (t = 2 when teacher-forced)."""
+    res = {}
+    b = vectors["in.content"].shape[0]
+    with torch.no_grad():
+        res["infer"] = model(_t(vectors, "in.content"), _t(vectors, "in.f0_hz"), _t(vectors, "in.spk_embed"),
+                             None, None, infer=True, noise_fn=zero_noise)
+        res["train"] = model(_t(vectors, "in.content"), _t(vectors, "in.f0_hz"), _t(vectors, "in.spk_embed"),
+                             _t(vectors, "in.ref_spenv"), _t(vectors, "in.ref_mels"), infer=False,
+                             noise_fn=zero_noise, diffusion_t=torch.full((b,), 2, dtype=torch.long))
+    return res
+
+
+# (mode, name) of every model output stored in vectors.npz
+OUTPUT_VECTORS = [
+    ("infer", "out", "mel_out"), ("infer", "out", "decoder_inp"), ("infer", "out", "q_rhythm"),
+    ("infer", "out", "diffvae_aw_main"), ("infer", "out", "gloss_main"), ("infer", "out", "gloss_spenv"),
+    ("infer", "out", "rhythm_codes"), ("infer", "hook", "content_encoder"), ("infer", "hook", "f0_encoder"),
+    ("infer", "hook", "rhythm_predictor"), ("infer", "hook", "crossformer"),
+    ("train", "out", "mel_out"), ("train", "out", "decoder_inp"), ("train", "out", "q_rhythm"),
+    ("train", "out", "rq_loss"), ("train", "out", "r_loss"), ("train", "out", "gloss_main"),
+    ("train", "out", "gloss_spenv"), ("train", "out", "rhythm_codes"), ("train", "hook", "content_encoder"),
+    ("train", "hook", "f0_encoder"), ("train", "hook", "rhythm_predictor"), ("train", "hook", "rhythm_encoder"),
+    ("train", "hook", "crossformer"),
+]
+
+
+@pytest.mark.compat
+def test_checkpoint_loads_strictly():
+    _need(SMALL / "config.yaml")
+    from alignsts.models.alignsts.load import model_state_dict
+    from alignsts.models.ckpt import load_pickle, newest_checkpoint
+
+    sd = model_state_dict(load_pickle(newest_checkpoint(SMALL), trust=True))
+    m = AlignSTSModel(AlignSTSConfig.from_official(read_config(SMALL)))
+    mine = m.state_dict()
+    assert set(mine) == set(sd)
+    for k, v in sd.items():
+        assert tuple(mine[k].shape) == tuple(v.shape), k
+    m.load_state_dict(sd, strict=True)
+
+
+@pytest.mark.compat
+def test_untrusted_load_is_safe():
+    """Without ``trust`` the checkpoint is read weights-only: it either loads or is refused with a
+    CheckpointError (never unpickles arbitrary objects)."""
+    _need(SMALL / "config.yaml")
+    from alignsts.models.ckpt import CheckpointError
+
+    try:
+        m = load_acoustic_model(SMALL, trust=False)
+    except CheckpointError:
+        return
+    assert not m.training
+
+
+@pytest.mark.compat
+def test_full_size_manifest():
+    """Every key, shape, dtype and buffer flag of the official full configuration."""
+    manifest = json.loads(_need(COMPAT_DIR / "alignsts_full_keys.json").read_text())
+    hp = dict(read_config(_need(SMALL)))
+    # official configs/singing/speech2singing/alignsts.yaml sizes (the small fixture shrinks only these)
+    hp.update(hidden_size=256, diffvae_hidden=256, f0_embed_size=256, residual_channels=256,
+              residual_layers=20, spk_embed_size=256)
+    m = AlignSTSModel(AlignSTSConfig.from_official(hp))
+    buffers = {n for n, _ in m.named_buffers()}
+    sd = m.state_dict()
+    want = manifest["keys"]
+    assert sorted(sd) == sorted(want)
+    for k, info in want.items():
+        assert list(sd[k].shape) == info["shape"], k
+        assert str(sd[k].dtype).replace("torch.", "") == info["dtype"], k
+        assert (k in buffers) == info["buffer"], k
+    assert sum(p.numel() for p in m.parameters()) == manifest["num_parameters"] == 26_150_488
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize("mode,kind,name", OUTPUT_VECTORS, ids=[f"{a}.{c}" for a, _, c in OUTPUT_VECTORS])
+def test_output_vectors(outputs, vectors, mode, kind, name):
+    want = vectors[f"{kind}.{mode}.{name}"]
+    got = outputs[mode][name].detach().numpy()
+    assert got.shape == want.shape
+    if name == "rhythm_codes":
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, want.astype(np.int64))
+    else:
+        np.testing.assert_allclose(got, want, rtol=0, atol=ATOL)
+
+
+@pytest.mark.compat
+def test_denoiser_alone(model, vectors):
+    with torch.no_grad():
+        got = model.diff_decoder.denoise_fn(_t(vectors, "in.denoiser.x_t"), _t(vectors, "in.denoiser.t"),
+                                            _t(vectors, "in.denoiser.cond"))
+    np.testing.assert_allclose(got.numpy(), vectors["out.denoiser"], rtol=0, atol=ATOL)
+
+
+@pytest.mark.compat
+def test_diffusion_buffers(model, vectors):
+    for k, v in vectors.items():
+        if k.startswith("buffer.diffusion."):
+            np.testing.assert_array_equal(getattr(model.diff_decoder, k.rsplit(".", 1)[1]).numpy(), v)
+
+
+@pytest.mark.compat
+def test_schedule_formula_shapes():
+    """A freshly built model computes the vpsde schedule for timesteps + 1 steps."""
+    hp = read_config(_need(SMALL))
+    m = AlignSTSModel(AlignSTSConfig.from_official(hp))
+    n = int(hp["timesteps"]) + 1
+    assert m.diff_decoder.betas.shape == (n,)
+    t = np.arange(1, n + 1)
+    betas = 1 - np.exp(-0.1 / n - 0.5 * (40 - 0.1) * (2 * t - 1) / n ** 2)
+    np.testing.assert_allclose(m.diff_decoder.betas.numpy(), betas, rtol=1e-6)
+
+
+@pytest.mark.compat
+def test_f0_coarse_matches_frontend_vectors():
+    d = np.load(_need(COMPAT_DIR / "frontend_vectors.npz"))
+    got = f0_to_coarse_torch(torch.from_numpy(d["out.f0_hz"]).float()).numpy()
+    np.testing.assert_array_equal(got, d["out.f0_coarse"].astype(np.int64))
+
+
+def test_f0_coarse_torch_matches_numpy():
+    from alignsts.audio.frontend import f0_to_coarse
+
+    f0 = np.concatenate([[0.0, 10.0, 49.9, 50.0, 50.1, 1099.0, 1100.0, 2000.0],
+                         np.random.default_rng(0).uniform(40, 1200, 500)]).astype(np.float32)
+    got = f0_to_coarse_torch(torch.from_numpy(f0)).numpy()
+    want = f0_to_coarse(f0)
+    assert got.min() >= 1 and got.max() <= 255
+    # float32 (torch, as the official model) vs float64 (numpy) may differ by one bin at exact .5 ties
+    assert np.abs(got - want).max() <= 1 and (got == want).mean() > 0.99
+
+
+def test_window_mask_formula():
+    m = window_mask(10, 20, 0.3)     # w = int(6) // 2 = 3
+    allowed = [np.flatnonzero(~row.numpy()).tolist() for row in m]
+    assert allowed[0] == [0, 1, 2]
+    assert allowed[5] == list(range(7, 13))     # c = int(5 / 10 * 20) = 10
+    assert allowed[9] == list(range(15, 20))    # c = 18 -> [15, 21) cut to T2
+
+
+def _tiny_hparams():
+    return {
+        "diffvae_type": "diffvae3", "diffvae_decoder": "prodiff", "cf_type": "base",
+        "audio_num_mel_bins": 80, "gn_chs_grp": 4, "diffvae_hidden": 16, "hidden_size": 16,
+        "content_enc_inp": 32, "content_enc_layers": 2, "content_enc_kernel": 3, "content_enc_stride": 1,
+        "content_enc_padding": 1, "content_enc_dilation": 1,
+        "f0_embed_size": 8, "use_pitch_embed": True, "f0_enc_layers": 2, "f0_enc_kernel": 5,
+        "f0_enc_stride": 1, "f0_enc_padding": 2, "f0_enc_dilation": 1,
+        "use_sing_spenv_reduced": True, "rhythm_enc_layers": 2, "rhythm_enc_kernel": 7,
+        "rhythm_enc_stride": 2, "rhythm_enc_padding": 3, "rhythm_enc_dilation": 1,
+        "rhythm_n_embed": 6, "lambda_rhythm_commit": 0.25, "rhythm_pred_cf_layers": 1,
+        "rhythm_pred_num_heads": 1, "rhythm_pred_ffn_kernel": 9, "rhythm_pred_kernel": 5,
+        "rhythm_pred_padding": "SAME", "rhythm_pred_layers": 2, "rhythm_pred_stride": 2,
+        "rhythm_pred_win_size": 0.3, "rhythm_pred_dropout": 0.8, "rhythm_pred_cf_dropout": 0.8,
+        "diffvae_layers": 2, "diffvae_num_heads": 2, "diffvae_ffn_kernel": 9, "diffvae_win_size": 0.2,
+        "guided_sigma": 0.1, "num_guided_layers": 2, "plot_attn_diffvae": True, "diffvae_dropout": 0.1,
+        "f0_bridge": True, "q_rhythm_bridge": False, "timesteps": 4, "timescale": 1,
+        "schedule_type": "vpsde", "keep_bins": 80, "residual_layers": 3, "residual_channels": 8,
+        "dilation_cycle_length": 2,
+    }
+
+
+def test_tiny_random_model_shapes():
+    torch.manual_seed(0)
+    m = AlignSTSModel(AlignSTSConfig.from_official(_tiny_hparams())).eval()
+    b, t1, t2, h = 2, 37, 23, 16
+    content = torch.randn(b, t2, 32)
+    content[1, 19:] = 0
+    f0 = torch.rand(b, t1) * 400
+    f0[:, 5:9] = 0
+    spk = torch.randn(b, h)
+    with torch.no_grad():
+        o = m(content, f0, spk, infer=True)
+        tf = m(content, f0, spk, torch.rand(b, t1, 1), torch.randn(b, t1, 80), infer=False)
+    assert o["mel_out"].shape == (b, t1, 80) and torch.isfinite(o["mel_out"]).all()
+    assert o["decoder_inp"].shape == (b, t1, h)
+    assert o["q_rhythm"].shape == (b, t1, h)
+    assert o["diffvae_aw_main"].shape == (b, t1, t2)
+    assert o["rhythm_codes"].shape == (b, t1) and o["rhythm_codes"].dtype == torch.int64
+    assert o["rhythm_predictor"].shape == (b, 10, 6)        # ceil(ceil(37 / 2) / 2)
+    assert o["content_encoder"].shape == (b, t2, h) and o["f0_encoder"].shape == (b, t1, h)
+    assert tf["mel_out"].shape == (b, t1, 80) and tf["rhythm_encoder"].shape == (b, 10, h)
+    assert torch.isfinite(tf["r_loss"]) and torch.isfinite(tf["rq_loss"])
+    # zero noise is deterministic
+    with torch.no_grad():
+        z1 = m(content, f0, spk, infer=True, noise_fn=zero_noise)["mel_out"]
+        z2 = m(content, f0, spk, infer=True, noise_fn=zero_noise)["mel_out"]
+    assert torch.equal(z1, z2)
