@@ -21,7 +21,7 @@ from .melody.notes import Melody
 AudioInput = Union[str, os.PathLike, tuple]   # a path, or (waveform [N], sample_rate)
 Progress = Callable[[str, float], None]       # (stage name, fraction done of that stage)
 
-ENGINES = ("reference", "score")
+ENGINES = ("reference", "score", "neural")
 
 
 @dataclass
@@ -89,7 +89,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     either a sung ``reference`` of the same words (reference engine: its melody, rhythm and
     loudness are followed) or, for the score engine, a ``melody`` value or one source as in
     load_melody (the engine decides which syllable goes on which note). Returns
-    Result(wav [N] at 24 kHz, sr, analysis).
+    Result(wav [N] at 24 kHz, sr, analysis). ``engine="neural"`` runs AlignSTS on the melody's
+    F0 (or the reference's) and needs ``config=engines.neural.NeuralConfig(checkpoint=...)``.
     """
     if sr is not None and not isinstance(speech, tuple):
         speech = (speech, sr)
@@ -101,9 +102,13 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         raise AlignSTSError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
     if engine == "reference" and reference is None:
         raise AlignSTSError("the reference engine needs --reference (a sung recording of the same words)")
-    if engine == "score" and not has_score:
+    if engine in ("score", "neural") and not has_score and reference is None:
         raise AlignSTSError("no melody given: use a sung --reference, or --midi, --notes, --f0 or --melody-from")
     s = load_input(speech, "speech")
+    if engine == "neural":
+        return _convert_neural(s, reference, melody, dict(midi=midi, notes=notes, f0=f0, melody_from=melody_from,
+                                                          track=track, channel=channel, tempo=tempo, bpm=bpm,
+                                                          notes_only=notes_only), transpose, config, progress)
     if engine == "reference":
         r = load_input(reference, "reference")
         cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose)
@@ -114,6 +119,31 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
                                  channel=channel, tempo=tempo, bpm=bpm, notes_only=notes_only)
         cfg = _engine_config(config, score_engine.ScoreConfig, transpose)
         wav, analysis = score_engine.convert(s, melody, cfg, progress=progress)
+    return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis)
+
+
+def _convert_neural(speech, reference, melody, sources_kw, transpose, config, progress) -> Result:
+    """The neural engine on a target F0: the reference's sung F0, or the melody's."""
+    from .engines import neural
+    from .melody.expression import expressive_f0
+
+    if not isinstance(config, neural.NeuralConfig):
+        raise AlignSTSError("the neural engine needs a NeuralConfig (checkpoint, vocoder, content model); "
+                            "CLI: --checkpoint, --vocoder, --content-model")
+    if reference is not None:
+        target = ref_engine.target_melody(load_input(reference, "reference"), ref_engine.ReferenceConfig())
+    else:
+        if melody is None:
+            melody = load_melody(**sources_kw)
+        if melody.has_expression:
+            target = np.asarray(melody.f0, dtype=np.float64)
+        else:
+            n = fe.n_frames(int(round(max(x.offset for x in melody.notes) * fe.SAMPLE_RATE)))
+            target = expressive_f0(melody.notes, n)
+    cfg = dataclasses.replace(config)
+    if transpose != "auto":
+        cfg.transpose = transpose
+    wav, analysis = neural.convert(speech, target, cfg, progress=progress)
     return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis)
 
 

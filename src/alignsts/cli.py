@@ -78,8 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--vibrato-rate", type=float, help="vibrato rate in Hz (default 6)")
     c.add_argument("-o", "--output", required=True,
                    help="output file (.wav/.flac/.ogg); a folder when several speech files are given")
-    c.add_argument("--engine", choices=["reference", "score"],
+    c.add_argument("--engine", choices=["reference", "score", "neural"],
                    help="default: reference with --reference, score otherwise")
+    nn = c.add_argument_group("neural engine (pip install 'alignsts[neural]')")
+    nn.add_argument("--checkpoint", help="official AlignSTS folder (config.yaml + model_ckpt_steps_*.ckpt)")
+    nn.add_argument("--vocoder", help="official HiFi-GAN folder (YAML or JSON format); default Griffin-Lim")
+    nn.add_argument("--content-model", help="local wav2vec2-base-960h folder (Wav2Vec2ForCTC)")
+    nn.add_argument("--trust-checkpoint", action="store_true",
+                    help="allow checkpoints that hold Python objects (unpickling can run code)")
+    nn.add_argument("--speaker-embedding", choices=["resemblyzer", "none"], default="resemblyzer")
+    nn.add_argument("--seed", type=int, default=0, help="noise seed (the output is deterministic per seed)")
+    nn.add_argument("--device", default="auto", help="auto, cpu or cuda")
     c.add_argument("--transpose", type=_transpose, default="auto",
                    help="'auto' (octaves into your range, default) or semitones, e.g. 0 or -12")
     c.add_argument("--config", help="YAML file with engine settings (configs/reference.yaml, configs/score.yaml)")
@@ -101,6 +110,17 @@ def _load_config(args):
     from .engines.score import ScoreConfig
 
     engine = args.engine or ("reference" if args.reference else "score")
+    if engine == "neural":
+        from .engines.neural import NeuralConfig
+
+        cfg = load_yaml(NeuralConfig, args.config) if args.config else NeuralConfig()
+        for key, value in (("checkpoint", args.checkpoint), ("vocoder", args.vocoder),
+                           ("content_model", args.content_model)):
+            if value:
+                setattr(cfg, key, value)
+        cfg.trust_checkpoint = cfg.trust_checkpoint or args.trust_checkpoint
+        cfg.speaker, cfg.seed, cfg.device = args.speaker_embedding, args.seed, args.device
+        return cfg
     cls = ReferenceConfig if engine == "reference" else ScoreConfig
     cfg = load_yaml(cls, args.config) if args.config else None
     if engine == "score":
@@ -150,7 +170,7 @@ def cmd_convert(args) -> int:
 
     config = _load_config(args)
     melody = None
-    if not args.reference:  # read the melody once for every speech file
+    if not args.reference and args.engine != "neural":  # read the melody once for every speech file
         kw = _melody_kwargs(args)
         kw.pop("reference")
         melody = api.load_melody(**kw)

@@ -24,12 +24,17 @@ class CheckpointError(AlignSTSError):
     pass
 
 
-def newest_checkpoint(folder: str | os.PathLike) -> Path:
-    """The ``model_ckpt_steps_<N>.ckpt`` with the largest N in ``folder``."""
+def _folder(folder: str | os.PathLike) -> Path:
     d = Path(folder)
     if not d.is_dir():
         raise CheckpointError(f"{d}: checkpoint folder not found (download the official release and "
                               f"give its folder, e.g. checkpoints/alignsts)")
+    return d
+
+
+def newest_checkpoint(folder: str | os.PathLike) -> Path:
+    """The ``model_ckpt_steps_<N>.ckpt`` with the largest N in ``folder``."""
+    d = _folder(folder)
     found = [(int(m.group(1)), p) for p in d.iterdir() if (m := _CKPT.search(p.name))]
     if not found:
         raise CheckpointError(f"{d}: no model_ckpt_steps_*.ckpt file in this folder")
@@ -40,7 +45,7 @@ def read_config(folder: str | os.PathLike) -> dict[str, Any]:
     """The folder's config.yaml or config.json as a flat dict."""
     import yaml
 
-    d = Path(folder)
+    d = _folder(folder)
     for name in ("config.yaml", "config.json"):
         p = d / name
         if p.is_file():

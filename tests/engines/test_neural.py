@@ -1,0 +1,137 @@
+"""The neural engine end to end on tiny models built here (no downloaded weights)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from alignsts import api  # noqa: E402
+from alignsts.audio import frontend as fe  # noqa: E402
+from alignsts.engines import neural  # noqa: E402
+from alignsts.models.alignsts import build_model  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPAT = Path(os.environ.get("ALIGNSTS_COMPAT_DIR", ROOT / ".." / "shared" / "compat"))
+SMALL_CONFIG = COMPAT / "alignsts_small" / "config.yaml"
+
+pytestmark = pytest.mark.skipif(not SMALL_CONFIG.is_file(), reason="official config template not found")
+
+
+def _official_folder(folder: Path, hidden: int) -> Path:
+    """A tiny random AlignSTS in the official on-disk format (config.yaml + legacy .ckpt)."""
+    hp = yaml.safe_load(SMALL_CONFIG.read_text())
+    for key in ("hidden_size", "diffvae_hidden", "f0_embed_size", "spk_embed_size"):
+        hp[key] = hidden
+    hp["residual_channels"], hp["residual_layers"] = 16, 2
+    torch.manual_seed(0)
+    model = build_model(hp)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(hp))
+    torch.save({"epoch": 1, "global_step": 7, "state_dict": {"model": model.state_dict()}},
+               folder / "model_ckpt_steps_7.ckpt", _use_new_zipfile_serialization=False)
+    return folder
+
+
+def _tiny_wav2vec2(folder: Path) -> Path:
+    cfg = transformers.Wav2Vec2Config(
+        vocab_size=32, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37,
+        conv_dim=(16, 16, 16), conv_stride=(5, 8, 8), conv_kernel=(10, 8, 8), num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2, do_stable_layer_norm=False)
+    torch.manual_seed(0)
+    transformers.Wav2Vec2ForCTC(cfg).save_pretrained(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    d = tmp_path_factory.mktemp("neural")
+    return {"ckpt64": _official_folder(d / "alignsts64", 64), "ckpt256": _official_folder(d / "alignsts256", 256),
+            "w2v": _tiny_wav2vec2(d / "w2v")}
+
+
+def _cfg(tiny, hidden=64, **kw):
+    return neural.NeuralConfig(checkpoint=str(tiny[f"ckpt{hidden}"]), content_model=str(tiny["w2v"]),
+                               speaker="none" if hidden != 256 else "resemblyzer", griffin_lim_iters=4, **kw)
+
+
+def test_convert_with_a_reference_gives_audio_on_its_time_axis(tiny):
+    speech, sing, _ = api.demo_files()
+    res = api.convert(speech, reference=sing, engine="neural", config=_cfg(tiny))
+    a = res.analysis
+    assert a.vocoder == "griffin-lim"
+    assert len(res.wav) == len(a.target_f0) * fe.HOP and np.all(np.isfinite(res.wav))
+    assert a.mel.shape == (len(a.target_f0), 80) and a.content.shape[1] == 32
+    # wav2vec2 runs at 50 frames per second of the 16 kHz monotone speech
+    speech_s = len(a.speech_f0) * fe.HOP / fe.SAMPLE_RATE
+    assert abs(a.content.shape[0] - 50 * speech_s) < 3
+
+
+def test_convert_from_midi_with_resemblyzer_is_deterministic(tiny):
+    speech, _, midi = api.demo_files()
+    r1 = api.convert(speech, midi=midi, engine="neural", config=_cfg(tiny, 256, seed=3))
+    r2 = api.convert(speech, midi=midi, engine="neural", config=_cfg(tiny, 256, seed=3))
+    r3 = api.convert(speech, midi=midi, engine="neural", config=_cfg(tiny, 256, seed=4))
+    np.testing.assert_array_equal(r1.wav, r2.wav)
+    assert not np.array_equal(r1.analysis.mel, r3.analysis.mel)
+    assert np.all(np.isfinite(r1.wav))
+
+
+def test_monotone_speech_has_one_pitch():
+    speech, _, _ = api.demo_files()
+    from alignsts.audio import io
+
+    wav = io.load(speech)
+    flat, f0 = neural.monotone(wav, mean_f0=120.0)
+    got = fe.f0_world(flat, method="dio")
+    voiced = got > 0
+    assert voiced.mean() > 0.3
+    assert np.median(np.abs(1200 * np.log2(got[voiced] / 120.0))) < 30
+    assert np.std(np.log2(f0[f0 > 0])) > 0.05   # the original was not monotone
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(checkpoint=""), "no AlignSTS checkpoint"),
+    (dict(checkpoint="/nonexistent/ckpt"), "not found"),
+    (dict(content_model=None), "wav2vec2-base-960h"),
+    (dict(content_model="/nonexistent/w2v"), "wav2vec2-base-960h"),
+])
+def test_missing_models_say_what_to_download(tiny, change, message):
+    speech, sing, _ = api.demo_files()
+    cfg = _cfg(tiny)
+    for k, v in change.items():
+        setattr(cfg, k, v)
+    with pytest.raises(api.AlignSTSError, match=message):
+        api.convert(speech, reference=sing, engine="neural", config=cfg)
+
+
+def test_resemblyzer_needs_a_256_model(tiny):
+    speech, sing, _ = api.demo_files()
+    cfg = _cfg(tiny)
+    cfg.speaker = "resemblyzer"
+    with pytest.raises(api.AlignSTSError, match="256"):
+        api.convert(speech, reference=sing, engine="neural", config=cfg)
+
+
+def test_cli_neural(tiny, tmp_path):
+    import subprocess
+    import sys
+
+    speech, sing, _ = api.demo_files()
+    proc = subprocess.run([sys.executable, "-m", "alignsts", "convert", str(speech), "-r", str(sing),
+                           "--engine", "neural", "--checkpoint", str(tiny["ckpt64"]), "--content-model",
+                           str(tiny["w2v"]), "--speaker-embedding", "none", "-o", "n.wav"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "n.wav").is_file()
+    proc = subprocess.run([sys.executable, "-m", "alignsts", "convert", str(speech), "-r", str(sing),
+                           "--engine", "neural", "--checkpoint", str(tiny["ckpt64"]), "-o", "m.wav"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "wav2vec2-base-960h" in proc.stderr
+    assert not (tmp_path / "m.wav").exists()
