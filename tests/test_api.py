@@ -70,6 +70,8 @@ def test_convert_rejects_bad_inputs(demo_paths, demo_conversion):
     with pytest.raises(AlignSTSError, match="expected a file path"):
         api.convert(speech, reference=demo_paths[1])                 # a bare array without sr
     with pytest.raises(AlignSTSError, match="unknown engine"):
+        api.convert(demo_paths[0], reference=demo_paths[1], engine="diffsinger")
+    with pytest.raises(AlignSTSError, match="NeuralConfig"):
         api.convert(demo_paths[0], reference=demo_paths[1], engine="neural")
     with pytest.raises(AudioInputError, match="speech.*too short"):
         api.convert((speech[:1000], SR), reference=demo_paths[1])

@@ -219,7 +219,7 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
     if "vocoder" in models:
         with torch.no_grad():
             wav = models["vocoder"](torch.from_numpy(mel.T[None]).float().to(device),
-                                    torch.from_numpy(target[None]).float().to(device))
+                                    torch.from_numpy(target[None]).float().to(device), generator=gen)
         wav = wav.reshape(-1).float().cpu().numpy()
         which = "hifigan"
     else:
