@@ -26,6 +26,7 @@ bench: setup
 	$(PY) benchmarks/reference_pairs.py
 	$(PY) benchmarks/long_input.py
 	$(PY) benchmarks/score_pairs.py
+	$(PY) benchmarks/neural_speed.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache
