@@ -82,6 +82,18 @@ def mean_scores(rows: list[dict]) -> dict:
     return out
 
 
+def pairs_or_none(pairs_dir: Path):
+    """The pair folders, or None after printing one line when there are none."""
+    if not pairs_dir.is_dir():
+        print(f"pairs folder not found: {pairs_dir}")
+        return None
+    pairs = find_pairs(pairs_dir)
+    if not pairs:
+        print(f"no pair folders (with speech.wav and sing.wav) in {pairs_dir}")
+        return None
+    return pairs
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pairs-dir", type=Path, default=DEFAULT_PAIRS)
@@ -90,12 +102,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-mcd", action="store_true", help="skip MCD (the slowest metric)")
     args = ap.parse_args(argv)
 
-    if not args.pairs_dir.is_dir():
-        print(f"pairs folder not found: {args.pairs_dir}")
-        return 2
-    pairs = find_pairs(args.pairs_dir)
-    if not pairs:
-        print(f"no pair folders (with speech.wav and sing.wav) in {args.pairs_dir}")
+    pairs = pairs_or_none(args.pairs_dir)
+    if pairs is None:
         return 2
 
     import numpy as np

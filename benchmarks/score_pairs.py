@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 # shared helpers of the reference-engine benchmark (same folder; import has no side effects)
-from reference_pairs import DEFAULT_PAIRS, METRICS, find_pairs, fmt, mean_scores, readme_scores
+from reference_pairs import DEFAULT_PAIRS, METRICS, fmt, mean_scores, pairs_or_none, readme_scores
 
 TARGET_RCA = 0.85
 TARGET_RRD_RATIO = 1.25    # ours within 25% of published AlignSTS (English mean)
@@ -55,15 +55,11 @@ def main(argv=None) -> int:
                     help="notes: sing the transcribed notes only (default, the issue's protocol); "
                          "contour: sing sing.wav's performed pitch contour on the notes' rhythm")
     ap.add_argument("--expression", choices=sorted(EXPRESSION), default="default",
-                    help="expressive F0 (overshoot, preparation, vibrato): auto = the config default")
+                    help="expressive F0 (overshoot, preparation, vibrato) for notes: default = the config's (on)")
     args = ap.parse_args(argv)
 
-    if not args.pairs_dir.is_dir():
-        print(f"pairs folder not found: {args.pairs_dir}")
-        return 2
-    pairs = find_pairs(args.pairs_dir)
-    if not pairs:
-        print(f"no pair folders (with speech.wav and sing.wav) in {args.pairs_dir}")
+    pairs = pairs_or_none(args.pairs_dir)
+    if pairs is None:
         return 2
 
     import logging
