@@ -239,3 +239,21 @@ def test_tiny_random_model_shapes():
         z1 = m(content, f0, spk, infer=True, noise_fn=zero_noise)["mel_out"]
         z2 = m(content, f0, spk, infer=True, noise_fn=zero_noise)["mel_out"]
     assert torch.equal(z1, z2)
+
+
+@pytest.mark.compat
+def test_chunked_attention_gives_the_same_mel(vectors, model):
+    """Query-block attention (for long inputs) reproduces the recorded inference outputs."""
+    torch = pytest.importorskip("torch")
+    from alignsts.models.alignsts import zero_noise
+
+    try:
+        model.attention_chunk = 7          # many blocks, uneven last one
+        with torch.no_grad():
+            out = model(torch.from_numpy(vectors["in.content"]).float(), torch.from_numpy(vectors["in.f0_hz"]).float(),
+                        torch.from_numpy(vectors["in.spk_embed"]).float(), infer=True, noise_fn=zero_noise)
+    finally:
+        model.attention_chunk = 0
+    np.testing.assert_allclose(out["mel_out"].numpy(), vectors["out.infer.mel_out"], atol=1e-4)
+    np.testing.assert_array_equal(out["rhythm_codes"].numpy(), vectors["out.infer.rhythm_codes"])
+    np.testing.assert_allclose(out["crossformer"].numpy(), vectors["hook.infer.crossformer"], atol=1e-4)

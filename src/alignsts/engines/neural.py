@@ -21,6 +21,7 @@ from ..melody import contour
 log = logging.getLogger("alignsts")
 
 CONTENT_SR = 16000
+ATTENTION_CHUNK = 1024     # query frames per attention block: memory linear in song length
 RESEMBLYZER_SIZE = 256
 W2V_HINT = ("download facebook/wav2vec2-base-960h into a local folder (for example with "
             "`huggingface-cli download facebook/wav2vec2-base-960h --local-dir checkpoints/wav2vec2-base-960h` "
@@ -193,6 +194,7 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
 
         models["vocoder"] = load_vocoder(cfg.vocoder, trust=cfg.trust_checkpoint).to(device)
     acoustic = models["acoustic"]
+    acoustic.attention_chunk = ATTENTION_CHUNK
 
     report("content", 0.0)
     clean = official_speech_preprocess(speech, rng)

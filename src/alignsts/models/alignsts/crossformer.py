@@ -77,7 +77,11 @@ class CrossAttention(nn.Module):
         nn.init.xavier_uniform_(self.in_proj_weight)
         nn.init.xavier_uniform_(self.out_proj.weight)
 
-    def forward(self, q, kv, key_padding=None, attn_mask=None):
+    def forward(self, q, kv, key_padding=None, attn_mask=None, window: float = 0.0, chunk: int = 0):
+        """With ``chunk`` > 0 and a ``window``, queries are processed ``chunk`` at a time against
+        only the keys their window can reach (memory O(T1 * window), no weights returned)."""
+        if chunk > 0 and window > 0:
+            return self._forward_chunked(q, kv, key_padding, window, chunk), None
         t1, b, c = q.shape
         t2 = kv.shape[0]
         w_q, w_k, w_v = self.in_proj_weight.split(self.dim, dim=0)
@@ -100,6 +104,39 @@ class CrossAttention(nn.Module):
         out = torch.bmm(probs, vh).transpose(0, 1).reshape(t1, b, c)
         out = self.out_proj(out)
         return out, weights.view(b, self.num_heads, t1, t2).mean(dim=1)
+
+
+    def _forward_chunked(self, q, kv, key_padding, window: float, chunk: int):
+        """Windowed attention query block by query block: ``[T1, B, C]`` -> ``[T1, B, C]``."""
+        t1, b, c = q.shape
+        t2 = kv.shape[0]
+        w = int(t2 * window) // 2
+        w_q, w_k, w_v = self.in_proj_weight.split(self.dim, dim=0)
+        qh = F.linear(q, w_q).reshape(t1, b * self.num_heads, self.head_dim).transpose(0, 1)
+        kh = F.linear(kv, w_k).reshape(t2, b * self.num_heads, self.head_dim).transpose(0, 1)
+        vh = F.linear(kv, w_v).reshape(t2, b * self.num_heads, self.head_dim).transpose(0, 1)
+        qh = qh * math.sqrt(1.0 / self.head_dim)
+        # window centres exactly as window_mask computes them: int(t / T1 * T2)
+        centres = torch.tensor([int(t / t1 * t2) for t in range(t1)], device=q.device)
+        out = qh.new_empty(b * self.num_heads, t1, self.head_dim)
+        for a in range(0, t1, chunk):
+            e = min(t1, a + chunk)
+            cen = centres[a:e]
+            lo, hi = max(0, int(cen[0]) - w), min(t2, int(cen[-1]) + w)
+            if hi <= lo:
+                out[:, a:e] = 0.0
+                continue
+            cols = torch.arange(lo, hi, device=q.device)
+            blocked = (cols[None, :] < (cen[:, None] - w)) | (cols[None, :] >= (cen[:, None] + w))
+            blocked = blocked[None].expand(b, e - a, hi - lo)
+            if key_padding is not None:
+                blocked = blocked | key_padding[:, None, lo:hi]
+            blocked = blocked[:, None].expand(b, self.num_heads, e - a, hi - lo).reshape(-1, e - a, hi - lo)
+            scores = torch.bmm(qh[:, a:e], kh[:, lo:hi].transpose(1, 2)).masked_fill(blocked, float("-inf"))
+            all_blocked = blocked.all(-1, keepdim=True)
+            weights = torch.softmax(scores.masked_fill(all_blocked, 0.0), dim=-1).masked_fill(all_blocked, 0.0)
+            out[:, a:e] = torch.bmm(weights, vh[:, lo:hi])
+        return self.out_proj(out.transpose(0, 1).reshape(t1, b, c))
 
 
 class ConvFFN(nn.Module):
@@ -131,12 +168,15 @@ class CrossFormerLayer(nn.Module):
         self.cross_attn = CrossAttention(dim, num_heads, attention_dropout)
         self.ffn = ConvFFN(dim, ffn_kernel, relu_dropout)
 
-    def forward(self, q, kv, q_pad, kv_pad):
+    def forward(self, q, kv, q_pad, kv_pad, chunk: int = 0):
         """``q [T1, B, C]``, ``kv [T2, B, C]``, ``q_pad [B, T1]``, ``kv_pad [B, T2]`` ->
-        ``[T1, B, C]``, weights ``[B, T1, T2]``."""
+        ``[T1, B, C]``, weights ``[B, T1, T2]`` (None when ``chunk`` > 0 and windowed)."""
         keep = (~q_pad).to(q.dtype).transpose(0, 1)[..., None]
-        mask = window_mask(q.shape[0], kv.shape[0], self.win_size, q.device) if self.win_size > 0 else None
-        a, w = self.cross_attn(self.layer_norm1(q), kv, kv_pad, mask)
+        if chunk > 0 and self.win_size > 0:
+            a, w = self.cross_attn(self.layer_norm1(q), kv, kv_pad, window=self.win_size, chunk=chunk)
+        else:
+            mask = window_mask(q.shape[0], kv.shape[0], self.win_size, q.device) if self.win_size > 0 else None
+            a, w = self.cross_attn(self.layer_norm1(q), kv, kv_pad, mask)
         x = (q + F.dropout(a, self.dropout, training=self.training)) * keep
         h = F.dropout(self.ffn(self.layer_norm2(x)), self.dropout, training=self.training)
         return (x + h) * keep, w
@@ -174,7 +214,11 @@ class CrossFormer(nn.Module):
             CrossFormerLayer(dim, num_heads, ffn_kernel, dropout, win_size) for _ in range(num_layers))
         self.layer_norm = nn.LayerNorm(dim)
 
-    def forward(self, x1, x2, need_weights: bool = False):
+    def forward(self, x1, x2, need_weights: bool = False, chunk: int = 0):
+        """``chunk`` > 0 (only without ``need_weights``): windowed attention in query blocks, so
+        memory grows linearly with length; the result is the same up to float rounding."""
+        if need_weights:
+            chunk = 0
         pad1, pad2 = zero_frame_mask(x1), zero_frame_mask(x2)
         keep1 = (~pad1).to(x1.dtype).transpose(0, 1)[..., None]
         keep2 = (~pad2).to(x2.dtype).transpose(0, 1)[..., None]
@@ -187,7 +231,7 @@ class CrossFormer(nn.Module):
         loss = 0
         aw = None
         for i, layer in enumerate(self.layers):
-            h, aw = layer(h, kv, pad1, pad2)
+            h, aw = layer(h, kv, pad1, pad2, chunk)
             h = h * keep1
             if need_weights and i < self.num_guided_layers:
                 loss = loss + guided_attention_loss(aw, pad1, pad2, self.guided_sigma)

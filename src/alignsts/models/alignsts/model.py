@@ -44,6 +44,9 @@ class AlignSTSModel(nn.Module):
                            cfg.dilation_cycle_length)
         self.diff_decoder = ProDiff(denoiser, cfg.mel_bins, cfg.timesteps, cfg.timescale, cfg.schedule_type,
                                     cfg.spec_min, cfg.spec_max, cfg.keep_bins)
+        # > 0: windowed attention in query blocks of this size, without attention weights or
+        # guided losses (memory linear in length; for inference on long inputs)
+        self.attention_chunk = 0
 
     def _upsample(self, x: torch.Tensor, length: int) -> torch.Tensor:
         """Nearest upsampling along time of ``[B, T, C]`` by the rhythm scale, cut to ``length``."""
@@ -79,7 +82,7 @@ class AlignSTSModel(nn.Module):
         spk = spk_embed if spk_embed is not None else torch.zeros(
             content.shape[0], cfg.hidden, dtype=x_f0.dtype, device=x_f0.device)
 
-        logits, gloss_spenv = self.rhythm_predictor(x_content, x_f0, spk)
+        logits, gloss_spenv = self.rhythm_predictor(x_content, x_f0, spk, chunk=self.attention_chunk)
         out["rhythm_predictor"] = logits
         out["gloss_spenv"] = torch.as_tensor(gloss_spenv, dtype=x_f0.dtype)
         if ref_spenv is not None:
@@ -95,7 +98,9 @@ class AlignSTSModel(nn.Module):
         out["rhythm_codes"] = self._upsample(codes.float()[..., None], t1)[..., 0].round().long()
         out["q_rhythm"] = q_rhythm
 
-        x, aw, gloss_main = self.crossformer(q_rhythm, x_content, need_weights=cfg.need_main_weights)
+        lean = self.attention_chunk > 0   # inference on long inputs: no weights, no guided loss
+        x, aw, gloss_main = self.crossformer(q_rhythm, x_content, need_weights=cfg.need_main_weights and not lean,
+                                             chunk=self.attention_chunk)
         out["crossformer"] = x
         out["gloss_main"] = torch.as_tensor(gloss_main, dtype=x.dtype)
         if aw is not None:

@@ -88,9 +88,10 @@ class RhythmPredictor(nn.Module):
             nn.Dropout(dropout)) for _ in range(layers))
         self.linear = nn.Linear(hidden, n_codes)
 
-    def forward(self, content, f0, spk):
+    def forward(self, content, f0, spk, chunk: int = 0):
         if self.use_cont:
-            x, _, gloss = self.crossformer(f0, content, need_weights=self.num_guided_layers > 0)
+            x, _, gloss = self.crossformer(f0, content, need_weights=self.num_guided_layers > 0 and not chunk,
+                                           chunk=chunk)
         else:
             x, gloss = f0, 0
         h = (x + (spk[:, None, :] if torch.is_tensor(spk) else spk)).transpose(1, 2)
