@@ -97,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write a PNG of the pitch curves and the alignment (in batch mode: any "
                         "value writes <name>_sung.png beside each output)")
 
+    imp = sub.add_parser("import-official", parents=[verbosity],
+                         help="rewrite an official AlignSTS or HiFi-GAN folder as model.safetensors + config.yaml")
+    imp.add_argument("src", help="official folder (config.yaml + model_ckpt_steps_*.ckpt, or config.json + generator_v1)")
+    imp.add_argument("dst", help="new folder to create")
+    imp.add_argument("--trust-checkpoint", action="store_true",
+                     help="allow checkpoints that hold Python objects (unpickling can run code)")
+
     d = sub.add_parser("demo", parents=[verbosity], help="convert the bundled example")
     d.add_argument("-o", "--output", default="demo_out", help="output folder (default demo_out)")
     d.add_argument("--no-plot", action="store_true", help="skip the PNG")
@@ -202,6 +209,21 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def cmd_import_official(args) -> int:
+    from .models.convert import import_official
+
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        from .errors import AlignSTSError
+
+        raise AlignSTSError("import-official needs PyTorch: pip install 'alignsts[neural]'") from None
+    out = import_official(args.src, args.dst, trust=args.trust_checkpoint)
+    if not args.quiet:
+        print(f"wrote {out}/model.safetensors and {out}/config.yaml")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from . import api
 
@@ -227,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         warnings.filterwarnings("ignore")
     try:
-        return {"convert": cmd_convert, "demo": cmd_demo}[args.command](args)
+        return {"convert": cmd_convert, "demo": cmd_demo, "import-official": cmd_import_official}[args.command](args)
     except AlignSTSError as e:
         print(f"alignsts: error: {e}", file=sys.stderr)
         return 2

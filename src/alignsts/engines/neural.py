@@ -34,8 +34,9 @@ class NeuralSetupError(AlignSTSError):
 
 @dataclass
 class NeuralConfig:
-    checkpoint: str = ""                  # official AlignSTS folder: config.yaml + model_ckpt_steps_*.ckpt
-    vocoder: str | None = None            # official HiFi-GAN folder (YAML or JSON format); None: Griffin-Lim
+    checkpoint: str = ""                  # AlignSTS folder: official (config.yaml + model_ckpt_steps_*.ckpt)
+    #                                       or imported (config.yaml + model.safetensors)
+    vocoder: str | None = None            # HiFi-GAN folder (official YAML/JSON format, or imported); None: Griffin-Lim
     content_model: str | None = None      # local wav2vec2-base-960h folder (Wav2Vec2ForCTC)
     trust_checkpoint: bool = False        # allow full unpickling of checkpoints (only for trusted files)
     speaker: str = "resemblyzer"          # speaker embedding: resemblyzer, or none (zeros)
@@ -173,7 +174,7 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
     Returns (waveform [T1 * hop] at 24 kHz, NeuralAnalysis). Deterministic for a given seed.
     """
     torch = _torch()
-    from ..models.alignsts import load_acoustic_model
+    from ..models.convert import load_acoustic, load_vocoder_any
 
     report = progress or (lambda stage, frac: None)
     device = device_of(cfg.device)
@@ -186,13 +187,11 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
         if not cfg.checkpoint:
             raise NeuralSetupError("no AlignSTS checkpoint given: download the official release and pass its "
                                    "folder (config.yaml + model_ckpt_steps_*.ckpt) with --checkpoint")
-        models["acoustic"] = load_acoustic_model(cfg.checkpoint, trust=cfg.trust_checkpoint).to(device)
+        models["acoustic"] = load_acoustic(cfg.checkpoint, trust=cfg.trust_checkpoint).to(device)
     if "content" not in models:
         models["content"] = ContentModel(cfg.content_model, device)
     if "vocoder" not in models and cfg.vocoder:
-        from ..models.vocoder import load_vocoder
-
-        models["vocoder"] = load_vocoder(cfg.vocoder, trust=cfg.trust_checkpoint).to(device)
+        models["vocoder"] = load_vocoder_any(cfg.vocoder, trust=cfg.trust_checkpoint).to(device)
     acoustic = models["acoustic"]
     acoustic.attention_chunk = ATTENTION_CHUNK
 
