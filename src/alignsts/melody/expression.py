@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio import frontend as fe
-from .contour import runs
 from .notes import Note, midi_to_hz
 
 # Saitou et al. 2007, table 1 (natural frequency in rad/ms, damping ratio)
@@ -113,7 +112,3 @@ def expressive_f0(notes: list[Note], n: int, cfg: ExpressionConfig | None = None
     f0 = midi_to_hz(cents / 100.0)
     f0[~inside] = 0.0
     return f0
-
-
-def voiced_runs(f0: np.ndarray) -> list[tuple[int, int]]:
-    return runs(f0 > 0)
