@@ -149,3 +149,21 @@ def test_convert_with_the_official_vocoder_format_is_deterministic(tiny):
     assert r1.analysis.vocoder == "hifigan"
     assert len(r1.wav) == len(r1.analysis.target_f0) * fe.HOP and np.all(np.isfinite(r1.wav))
     np.testing.assert_array_equal(r1.wav, r2.wav)
+
+
+@pytest.mark.parametrize("flags", [{"wo_rhythm_adaptor": True}, {"wo_content_rhythm_aligner": True},
+                                   {"diffvae_decoder": "fs2"}], ids=["no-adaptor", "no-aligner", "fs2"])
+def test_ablation_variants_run_end_to_end(tiny, tmp_path, flags):
+    hp = yaml.safe_load((tiny["ckpt64"] / "config.yaml").read_text())
+    hp.update(flags)
+    torch.manual_seed(1)
+    model = build_model(hp)
+    folder = tmp_path / "variant"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(yaml.safe_dump(hp))
+    torch.save({"state_dict": {"model": model.state_dict()}}, folder / "model_ckpt_steps_1.ckpt")
+    speech, _, midi = api.demo_files()
+    cfg = _cfg(tiny)
+    cfg.checkpoint = str(folder)
+    res = api.convert(speech, midi=midi, engine="neural", config=cfg)
+    assert np.all(np.isfinite(res.wav)) and len(res.wav) == len(res.analysis.target_f0) * fe.HOP

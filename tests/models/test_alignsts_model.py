@@ -257,3 +257,184 @@ def test_chunked_attention_gives_the_same_mel(vectors, model):
     np.testing.assert_allclose(out["mel_out"].numpy(), vectors["out.infer.mel_out"], atol=1e-4)
     np.testing.assert_array_equal(out["rhythm_codes"].numpy(), vectors["out.infer.rhythm_codes"])
     np.testing.assert_allclose(out["crossformer"].numpy(), vectors["hook.infer.crossformer"], atol=1e-4)
+
+
+# ---- official ablation switches and the FastSpeech (fs2) decoder variant --------------------------
+# Expected key sets are derived from the official module definitions (DiffVAE2.__init__ in
+# modules/speech2singing/diffvae2.py; FastspeechDecoder/FFTBlocks in modules/fastspeech/tts_modules.py;
+# EncSALayer/MultiheadAttention(bias=False)/TransformerFFNLayer in modules/commons/common_layers.py).
+
+def _small_variant(**changes):
+    hp = dict(read_config(_need(SMALL)))
+    hp.update(changes)
+    return hp, AlignSTSModel(AlignSTSConfig.from_official(hp)).eval()
+
+
+def _small_ckpt_shapes():
+    from alignsts.models.alignsts.load import model_state_dict
+    from alignsts.models.ckpt import load_pickle, newest_checkpoint
+
+    sd = model_state_dict(load_pickle(newest_checkpoint(SMALL), trust=True))
+    return {k: tuple(v.shape) for k, v in sd.items()}
+
+
+def _fs2_expected(hp):
+    h, k, n, m = int(hp["hidden_size"]), int(hp["diffvae_ffn_kernel"]), int(hp["fs2_layers"]), \
+        int(hp["audio_num_mel_bins"])
+    keys = {"fs2_decoder.pos_embed_alpha": (1,), "fs2_decoder.embed_positions._float_tensor": (1,),
+            "fs2_decoder.layer_norm.weight": (h,), "fs2_decoder.layer_norm.bias": (h,),
+            "mel_out.weight": (m, int(hp["diffvae_hidden"])), "mel_out.bias": (m,)}
+    conv = "ffn_1" if hp.get("ffn_padding", "SAME") == "SAME" else "ffn_1.1"
+    for i in range(n):
+        p = f"fs2_decoder.layers.{i}.op."
+        keys.update({p + "layer_norm1.weight": (h,), p + "layer_norm1.bias": (h,),
+                     p + "self_attn.in_proj_weight": (3 * h, h), p + "self_attn.out_proj.weight": (h, h),
+                     p + "layer_norm2.weight": (h,), p + "layer_norm2.bias": (h,),
+                     p + f"ffn.{conv}.weight": (4 * h, h, k), p + f"ffn.{conv}.bias": (4 * h,),
+                     p + "ffn.ffn_2.weight": (h, 4 * h), p + "ffn.ffn_2.bias": (h,)})
+    return keys
+
+
+def _variant_expected(hp):
+    base = _small_ckpt_shapes()
+    drop = []
+    if hp.get("wo_rhythm_adaptor"):
+        drop += ["rhythm_predictor.", "rhythm_vqvae."]
+    if hp.get("wo_content_rhythm_aligner"):
+        drop += ["crossformer."]            # the top-level aligner only (not rhythm_predictor.crossformer)
+    if hp.get("diffvae_decoder") == "fs2":
+        drop += ["diff_decoder."]
+    want = {k: s for k, s in base.items() if not any(k.startswith(d) for d in drop)}
+    if hp.get("diffvae_decoder") == "fs2":
+        want.update(_fs2_expected(hp))
+    return want
+
+
+VARIANTS = {
+    "wo_rhythm_adaptor": dict(wo_rhythm_adaptor=True),
+    "wo_aligner": dict(wo_content_rhythm_aligner=True),
+    "wo_both": dict(wo_rhythm_adaptor=True, wo_content_rhythm_aligner=True),
+    "fs2": dict(diffvae_decoder="fs2"),
+    "fs2_left_relu": dict(diffvae_decoder="fs2", ffn_padding="LEFT", ffn_act="relu", fs2_layers=2),
+    "fs2_wo_both": dict(diffvae_decoder="fs2", wo_rhythm_adaptor=True, wo_content_rhythm_aligner=True),
+}
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_variant_state_dict_keys(name):
+    hp, m = _small_variant(**VARIANTS[name])
+    want = _variant_expected(hp)
+    got = {k: tuple(v.shape) for k, v in m.state_dict().items()}
+    assert set(got) == set(want), (sorted(set(got) - set(want)), sorted(set(want) - set(got)))
+    assert got == want
+    buffers = {n for n, _ in m.named_buffers()}
+    assert {k for k in got if k.startswith("fs2_decoder.")} & buffers <= {"fs2_decoder.embed_positions._float_tensor"}
+    # the shared weights of the official checkpoint load into the variant
+    from alignsts.models.alignsts.load import model_state_dict
+    from alignsts.models.ckpt import load_pickle, newest_checkpoint
+    sd = model_state_dict(load_pickle(newest_checkpoint(SMALL), trust=True))
+    missing, unexpected = m.load_state_dict({k: v for k, v in sd.items() if k in want}, strict=False)
+    assert not unexpected and all(k in want and k not in sd for k in missing)
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_variant_inference(name, vectors):
+    torch.manual_seed(0)
+    hp, m = _small_variant(**VARIANTS[name])
+    cfg = m.cfg
+    content, f0, spk = _t(vectors, "in.content"), _t(vectors, "in.f0_hz"), _t(vectors, "in.spk_embed")
+    b, t2 = content.shape[:2]
+    t1, h = f0.shape[1], cfg.hidden
+    # source speech rhythm curve [B, T2, 1] (use_sing_spenv_reduced) for the model without the adaptor
+    spenv = torch.rand(b, t2, cfg.rhythm_enc.inp)
+    spenv[1, int(vectors["in.content_lengths"][1]):] = 0
+    with torch.no_grad():
+        o = m(content, f0, spk, infer=True, noise_fn=zero_noise, spenv=spenv)
+        tf = m(content, f0, spk, _t(vectors, "in.ref_spenv"), _t(vectors, "in.ref_mels"), infer=False,
+               noise_fn=zero_noise, diffusion_t=torch.full((b,), 2, dtype=torch.long), spenv=spenv)
+    for r in (o, tf):
+        assert r["mel_out"].shape == (b, t1, cfg.mel_bins) and torch.isfinite(r["mel_out"]).all()
+        assert r["decoder_inp"].shape == (b, t1, h) and torch.isfinite(r["decoder_inp"]).all()
+        assert r["q_rhythm"].shape == (b, t1, h)
+    if cfg.rhythm_adaptor:
+        assert o["rhythm_codes"].shape == (b, t1)
+        assert torch.isfinite(tf["r_loss"]) and torch.isfinite(tf["rq_loss"])
+    else:
+        assert "rhythm_codes" not in o and "rhythm_predictor" not in o and "r_loss" not in tf
+        r_enc = o["rhythm_encoder"]
+        assert r_enc.shape[:2] == (b, -(-(-(-t2 // 2)) // 2))     # two stride-2 convs
+        # official: nearest resampling of the encoded source rhythm to the F0 length
+        idx = (torch.arange(t1) * (r_enc.shape[1] / t1)).floor().long()
+        torch.testing.assert_close(o["q_rhythm"], r_enc[:, idx])
+        torch.testing.assert_close(tf["q_rhythm"], o["q_rhythm"])   # ref_spenv plays no part
+    if cfg.aligner:
+        assert o["crossformer"].shape == (b, t1, h) and "gloss_main" in o
+    else:
+        assert "crossformer" not in o and "gloss_main" not in o and "diffvae_aw_main" not in o
+        idx = (torch.arange(t1) * (t2 / t1)).floor().long()
+        x = o["q_rhythm"] + o["content_encoder"][:, idx]
+        keep = (x.abs().sum(-1) != 0).float()[..., None]
+        want = x + spk[:, None]
+        if cfg.f0_bridge:
+            want = want + o["f0_encoder"]
+        if cfg.q_rhythm_bridge:
+            want = want + o["q_rhythm"]
+        want = want * keep
+        torch.testing.assert_close(o["decoder_inp"], want)
+    if cfg.decoder == "fs2":
+        assert not hasattr(m, "diff_decoder")
+        if not cfg.rhythm_adaptor:     # deterministic decoder, same conditioning in both modes
+            torch.testing.assert_close(o["mel_out"], tf["mel_out"])
+
+
+def test_fs2_decoder_ignores_padding_and_matches_reference():
+    """FFTDecoder: padded frames do not affect the valid ones, padding stays zero, and one layer
+    matches a plain re-computation of the official EncSALayer formula."""
+    import torch.nn.functional as F
+    from alignsts.models.alignsts.fs2_decoder import FFTDecoder
+
+    torch.manual_seed(1)
+    dec = FFTDecoder(16, 2, 5, 2, 0.1).eval()
+    with torch.no_grad():
+        dec.pos_embed_alpha.fill_(0.7)
+        for p in dec.layer_norm.parameters():
+            p.uniform_(-1, 1)
+        x = torch.randn(1, 12, 16)
+        xp = torch.cat([x, torch.zeros(1, 5, 16)], 1)
+        y, yp = dec(x), dec(xp)
+        torch.testing.assert_close(yp[:, :12], y, atol=1e-5, rtol=1e-5)
+        assert torch.equal(yp[:, 12:], torch.zeros_like(yp[:, 12:]))
+        # reference: one EncSALayer by hand
+        op = dec.layers[0].op
+        h = x[0] + 0.7 * dec.embed_positions(x[..., 0])[0]                       # [T, C]
+        a = F.layer_norm(h, (16,), op.layer_norm1.weight, op.layer_norm1.bias)
+        q, k, v = (a @ op.self_attn.in_proj_weight.t()).chunk(3, -1)
+        heads = lambda z: z.view(12, 2, 8).transpose(0, 1)                        # noqa: E731
+        att = torch.softmax(heads(q) * 8 ** -0.5 @ heads(k).transpose(1, 2), -1) @ heads(v)
+        h = h + att.transpose(0, 1).reshape(12, 16) @ op.self_attn.out_proj.weight.t()
+        f = F.layer_norm(h, (16,), op.layer_norm2.weight, op.layer_norm2.bias)
+        f = op.ffn.ffn_1(f.t()[None])[0].t() * 5 ** -0.5
+        h = h + op.ffn.ffn_2(F.gelu(f))
+        got = op(x.transpose(0, 1) + 0.7 * dec.embed_positions(x[..., 0]).transpose(0, 1),
+                 torch.zeros(1, 12, dtype=torch.bool))[:, 0]
+        torch.testing.assert_close(got, h, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("decoder", ["diffsinger", "ddim"])
+def test_other_decoders_still_unsupported(decoder):
+    from alignsts.models.alignsts import UnsupportedConfig
+
+    hp = _tiny_hparams()
+    hp["diffvae_decoder"] = decoder
+    with pytest.raises(UnsupportedConfig):
+        AlignSTSConfig.from_official(hp)
+
+
+def test_wo_rhythm_adaptor_needs_spenv():
+    hp = _tiny_hparams()
+    hp["wo_rhythm_adaptor"] = True
+    m = AlignSTSModel(AlignSTSConfig.from_official(hp)).eval()
+    with pytest.raises(ValueError):
+        m(torch.randn(1, 9, 32), torch.rand(1, 13) * 300)

@@ -50,7 +50,7 @@ class NeuralConfig:
 @dataclass
 class NeuralAnalysis:
     """speech_f0 [N]; target_f0 [T1] (sung); content [T2, 32]; mel [T1, 80] log10; transpose;
-    rhythm_codes [T1]; vocoder ('hifigan' or 'griffin-lim')."""
+    rhythm_codes [T1] (empty for a model without the rhythm adaptor); vocoder ('hifigan' or 'griffin-lim')."""
     speech_f0: np.ndarray
     target_f0: np.ndarray
     content: np.ndarray
@@ -210,10 +210,16 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
     def noise(shape, like):
         return torch.randn(tuple(shape), generator=gen, device=like.device, dtype=like.dtype)
 
+    spenv = None
+    if not acoustic.cfg.rhythm_adaptor:   # ablation: the speech's own rhythm replaces the adaptor
+        logmel = fe.log_mel(clean)
+        curve = fe.rhythm_curve(logmel)[:, None] if acoustic.cfg.rhythm_enc.inp == 1 else logmel
+        spenv = torch.from_numpy(np.ascontiguousarray(curve)[None]).float().to(device)
     with torch.no_grad():
         out = acoustic(torch.from_numpy(content[None]).float().to(device),
                        torch.from_numpy(target[None]).float().to(device),
-                       torch.from_numpy(np.asarray(spk)[None]).float().to(device), infer=True, noise_fn=noise)
+                       torch.from_numpy(np.asarray(spk)[None]).float().to(device), infer=True, noise_fn=noise,
+                       spenv=spenv)
     mel = out["mel_out"][0].float().cpu().numpy()
 
     report("vocoder", 0.0)
@@ -230,4 +236,5 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
     report("done", 1.0)
     return wav.astype(np.float32), NeuralAnalysis(
         speech_f0=speech_f0, target_f0=target, content=content, mel=mel, transpose=semitones,
-        rhythm_codes=out["rhythm_codes"][0].cpu().numpy(), vocoder=which)
+        rhythm_codes=out["rhythm_codes"][0].cpu().numpy() if "rhythm_codes" in out else np.zeros(0, np.int64),
+        vocoder=which)

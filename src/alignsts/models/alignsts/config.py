@@ -73,6 +73,15 @@ class AlignSTSConfig:
     residual_layers: int = 20
     residual_channels: int = 256
     dilation_cycle_length: int = 4
+    # ablations / decoder variant (official hparams in brackets)
+    rhythm_adaptor: bool = True       # not wo_rhythm_adaptor: rhythm predictor + VQ; else the rhythm
+                                      # encoder reads the source speech's rhythm curve directly
+    aligner: bool = True              # not wo_content_rhythm_aligner: crossformer; else rhythm + resampled content
+    decoder: str = "prodiff"          # diffvae_decoder: 'prodiff' (diffusion) or 'fs2' (FastSpeech decoder)
+    fs2_layers: int = 4               # fs2_layers (FastspeechDecoder depth, decoder 'fs2' only)
+    fs2_dropout: float = 0.1          # dropout (FFTBlocks dropout)
+    ffn_padding: str = "SAME"         # ffn_padding
+    ffn_act: str = "gelu"             # ffn_act
 
     @property
     def rhythm_scale(self) -> int:
@@ -85,17 +94,18 @@ class AlignSTSConfig:
         g = hp.get
         checks = {
             "diffvae_type": (g("diffvae_type", "diffvae2"), "diffvae3"),
-            "diffvae_decoder": (g("diffvae_decoder", "diffsinger"), "prodiff"),
             "cf_type": (g("cf_type", "base"), "base"),
             "rhythm_pred_cf_type": (g("rhythm_pred_cf_type", "base"), "base"),
-            "wo_rhythm_adaptor": (bool(g("wo_rhythm_adaptor", False)), False),
-            "wo_content_rhythm_aligner": (bool(g("wo_content_rhythm_aligner", False)), False),
             "use_pitch_embed": (bool(g("use_pitch_embed", True)), True),
         }
         for k, (have, want) in checks.items():
             if have != want:
                 raise UnsupportedConfig(f"{k}={have!r}: only {want!r} is supported")
-        if not (g("use_sing_spenv") or g("use_rhythm_pred", True)):
+        decoder = str(g("diffvae_decoder", "diffsinger"))
+        if decoder not in ("prodiff", "fs2"):
+            raise UnsupportedConfig(f"diffvae_decoder={decoder!r}: only 'prodiff' and 'fs2' are supported")
+        rhythm_adaptor = not g("wo_rhythm_adaptor", False)
+        if rhythm_adaptor and not (g("use_sing_spenv") or g("use_rhythm_pred", True)):
             raise UnsupportedConfig("the model without a rhythm predictor is not supported")
         hidden = int(hp["diffvae_hidden"])
         chs = int(hp["gn_chs_grp"])
@@ -141,8 +151,13 @@ class AlignSTSConfig:
             cond_hidden=int(hp["hidden_size"]), residual_layers=int(hp["residual_layers"]),
             residual_channels=int(hp["residual_channels"]),
             dilation_cycle_length=int(hp["dilation_cycle_length"]),
+            rhythm_adaptor=rhythm_adaptor, aligner=not g("wo_content_rhythm_aligner", False),
+            decoder=decoder, fs2_layers=int(g("fs2_layers", 4)), fs2_dropout=float(g("dropout", 0.1)),
+            ffn_padding=str(g("ffn_padding", "SAME")), ffn_act=str(g("ffn_act", "gelu")),
         )
-        if cfg.rhythm_enc.stride > 1:
+        if cfg.decoder == "fs2" and cfg.ffn_padding not in ("SAME", "LEFT"):
+            raise UnsupportedConfig(f"ffn_padding={cfg.ffn_padding!r}: only 'SAME' and 'LEFT' are supported")
+        if cfg.rhythm_adaptor and cfg.rhythm_enc.stride > 1:
             if cfg.rhythm_pred_stride <= 1 or \
                     cfg.rhythm_enc.stride ** cfg.rhythm_enc.layers != cfg.rhythm_pred_stride ** cfg.rhythm_pred_layers:
                 raise UnsupportedConfig("rhythm encoder and predictor must downsample by the same factor")
