@@ -102,6 +102,9 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         raise AlignSTSError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
     if engine == "reference" and reference is None:
         raise AlignSTSError("the reference engine needs --reference (a sung recording of the same words)")
+    if engine == "score" and reference is not None:
+        raise AlignSTSError("the score engine sings to a melody without words (--midi, --notes, --f0, "
+                            "--melody-from); a sung --reference goes to the reference or neural engine")
     if engine in ("score", "neural") and not has_score and reference is None:
         raise AlignSTSError("no melody given: use a sung --reference, or --midi, --notes, --f0 or --melody-from")
     s = load_input(speech, "speech")
