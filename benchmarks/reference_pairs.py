@@ -82,6 +82,13 @@ def mean_scores(rows: list[dict]) -> dict:
     return out
 
 
+def write_results(out_dir: Path, payload: dict, header: str, lines: list[str]) -> None:
+    """results.json (the numbers) and results.md (the table) in ``out_dir``."""
+    (out_dir / "results.json").write_text(json.dumps(payload, indent=2))
+    (out_dir / "results.md").write_text(header + "\n" + "\n".join(lines) + "\n")
+    print(f"\nwrote outputs, results.json and results.md to {out_dir}")
+
+
 def pairs_or_none(pairs_dir: Path):
     """The pair folders, or None after printing one line when there are none."""
     if not pairs_dir.is_dir():
@@ -306,13 +313,10 @@ def main(argv=None) -> int:
         print(f"FAIL  RTF <= {TARGET_RTF}: no successful conversion")
 
     if args.out_dir is not None:
-        (args.out_dir / "results.json").write_text(json.dumps(
-            {"pairs_dir": str(args.pairs_dir), "with_mcd": with_mcd, "warmup_seconds": warmup,
-             "stage_seconds": stage_time, "results": results}, indent=2))
-        (args.out_dir / "results.md").write_text(
-            "| pair | system | RCA | F0 RMSE (c) | LSD | RRD | MCD | RTF |\n|---|---|---|---|---|---|---|---|\n"
-            + "\n".join(lines) + "\n")
-        print(f"\nwrote outputs, results.json and results.md to {args.out_dir}")
+        write_results(args.out_dir, {"pairs_dir": str(args.pairs_dir), "with_mcd": with_mcd,
+                                     "warmup_seconds": warmup, "stage_seconds": stage_time, "results": results},
+                      "| pair | system | RCA | F0 RMSE (c) | LSD | RRD | MCD | RTF |\n|---|---|---|---|---|---|---|---|",
+                      lines)
     return 0
 
 

@@ -20,14 +20,13 @@ does not exist.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
 from pathlib import Path
 
 # shared helpers of the reference-engine benchmark (same folder; import has no side effects)
-from reference_pairs import DEFAULT_PAIRS, METRICS, fmt, mean_scores, pairs_or_none, readme_scores
+from reference_pairs import DEFAULT_PAIRS, METRICS, fmt, mean_scores, pairs_or_none, readme_scores, write_results
 
 TARGET_RCA = 0.85
 TARGET_RRD_RATIO = 1.25    # ours within 25% of published AlignSTS (English mean)
@@ -208,11 +207,9 @@ def main(argv=None) -> int:
         print(f"FAIL  RTF <= {TARGET_RTF}: no successful conversion")
 
     if args.out_dir is not None:
-        (args.out_dir / "results.json").write_text(json.dumps(
-            {"pairs_dir": str(args.pairs_dir), "expression": args.expression, "with_mcd": with_mcd,
-             "warmup_seconds": warmup, "results": results, "published_alignsts": pub}, indent=2))
-        (args.out_dir / "results.md").write_text(HEADER + "\n" + "\n".join(lines) + "\n")
-        print(f"\nwrote outputs, results.json and results.md to {args.out_dir}")
+        write_results(args.out_dir, {"pairs_dir": str(args.pairs_dir), "expression": args.expression,
+                                     "with_mcd": with_mcd, "warmup_seconds": warmup, "results": results,
+                                     "published_alignsts": pub}, HEADER, lines)
     return 0
 
 

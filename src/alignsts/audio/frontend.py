@@ -107,9 +107,12 @@ def stft_magnitude(wav: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.nd
 
 def log_mel(wav: np.ndarray) -> np.ndarray:
     """log10 mel spectrogram of 24 kHz audio: [N] -> [n_frames(N), 80]."""
-    mag = stft_magnitude(wav)
-    mel = mag @ mel_filterbank().T
-    return np.log10(np.maximum(LOG_FLOOR, mel)).astype(np.float32)
+    return log_mel_from_magnitude(stft_magnitude(wav))
+
+
+def log_mel_from_magnitude(mag: np.ndarray) -> np.ndarray:
+    """log10 mel of an STFT magnitude already computed: [T, 257] -> [T, 80]."""
+    return np.log10(np.maximum(LOG_FLOOR, mag @ mel_filterbank().T)).astype(np.float32)
 
 
 def f0_praat(wav: np.ndarray, n: int | None = None, floor: float = F0_FLOOR,

@@ -228,7 +228,7 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     y = world.synthesize(world.WorldFeatures(target, sp, ap), n_samples=len(reference))
 
     if cfg.follow_loudness:
-        ref_logmel = fe.log_mel(reference)
+        ref_logmel = fe.log_mel_from_magnitude(r_mag)   # reuse the alignment's STFT
         for _ in range(2):  # the second pass corrects what the window smeared
             y = apply_frame_gain(y, loudness_gain(fe.log_mel(y), ref_logmel, cfg.max_gain_db))
     report("done", 1.0)
