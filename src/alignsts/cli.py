@@ -104,6 +104,40 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--trust-checkpoint", action="store_true",
                      help="allow checkpoints that hold Python objects (unpickling can run code)")
 
+    pr = sub.add_parser("prepare", parents=[verbosity], help="compute training features of a corpus",
+                        description="Compute the features the acoustic model and the vocoder train on, for every "
+                                    "speech/singing pair of a corpus, in worker processes; resumable (finished "
+                                    "items are kept). Writes OUT/{train,valid,test}/, stats.json, problems.txt.")
+    pr.add_argument("--corpus", choices=["popbutfy", "nhss", "manifest"], default="popbutfy")
+    pr.add_argument("source", nargs="?", help="corpus folder (or, with --manifest, unused)")
+    pr.add_argument("--manifest", metavar="CSV", help="CSV with speech_path,singing_path,speaker[,text]")
+    pr.add_argument("--out", required=True, help="output folder")
+    pr.add_argument("--content-model", metavar="DIR",
+                    help="local wav2vec2-base-960h folder: content = its CTC logits (as the official model); "
+                         "default: the log mel of the monotone speech")
+    pr.add_argument("--speaker-embedding", choices=["resemblyzer", "none"], default="resemblyzer")
+    pr.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    pr.add_argument("--split-by", choices=["speaker", "song"], default="speaker")
+    pr.add_argument("--valid", type=float, default=0.1, help="fraction of speakers/songs for validation")
+    pr.add_argument("--test", type=float, default=0.1, help="fraction of speakers/songs for test")
+    pr.add_argument("--valid-groups", nargs="+", metavar="NAME", help="these speakers/songs are the valid split")
+    pr.add_argument("--test-groups", nargs="+", metavar="NAME", help="these speakers/songs are the test split")
+    pr.add_argument("--max-seconds", type=float, default=None, help="leave out (and report) longer pairs")
+    pr.add_argument("--seed", type=int, default=0)
+
+    for name, what, default_cfg in (("train", "the AlignSTS acoustic model", "configs/alignsts.yaml"),
+                                    ("train-vocoder", "the NSF HiFi-GAN vocoder", "configs/hifigan.yaml")):
+        t = sub.add_parser(name, parents=[verbosity], help=f"train {what} (resumes a run folder)",
+                           description=f"Train {what} on prepared data. Run the same command again to resume "
+                                       f"exactly where it stopped; Ctrl-C / SIGTERM stop after writing a "
+                                       f"checkpoint. Under torchrun every process trains one share of each "
+                                       f"step (DistributedDataParallel; NCCL on GPUs, gloo on the CPU).")
+        t.add_argument("--config", required=True, help=f"training YAML (e.g. {default_cfg})")
+        t.add_argument("--data", required=True, help="folder written by `alignsts prepare`")
+        t.add_argument("--run", required=True, help="run folder: checkpoints, tb/, metrics.jsonl")
+        t.add_argument("--steps", type=int, default=None, help="train to this step (default: the config's)")
+        t.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+
     d = sub.add_parser("demo", parents=[verbosity], help="convert the bundled example")
     d.add_argument("-o", "--output", default="demo_out", help="output folder (default demo_out)")
     d.add_argument("--no-plot", action="store_true", help="skip the PNG")
@@ -224,6 +258,64 @@ def cmd_import_official(args) -> int:
     return 0
 
 
+def cmd_prepare(args) -> int:
+    from .data.prepare import PrepareConfig, prepare
+    from .errors import AlignSTSError
+
+    if args.corpus == "manifest" or args.manifest:
+        corpus, source = "manifest", args.manifest or args.source
+    else:
+        corpus, source = args.corpus, args.source
+    if not source:
+        raise AlignSTSError("give the corpus folder (or --manifest CSV)")
+    cfg = PrepareConfig(corpus=corpus, source=source, out=args.out, content_model=args.content_model,
+                        speaker=args.speaker_embedding, split_by=args.split_by, valid=args.valid, test=args.test,
+                        valid_groups=args.valid_groups, test_groups=args.test_groups, seed=args.seed,
+                        max_seconds=args.max_seconds)
+    if args.workers:
+        cfg.workers = args.workers
+    report = prepare(cfg, progress=not args.quiet)
+    if not args.quiet:
+        print(report.summary())
+    return 0
+
+
+def _training(args, vocoder: bool) -> int:
+    from .errors import AlignSTSError
+
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise AlignSTSError("training needs PyTorch: pip install 'alignsts[neural,train]'") from None
+    import os
+
+    if os.environ.get("RANK", "0") != "0":   # torchrun: only the first process talks
+        logging.getLogger("alignsts").setLevel(logging.WARNING)
+    if vocoder:
+        from .train.config import load_vocoder_config
+        from .train.vocoder import train_vocoder as run
+        cfg = load_vocoder_config(args.config)
+    else:
+        from .train.acoustic import train_acoustic as run
+        from .train.config import load_acoustic_config
+        cfg = load_acoustic_config(args.config)
+    if args.device:
+        cfg.device = args.device
+    result = run(cfg, args.data, args.run, steps=args.steps)
+    if not args.quiet and os.environ.get("RANK", "0") == "0":
+        print(f"{result['run']}: step {result['step']} (best validation {result['best']['score']:.4f} "
+              f"at step {result['best']['step']})")
+    return 0
+
+
+def cmd_train(args) -> int:
+    return _training(args, vocoder=False)
+
+
+def cmd_train_vocoder(args) -> int:
+    return _training(args, vocoder=True)
+
+
 def cmd_demo(args) -> int:
     from . import api
 
@@ -244,12 +336,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
+    chatty = args.command in ("prepare", "train", "train-vocoder")   # long jobs report progress
+    level = logging.ERROR if args.quiet else logging.INFO if args.verbose or chatty else logging.WARNING
     logging.basicConfig(level=level, format="alignsts: %(message)s", stream=sys.stderr)
     if not args.verbose:
         warnings.filterwarnings("ignore")
     try:
-        return {"convert": cmd_convert, "demo": cmd_demo, "import-official": cmd_import_official}[args.command](args)
+        return {"convert": cmd_convert, "demo": cmd_demo, "import-official": cmd_import_official,
+                "prepare": cmd_prepare, "train": cmd_train, "train-vocoder": cmd_train_vocoder}[args.command](args)
     except AlignSTSError as e:
         print(f"alignsts: error: {e}", file=sys.stderr)
         return 2

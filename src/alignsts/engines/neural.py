@@ -188,7 +188,8 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
             raise NeuralSetupError("no AlignSTS checkpoint given: download the official release and pass its "
                                    "folder (config.yaml + model_ckpt_steps_*.ckpt) with --checkpoint")
         models["acoustic"] = load_acoustic(cfg.checkpoint, trust=cfg.trust_checkpoint).to(device)
-    if "content" not in models:
+    mel_content = models["acoustic"].cfg.content == "mel"   # a model trained on mel content (alignsts prepare)
+    if "content" not in models and not mel_content:
         models["content"] = ContentModel(cfg.content_model, device)
     if "vocoder" not in models and cfg.vocoder:
         models["vocoder"] = load_vocoder_any(cfg.vocoder, trust=cfg.trust_checkpoint).to(device)
@@ -198,8 +199,11 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
     report("content", 0.0)
     clean = official_speech_preprocess(speech, rng)
     flat, speech_f0 = monotone(clean, cfg.speaker_mean_f0)
-    content = models["content"](io.resample(flat, fe.SAMPLE_RATE, CONTENT_SR))
-    spk = speaker_embedding(clean, cfg.speaker, acoustic.cfg.hidden)
+    if mel_content:
+        content = fe.log_mel(flat).astype(np.float32)
+    else:
+        content = models["content"](io.resample(flat, fe.SAMPLE_RATE, CONTENT_SR))
+    spk = speaker_embedding(clean, cfg.speaker if acoustic.cfg.speaker_embed else "none", acoustic.cfg.hidden)
 
     semitones = contour.resolve_transpose(cfg.transpose, speech_f0, melody_f0)
     target = contour.transpose(melody_f0, semitones)

@@ -82,6 +82,9 @@ class AlignSTSConfig:
     fs2_dropout: float = 0.1          # dropout (FFTBlocks dropout)
     ffn_padding: str = "SAME"         # ffn_padding
     ffn_act: str = "gelu"             # ffn_act
+    # inputs the engine computes (a trained run's config says which; official: wav2vec2 + Resemblyzer)
+    content: str = "wav2vec2"         # 'wav2vec2' (CTC logits of the monotone speech) or 'mel' (its log mel)
+    speaker_embed: bool = True        # use_spk_embed: add the Resemblyzer embedding (else zeros)
 
     @property
     def rhythm_scale(self) -> int:
@@ -154,6 +157,9 @@ class AlignSTSConfig:
             rhythm_adaptor=rhythm_adaptor, aligner=not g("wo_content_rhythm_aligner", False),
             decoder=decoder, fs2_layers=int(g("fs2_layers", 4)), fs2_dropout=float(g("dropout", 0.1)),
             ffn_padding=str(g("ffn_padding", "SAME")), ffn_act=str(g("ffn_act", "gelu")),
+            content="mel" if (g("use_speech_mel_mono", False) and not g("use_speech_wav2vec2_mono", True))
+            else "wav2vec2",
+            speaker_embed=bool(g("use_spk_embed", True)),
         )
         if cfg.decoder == "fs2" and cfg.ffn_padding not in ("SAME", "LEFT"):
             raise UnsupportedConfig(f"ffn_padding={cfg.ffn_padding!r}: only 'SAME' and 'LEFT' are supported")
