@@ -14,8 +14,8 @@ CONTENT_DIM = 32
 N_UNITS = 6
 
 
-def synthetic_item(rng: np.random.Generator, units_c: np.ndarray, units_m: np.ndarray, spk: np.ndarray,
-                   hidden: int) -> dict[str, np.ndarray]:
+def synthetic_item(rng: np.random.Generator, units_c: np.ndarray, units_m: np.ndarray,
+                   spk: np.ndarray) -> dict[str, np.ndarray]:
     k = int(rng.integers(3, 6))
     seq = rng.integers(0, N_UNITS, size=k)
     speech_d = rng.integers(6, 10, size=k)
@@ -36,9 +36,10 @@ def synthetic_item(rng: np.random.Generator, units_c: np.ndarray, units_m: np.nd
                                             for s, d in zip(seq, sing_d)]).astype(np.float32)}
 
 
-def make_prepared(root: Path, n_train: int = 8, n_valid: int = 2, hidden: int = 32, seed: int = 0) -> Path:
+def make_prepared(root: Path, n_train: int = 8, n_valid: int = 2, hidden: int = 32, seed: int = 0,
+                  content_dim: int = CONTENT_DIM, content_kind: str = "wav2vec2", speaker: str = "resemblyzer") -> Path:
     rng = np.random.default_rng(seed)
-    units_c = rng.standard_normal((N_UNITS, CONTENT_DIM))
+    units_c = rng.standard_normal((N_UNITS, content_dim))
     units_m = rng.uniform(-5.0, -1.0, size=(N_UNITS, 80))
     spks = rng.standard_normal((3, hidden)) * 0.1
     items = {}
@@ -47,9 +48,9 @@ def make_prepared(root: Path, n_train: int = 8, n_valid: int = 2, hidden: int = 
         for j in range(n):
             spk = j % 2 if split == "train" else 2
             rows.append({"id": f"s{spk}#{split}#{j}", "speaker": f"s{spk}", "song": split, "text": None})
-            items[rows[-1]["id"]] = synthetic_item(rng, units_c, units_m, spks[spk], hidden)
+            items[rows[-1]["id"]] = synthetic_item(rng, units_c, units_m, spks[spk] if speaker != "none" else 0 * spks[spk])
         write_split(root / split, rows, lambda it: items[it["id"]])
-    stats = {"content_dim": CONTENT_DIM, "content_kind": "wav2vec2", "speaker": "resemblyzer",
+    stats = {"content_dim": content_dim, "content_kind": content_kind, "speaker": speaker,
              "mel_min": [-5.0] * 80, "mel_max": [0.0] * 80}
     (root / "stats.json").write_text(json.dumps(stats))
     return root
@@ -58,3 +59,9 @@ def make_prepared(root: Path, n_train: int = 8, n_valid: int = 2, hidden: int = 
 @pytest.fixture
 def prepared(tmp_path) -> Path:
     return make_prepared(tmp_path / "data")
+
+
+@pytest.fixture
+def make_data():
+    """make_prepared itself, for tests that need other content kinds or sizes."""
+    return make_prepared

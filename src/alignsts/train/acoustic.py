@@ -139,7 +139,7 @@ class AcousticTrainer(Trainer):
             log.warning("%d of %d training items are longer than max_frames %d and are left out",
                         len(lengths) - len(keep), len(lengths), cfg.max_frames)
         if len(keep) == 0:
-            raise TrainError(f"no training item of at most {cfg.max_frames} frames in {data / 'train'}")
+            raise TrainError(f"no training item of at most max_frames = {cfg.max_frames} frames in {data / 'train'}")
         self.train_items = keep
         batches = [keep[b] for b in make_batches(lengths[keep], cfg.batch_frames, cfg.batch_items)]
         try:
