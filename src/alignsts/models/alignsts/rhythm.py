@@ -40,10 +40,15 @@ class VQEmbeddingEMA(nn.Module):
         flat, quant, idx = self.encode(x)
         onehot = F.one_hot(idx, m).float()
         if self.training:
-            count = self.decay * self.ema_count + (1 - self.decay) * onehot.sum(0)
+            hits, sums = onehot.sum(0), onehot.t() @ flat
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
+                # data-parallel training: every process updates the codebook with all processes' batches
+                torch.distributed.all_reduce(hits)
+                torch.distributed.all_reduce(sums)
+            count = self.decay * self.ema_count + (1 - self.decay) * hits
             n = count.sum()
             self.ema_count = (count + self.epsilon) / (n + m * self.epsilon) * n
-            self.ema_weight = self.decay * self.ema_weight + (1 - self.decay) * onehot.t() @ flat
+            self.ema_weight = self.decay * self.ema_weight + (1 - self.decay) * sums
             self.embedding = self.ema_weight / self.ema_count.unsqueeze(-1)
         loss = self.commitment_cost * F.mse_loss(x, quant.detach())
         quant = x + (quant - x).detach()
