@@ -50,7 +50,7 @@ def make_prepared(root: Path, n_train: int = 8, n_valid: int = 2, hidden: int = 
             rows.append({"id": f"s{spk}#{split}#{j}", "speaker": f"s{spk}", "song": split, "text": None})
             items[rows[-1]["id"]] = synthetic_item(rng, units_c, units_m, spks[spk] if speaker != "none" else 0 * spks[spk])
         write_split(root / split, rows, lambda it: items[it["id"]])
-    stats = {"content_dim": content_dim, "content_kind": content_kind, "speaker": speaker,
+    stats = {"content_dim": content_dim, "content_kind": content_kind, "speaker_kind": speaker,
              "mel_min": [-5.0] * 80, "mel_max": [0.0] * 80}
     (root / "stats.json").write_text(json.dumps(stats))
     return root

@@ -83,7 +83,7 @@ def model_hparams(cfg: AcousticTrainConfig, stats: dict) -> dict:
     kind = stats.get("content_kind", "mel")
     hp["use_speech_wav2vec2_mono"] = kind == "wav2vec2"
     hp["use_speech_mel_mono"] = kind == "mel"
-    hp["use_spk_embed"] = stats.get("speaker", "resemblyzer") != "none"
+    hp["use_spk_embed"] = stats.get("speaker_kind", "resemblyzer") != "none"
     hp["use_sing_spenv_reduced"] = True
     if stats.get("mel_min") and stats.get("mel_max"):
         hp["spec_min"] = [float(v) for v in stats["mel_min"]]
@@ -165,7 +165,8 @@ class AcousticTrainer(Trainer):
              "f0": pad_stack([it["sing_f0"] for it in items]).to(dev),
              "rhythm": pad_stack([it["sing_rhythm"] for it in items]).to(dev)[..., None],
              "mel": pad_stack([it["sing_mel"] for it in items]).to(dev),
-             "spk": torch.from_numpy(np.stack([it["spk"][0] for it in items]).astype(np.float32)).to(dev)}
+             "spk": torch.from_numpy(np.stack([it["spk"][0] for it in items]).astype(np.float32)).to(dev)
+             if self.hp["use_spk_embed"] else torch.zeros(len(items), self.model.cfg.hidden, device=dev)}
         if not self.model.cfg.rhythm_adaptor:
             src = [it["sing_rhythm"] if self.cfg.zero_shot else it["speech_rhythm"] for it in items]
             b["spenv"] = pad_stack(src).to(dev)[..., None]
