@@ -27,6 +27,8 @@ bench: setup
 	$(PY) benchmarks/long_input.py
 	$(PY) benchmarks/score_pairs.py
 	$(PY) benchmarks/neural_speed.py
+	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/train_tiny.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

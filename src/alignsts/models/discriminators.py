@@ -42,6 +42,17 @@ def _scaled(channels: int, scale: float, multiple: int = 1) -> int:
 
 
 # ------------------------------------------------------------------------------- discriminators
+def _conv_stack(convs: nn.ModuleList, post: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Leaky-ReLU conv stack then the post conv: (flattened logits ``[B, L]``, every layer's output)."""
+    feats = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), LRELU_SLOPE)
+        feats.append(x)
+    x = post(x)
+    feats.append(x)
+    return torch.flatten(x, 1, -1), feats
+
+
 class DiscriminatorP(nn.Module):
     """Period discriminator: ``[B, 1, N]`` -> (logits ``[B, L]``, feature maps ``[B, C, H, period]``).
 
@@ -68,14 +79,7 @@ class DiscriminatorP(nn.Module):
         b, c, n = x.shape
         if n % self.period:
             x = F.pad(x, (0, self.period - n % self.period), mode="reflect")
-        x = x.view(b, c, -1, self.period)
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            feats.append(x)
-        x = self.conv_post(x)
-        feats.append(x)
-        return torch.flatten(x, 1, -1), feats
+        return _conv_stack(self.convs, self.conv_post, x.view(b, c, -1, self.period))
 
 
 class DiscriminatorS(nn.Module):
@@ -106,13 +110,7 @@ class DiscriminatorS(nn.Module):
         self.conv_post = norm(nn.Conv1d(outs[-1], 1, 3, 1, padding=1))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            feats.append(x)
-        x = self.conv_post(x)
-        feats.append(x)
-        return torch.flatten(x, 1, -1), feats
+        return _conv_stack(self.convs, self.conv_post, x)
 
 
 def _run_pair(discs: Sequence[nn.Module], inputs: Sequence[torch.Tensor], batch: int

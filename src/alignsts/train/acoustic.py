@@ -21,7 +21,7 @@ from ..models.alignsts.config import AlignSTSConfig, UnsupportedConfig
 from ..models.alignsts.model import AlignSTSModel
 from .batching import EpochBatches, make_batches
 from .config import AcousticTrainConfig, dump_flat_yaml
-from .loop import LoopSettings, Trainer, lr_factor
+from .loop import LoopSettings, Trainer, lr_factor, train_with
 from .losses import finite_or_raise, masked_l1, masked_ssim_loss
 from .runtime import MetricsLog, Processes, TrainError, step_rng
 
@@ -301,16 +301,6 @@ class AcousticTrainer(Trainer):
 
 
 def train_acoustic(cfg: AcousticTrainConfig, data: str | Path, run: str | Path, steps: int | None = None) -> dict:
-    """Train (or resume) the acoustic model; returns {'step', 'history', 'run'}. Works alone or as
+    """Train (or resume) the acoustic model; returns {'step', 'history', 'run', 'best'}. Works alone or as
     one rank of ``torchrun``."""
-    from .runtime import start_processes
-
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    procs = start_processes(cfg.device)
-    try:
-        trainer = AcousticTrainer(cfg, data, run, procs, steps)
-        step = trainer.fit()
-        return {"step": step, "history": trainer.history, "run": str(trainer.run.path), "best": trainer.best}
-    finally:
-        procs.close()
+    return train_with(AcousticTrainer, cfg, data, run, steps)

@@ -189,3 +189,19 @@ class Trainer:
                 self.run.save_best(self.checkpoint(with_training_state=False), self.step, self.config_text())
                 log.info("step %d: new best validation score %.4f", self.step, score)
         self.procs.barrier()
+
+
+def train_with(trainer_cls, cfg, data, run, steps: int | None = None) -> dict:
+    """Build ``trainer_cls(cfg, data, run, processes, steps)`` in this process (alone or as one
+    rank of ``torchrun``), train or resume it; returns {'step', 'history', 'run', 'best'}."""
+    from .runtime import start_processes
+
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    procs = start_processes(cfg.device)
+    try:
+        trainer = trainer_cls(cfg, data, run, procs, steps)
+        step = trainer.fit()
+        return {"step": step, "history": trainer.history, "run": str(trainer.run.path), "best": trainer.best}
+    finally:
+        procs.close()

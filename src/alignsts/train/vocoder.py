@@ -22,7 +22,7 @@ from ..models.discriminators import (MultiPeriodDiscriminator, MultiScaleDiscrim
 from ..models.hifigan import HifiGan, HifiGanConfig
 from .batching import EpochBatches, make_batches
 from .config import VocoderTrainConfig, dump_flat_yaml
-from .loop import LoopSettings, Trainer, lr_factor
+from .loop import LoopSettings, Trainer, lr_factor, train_with
 from .losses import finite_or_raise
 from .runtime import MetricsLog, Processes, TrainError, step_rng
 
@@ -227,15 +227,6 @@ class VocoderTrainer(Trainer):
 
 
 def train_vocoder(cfg: VocoderTrainConfig, data: str | Path, run: str | Path, steps: int | None = None) -> dict:
-    """Train (or resume) the vocoder; returns {'step', 'history', 'run', 'best'}."""
-    from .runtime import start_processes
-
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    procs = start_processes(cfg.device)
-    try:
-        trainer = VocoderTrainer(cfg, data, run, procs, steps)
-        step = trainer.fit()
-        return {"step": step, "history": trainer.history, "run": str(trainer.run.path), "best": trainer.best}
-    finally:
-        procs.close()
+    """Train (or resume) the vocoder; returns {'step', 'history', 'run', 'best'}. Works alone or as
+    one rank of ``torchrun``."""
+    return train_with(VocoderTrainer, cfg, data, run, steps)
