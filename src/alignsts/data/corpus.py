@@ -135,9 +135,11 @@ def read_nhss(root: str | Path) -> CorpusListing:
     """List NHSS (NUS-HLT Speak-Sing) speech/singing pairs under ``root``.
 
     NHSS (Sharma et al., Speech Communication 2021; https://hltnus.github.io/NHSSDatabase/) has 10
-    singers x 10 English pop songs, each sung and read aloud by the same singer. ASSUMPTION: the
-    exact folder layout of the release could not be confirmed from public documentation, so this
-    reader accepts ``<root>/<Speaker>/<Song>/`` folders in either of two shapes:
+    singers x 10 English pop songs, each sung and read aloud by the same singer. The release's
+    ``Data/<Speaker>/<Song>/`` holds whole-song recordings (wav + TextGrid) beside ``Song/`` and
+    ``Speech/`` folders of segment wavs (+ .lab), as the public SVCC 2023 script that builds its
+    data from NHSS reads it (e.g. ``Data/M04/S05/Song``); give ``Data`` as ``root``. That the two
+    folders' segments share file stems is assumed, not confirmed. Accepted shapes of a song folder:
 
     1. segment folders: a speech sub-folder (name contains speech/speak/spoken/read) and a singing
        sub-folder (name contains sing/song/sung), e.g. ``Speech/`` and ``Song/``; wav files are
