@@ -197,7 +197,7 @@ class AcousticTrainer(Trainer):
         b = self.batch(self.train_set, idx, step_rng(self.cfg.seed, step, self.procs.rank, salt=1))
         opt = self.optimizers["model"]
         opt.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
+        with torch.autocast(self.procs.device.type, dtype=torch.float16, enabled=self.amp):
             losses, _ = self.losses(self.net, b)
             total = sum(losses.values())
         finite_or_raise(total, "total", step)

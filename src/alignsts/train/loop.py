@@ -63,6 +63,7 @@ class Trainer:
         self.schedule: Callable[[int], float] = lambda step: 1.0
         self.scaler = None            # torch.amp.GradScaler on CUDA with mixed precision
         self.step = 0
+        self.saved_step = -1          # the step of the last checkpoint (the same on every rank)
         self.best: dict[str, float] = {"score": math.inf, "step": -1}
         self.history: list[tuple[int, dict]] = []   # (step, logged values) of this process
 
@@ -105,6 +106,7 @@ class Trainer:
             path = self.run.save(self.checkpoint(), self.step)
             log.info("step %d: checkpoint %s", self.step, path)
         self.procs.barrier()
+        self.saved_step = self.step
         return path
 
     def resume(self) -> int:
@@ -124,7 +126,7 @@ class Trainer:
         if self.scaler is not None and ts.get("scaler"):
             self.scaler.load_state_dict(ts["scaler"])
         set_rng_states(ts["rng"])
-        self.step = int(ts["step"])
+        self.step = self.saved_step = int(ts["step"])
         log.info("resuming %s at step %d", latest, self.step)
         return self.step
 
@@ -169,8 +171,7 @@ class Trainer:
                             self.step)
             if self.loop.valid_every and self.step % self.loop.valid_every != 0 and not stopped:
                 self._validate(metrics)
-            last = self.run.latest()
-            if last is None or int(self.run.checkpoints()[-1][0]) != self.step:
+            if self.saved_step != self.step:   # decided alike on every rank: save() has a barrier
                 self.save()
         finally:
             metrics.close()

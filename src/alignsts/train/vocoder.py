@@ -142,12 +142,12 @@ class VocoderTrainer(Trainer):
         y = b["wav"]
         use_disc = step >= c.disc_start_step
         opt_g, opt_d = self.optimizers["gen"], self.optimizers["disc"]
-        with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
+        with torch.autocast(self.procs.device.type, dtype=torch.float16, enabled=self.amp):
             y_hat = self.nets["gen"](b["mel"], b["f0"])[..., : y.shape[-1]]
         values: dict[str, float] = {}
         if use_disc:
             opt_d.zero_grad(set_to_none=True)
-            with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
+            with torch.autocast(self.procs.device.type, dtype=torch.float16, enabled=self.amp):
                 r1, f1, _, _ = self.nets["mpd"](y, y_hat.detach())
                 r2, f2, _, _ = self.nets["msd"](y, y_hat.detach())
                 loss_d = discriminator_loss(r1, f1)[0] + discriminator_loss(r2, f2)[0]
@@ -155,7 +155,7 @@ class VocoderTrainer(Trainer):
             self._backward_step(loss_d, opt_d, list(self.mpd.parameters()) + list(self.msd.parameters()))
             values["disc"] = loss_d.item()
         opt_g.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
+        with torch.autocast(self.procs.device.type, dtype=torch.float16, enabled=self.amp):
             mel_real = mel_of_wave(y[:, 0].float())
             mel_fake = mel_of_wave(y_hat[:, 0].float())
             loss_mel = c.lambda_mel * mel_l1_loss(mel_fake, mel_real)
