@@ -13,7 +13,6 @@ import argparse
 import csv
 import logging
 import shutil
-import sys
 import time
 from pathlib import Path
 

@@ -43,4 +43,5 @@ __all__ = [
     "read_popbutfy",
     "save_item",
     "split",
+    "write_split",
 ]

@@ -35,7 +35,7 @@ from ..audio import frontend as fe
 from ..audio import io
 from ..errors import AudioInputError
 
-__all__ = ["FEATURE_KEYS", "SPEAKER_DIM", "ContentFn", "SpeakerFn", "content_kind", "item_features",
+__all__ = ["FEATURE_KEYS", "SPEAKER_DIM", "ContentFn", "SpeakerFn", "item_features",
            "make_speaker_fn", "make_w2v_content", "mel_content"]
 
 FEATURE_KEYS = ("sing_mel", "sing_f0", "sing_rhythm", "sing_wav", "content", "speech_rhythm",
@@ -51,13 +51,9 @@ def mel_content(wav24k: np.ndarray) -> np.ndarray:
     return fe.log_mel(np.asarray(wav24k, dtype=np.float32)).astype(np.float32)
 
 
-mel_content.kind = "mel"  # type: ignore[attr-defined]
-
 
 class _W2VContent:
     """wav2vec2 CTC logits of a 24 kHz wave (resampled to 16 kHz): [N] -> [T2, vocab]."""
-
-    kind = "wav2vec2"
 
     def __init__(self, folder: str, device: str = "cpu"):
         from ..engines import neural
@@ -86,42 +82,14 @@ def make_w2v_content(folder: str, device: str = "cpu") -> ContentFn:
     return _W2VContent(folder, device)
 
 
-def content_kind(content_fn: ContentFn) -> str:
-    """'mel' or 'wav2vec2' (or the function's ``kind`` attribute / name for other callables)."""
-    return str(getattr(content_fn, "kind", getattr(content_fn, "__name__", type(content_fn).__name__)))
-
-
-class _Resemblyzer:
-    kind = "resemblyzer"
-
-    def __init__(self):
-        import contextlib
-        import io as _io
-
-        from ..engines.neural import NeuralSetupError
-
-        try:
-            from resemblyzer import VoiceEncoder
-        except ImportError:
-            raise NeuralSetupError("speaker embeddings need resemblyzer: pip install 'alignsts[neural]' "
-                                   "(or use speaker 'none')") from None
-        with contextlib.redirect_stdout(_io.StringIO()):   # it prints a line when loading
-            self.encoder = VoiceEncoder(device="cpu")
-
-    def __call__(self, wav24k: np.ndarray) -> np.ndarray:
-        from resemblyzer import preprocess_wav
-
-        wav = preprocess_wav(np.asarray(wav24k, dtype=np.float32), source_sr=fe.SAMPLE_RATE)
-        if len(wav) == 0:   # Resemblyzer trims silence; nothing left to embed
-            raise AudioInputError("speech: no speech left after Resemblyzer's silence trimming")
-        return np.asarray(self.encoder.embed_utterance(wav), dtype=np.float32)
-
-
 def _no_speaker(wav24k: np.ndarray) -> np.ndarray:
     return np.zeros(SPEAKER_DIM, dtype=np.float32)
 
 
-_no_speaker.kind = "none"  # type: ignore[attr-defined]
+def _resemblyzer(wav24k: np.ndarray) -> np.ndarray:
+    from ..engines.neural import speaker_embedding
+
+    return speaker_embedding(wav24k, "resemblyzer", SPEAKER_DIM)
 
 
 def make_speaker_fn(kind: str) -> SpeakerFn:
@@ -129,7 +97,10 @@ def make_speaker_fn(kind: str) -> SpeakerFn:
     if kind == "none":
         return _no_speaker
     if kind == "resemblyzer":
-        return _Resemblyzer()
+        from ..engines.neural import voice_encoder
+
+        voice_encoder()   # load it now (once per process), not at the first item
+        return _resemblyzer
     from ..engines.neural import NeuralSetupError
 
     raise NeuralSetupError(f"unknown speaker embedding {kind!r} (use resemblyzer or none)")

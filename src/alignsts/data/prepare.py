@@ -158,19 +158,7 @@ def _one_line(text: str) -> str:
 
 
 def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=2)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    store.atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 # --------------------------------------------------------------------------- workers
@@ -463,7 +451,7 @@ def prepare(cfg: PrepareConfig, progress: bool = True) -> PrepareReport:
         seen[iid] = p
         pairs.append(p)
     if not pairs:
-        _write_text(out / PROBLEMS, "".join(f"{p}\n" for p in problems))
+        store.atomic_write_text(out / PROBLEMS, "".join(f"{p}\n" for p in problems))
         raise PrepareError(f"no speech/singing pair found in {cfg.source} "
                            f"({len(problems)} problems listed in {out / PROBLEMS})")
     splits = _split(pairs, cfg)
@@ -521,7 +509,7 @@ def prepare(cfg: PrepareConfig, progress: bool = True) -> PrepareReport:
             raise PrepareError(f"cannot pack {folder}: {_one_line(str(exc))}") from None
 
     problems_path = out / PROBLEMS
-    _write_text(problems_path, "".join(f"{p}\n" for p in problems))
+    store.atomic_write_text(problems_path, "".join(f"{p}\n" for p in problems))
     if packed["train"] is None:
         raise PrepareError(f"no training item could be prepared ({counts['train'].failed} failed, "
                            f"{counts['train'].too_long} too long); see {problems_path}")

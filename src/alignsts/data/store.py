@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import IO, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -31,16 +32,32 @@ class DataError(AlignSTSError):
     """Prepared data is missing or unreadable."""
 
 
-def save_item(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
-    """Write one item's arrays as ``.npz`` atomically (a temp file renamed into place)."""
+@contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open ``.<name>.<pid>.tmp`` beside ``path``; on success flush, fsync and rename it to ``path``
+    (a crash at any point leaves the old file or the complete new one), on error remove it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
+    try:
+        with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_open(path, "w") as fh:
+        fh.write(text)
+
+
+def save_item(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write one item's arrays as ``.npz`` atomically."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "wb") as fh:
         np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def load_item(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -138,6 +155,12 @@ class SplitReader:
             start, n = it["offsets"][k]
             out[k] = np.array(self.array(k)[start:start + n])
         return out
+
+    def window(self, i: int, key: str, start: int, n: int) -> np.ndarray:
+        """Rows ``[start, start + n)`` of item ``i``'s ``key`` (cut at the item's end): only those are read."""
+        first, length = self.items[i]["offsets"][key]
+        start = min(max(start, 0), length)
+        return np.array(self.array(key)[first + start:first + min(start + n, length)])
 
     def __getitem__(self, i: int) -> dict[str, np.ndarray]:
         return self.get(i)

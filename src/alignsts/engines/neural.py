@@ -8,6 +8,7 @@ downloaded: every model comes from a local folder.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..audio import frontend as fe
 from ..audio import io, world
-from ..errors import AlignSTSError
+from ..errors import AlignSTSError, AudioInputError
 from ..melody import contour
 
 log = logging.getLogger("alignsts")
@@ -136,16 +137,28 @@ def speaker_embedding(wav24k: np.ndarray, kind: str, size: int) -> np.ndarray:
     if size != RESEMBLYZER_SIZE:
         raise NeuralSetupError(f"this model adds a {size}-d speaker embedding; Resemblyzer gives "
                                f"{RESEMBLYZER_SIZE}: use speaker: none")
+    encoder = voice_encoder()   # says what to install when resemblyzer is missing
+    from resemblyzer import preprocess_wav
+
+    wav = preprocess_wav(np.asarray(wav24k, dtype=np.float32), source_sr=fe.SAMPLE_RATE)
+    if len(wav) == 0:   # Resemblyzer trims silence; nothing left to embed
+        raise AudioInputError("speech: no speech left after Resemblyzer's silence trimming")
+    return np.asarray(encoder.embed_utterance(wav), dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=1)
+def voice_encoder():
+    """Resemblyzer's speaker encoder (weights inside its wheel), loaded once per process."""
     try:
-        from resemblyzer import VoiceEncoder, preprocess_wav
+        from resemblyzer import VoiceEncoder
     except ImportError:
-        raise NeuralSetupError("speaker embeddings need resemblyzer: pip install 'alignsts[neural]'") from None
+        raise NeuralSetupError("speaker embeddings need resemblyzer: pip install 'alignsts[neural]' "
+                               "(or use speaker 'none')") from None
     import contextlib
     import io as _io
 
     with contextlib.redirect_stdout(_io.StringIO()):   # it prints a line when loading
-        encoder = VoiceEncoder(device="cpu")
-    return encoder.embed_utterance(preprocess_wav(np.asarray(wav24k, dtype=np.float32), source_sr=fe.SAMPLE_RATE))
+        return VoiceEncoder(device="cpu")
 
 
 def griffin_lim(log10_mel: np.ndarray, iters: int, seed: int) -> np.ndarray:

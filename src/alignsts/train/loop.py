@@ -16,6 +16,7 @@ from typing import Callable
 
 import torch
 
+from ..data.store import atomic_write_text
 from .runtime import (MetricsLog, Processes, RunFolder, StopRequest, TrainError, load_checkpoint, peak_rss_mb,
                       rng_states, seed_step, set_rng_states)
 
@@ -41,7 +42,7 @@ def lr_factor(schedule: str, step: int, warmup: int, hidden: int = 256) -> float
     ``constant``: linear warm-up, then 1; ``exp:G``: warm-up, then G ** (step / 1000)."""
     warm = min(step / warmup, 1.0) if warmup > 0 else 1.0
     if schedule == "rsqrt":
-        return max(warm * max(warmup, step, 1) ** -0.5 * hidden ** -0.5, 1e-7 / 1.0)
+        return max(warm * max(warmup, step, 1) ** -0.5 * hidden ** -0.5, 1e-7)
     if schedule == "constant":
         return warm
     if schedule.startswith("exp:"):
@@ -137,7 +138,6 @@ class Trainer:
         metrics = MetricsLog(self.run.path, self.procs.main, self.loop.tensorboard)
         if self.procs.main:
             self.run.path.mkdir(parents=True, exist_ok=True)
-            from .runtime import atomic_write_text
             atomic_write_text(self.run.path / "config.yaml", self.config_text())
         stopped = False
         try:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..data.store import atomic_open, atomic_write_text
 from ..errors import AlignSTSError
 
 log = logging.getLogger("alignsts")
@@ -171,21 +172,11 @@ def _fsync_dir(d: Path) -> None:
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    """torch.save to a temp file in the same folder, fsync, rename: a crash at any point leaves
-    either the old file or the complete new one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
+    """torch.save through :func:`alignsts.data.store.atomic_open` (temp file, fsync, rename), then
+    fsync the folder so the rename itself survives a power cut."""
+    with atomic_open(path, "wb") as fh:
         torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
     _fsync_dir(path.parent)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 class RunFolder:

@@ -115,17 +115,19 @@ class VocoderTrainer(Trainer):
         """Random aligned crops: wave ``[B, 1, N]``, mel ``[B, 80, N / hop]``, f0 ``[B, N / hop]``."""
         frames = self.cfg.segment_samples // fe.HOP
         wavs, mels, f0s = [], [], []
+        lengths = self.train_set.lengths("sing_mel")
         for i in idx:
-            it = self.train_set.get(int(i), ("sing_wav", "sing_mel", "sing_f0"))
-            t = it["sing_mel"].shape[0]
+            i = int(i)
+            t = int(lengths[i])
             start = int(rng.integers(0, t - frames + 1)) if t > frames else 0
             mel = np.zeros((frames, fe.N_MELS), np.float32) + float(np.log10(fe.LOG_FLOOR))
             f0 = np.zeros(frames, np.float32)
             wav = np.zeros(frames * fe.HOP, np.float32)
-            n = min(frames, t - start)
-            mel[:n] = it["sing_mel"][start:start + n]
-            f0[:n] = it["sing_f0"][start:start + n]
-            w = it["sing_wav"][start * fe.HOP:(start + n) * fe.HOP].astype(np.float32) / 32767.0
+            m = self.train_set.window(i, "sing_mel", start, frames)   # only the crop is read
+            mel[:len(m)] = m
+            f = self.train_set.window(i, "sing_f0", start, frames)
+            f0[:len(f)] = f
+            w = self.train_set.window(i, "sing_wav", start * fe.HOP, frames * fe.HOP).astype(np.float32) / 32767.0
             wav[:len(w)] = w
             wavs.append(wav)
             mels.append(mel)
