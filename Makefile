@@ -5,9 +5,22 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.alignsts-installed
 
-.PHONY: setup demo test bench clean
+# Debian tools the tests and asset scripts use (CI runs as root on a fresh machine).
+APT_PACKAGES := espeak-ng festival sox chromium chromium-driver
+APT_TOOLS    := espeak-ng text2wave sox chromium chromedriver
 
-setup: $(STAMP)
+.PHONY: setup sysdeps demo test bench clean
+
+setup: sysdeps $(STAMP)
+
+# Installs the Debian packages only when one of their tools is missing; needs root (as CI is).
+sysdeps:
+	@missing=""; for t in $(APT_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages (missing:$$missing)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  else echo "run as root, or: sudo apt-get install -y $(APT_PACKAGES)"; fi; \
+	fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
