@@ -30,7 +30,7 @@ torch.manual_seed(0)
 T1 = int(seconds * 24000 / 128)
 out = {"what": what, "seconds": seconds}
 if what == "acoustic":
-    from alignsts.models.alignsts import build_model
+    from alignsts.models.ckpt import build_model
     hp = yaml.safe_load(open(sys.argv[4]))
     for k in ("hidden_size", "diffvae_hidden", "f0_embed_size", "spk_embed_size", "residual_channels"):
         hp[k] = 256

@@ -82,7 +82,7 @@ def test_score_bad_melody_one_line_no_output(tmp_path, files, make, args, needle
     make(tmp_path)
     proc = run(["convert", files["speech"], *args, "-o", "out.wav"], tmp_path)
     assert_one_line_error(proc, needle)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".wav" or ".part" in p.name) == []
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".wav", ".tmp") or ".part" in p.name) == []
 
 
 def test_two_melody_sources_are_refused(tmp_path, files):

@@ -244,7 +244,7 @@ def cmd_convert(args) -> int:
 
 
 def cmd_import_official(args) -> int:
-    from .models.convert import import_official
+    from .models.official import import_official
 
     try:
         import torch  # noqa: F401

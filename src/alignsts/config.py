@@ -6,13 +6,9 @@ import os
 import typing
 from typing import Any, TypeVar
 
-from .errors import AlignSTSError
+from .errors import ConfigError
 
 T = TypeVar("T")
-
-
-class ConfigError(AlignSTSError):
-    pass
 
 
 def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "config") -> T:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .audio import frontend as fe
-from .audio.io import atomic_path
 
 
 def _masked(f0: np.ndarray) -> np.ndarray:

@@ -15,9 +15,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from alignsts.models.alignsts import (  # noqa: E402
-    AlignSTSConfig, AlignSTSModel, f0_to_coarse_torch, load_acoustic_model, zero_noise)
+    AlignSTSConfig, AlignSTSModel, f0_to_coarse_torch, zero_noise)
 from alignsts.models.alignsts.crossformer import window_mask  # noqa: E402
-from alignsts.models.ckpt import read_config  # noqa: E402
+from alignsts.models.ckpt import load_acoustic, read_config  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMPAT_DIR = Path(os.environ.get("ALIGNSTS_COMPAT_DIR", PROJECT_ROOT / ".." / "shared" / "compat"))
@@ -40,7 +40,7 @@ def vectors():
 @pytest.fixture(scope="module")
 def model():
     _need(SMALL / "config.yaml")
-    return load_acoustic_model(SMALL, trust=True)
+    return load_acoustic(SMALL, trust=True)
 
 
 def _t(v, k):
@@ -78,8 +78,7 @@ OUTPUT_VECTORS = [
 @pytest.mark.compat
 def test_checkpoint_loads_strictly():
     _need(SMALL / "config.yaml")
-    from alignsts.models.alignsts.load import model_state_dict
-    from alignsts.models.ckpt import load_pickle, newest_checkpoint
+    from alignsts.models.ckpt import load_pickle, model_state_dict, newest_checkpoint
 
     sd = model_state_dict(load_pickle(newest_checkpoint(SMALL), trust=True))
     m = AlignSTSModel(AlignSTSConfig.from_official(read_config(SMALL)))
@@ -98,7 +97,7 @@ def test_untrusted_load_is_safe():
     from alignsts.models.ckpt import CheckpointError
 
     try:
-        m = load_acoustic_model(SMALL, trust=False)
+        m = load_acoustic(SMALL, trust=False)
     except CheckpointError:
         return
     assert not m.training
@@ -271,8 +270,7 @@ def _small_variant(**changes):
 
 
 def _small_ckpt_shapes():
-    from alignsts.models.alignsts.load import model_state_dict
-    from alignsts.models.ckpt import load_pickle, newest_checkpoint
+    from alignsts.models.ckpt import load_pickle, model_state_dict, newest_checkpoint
 
     sd = model_state_dict(load_pickle(newest_checkpoint(SMALL), trust=True))
     return {k: tuple(v.shape) for k, v in sd.items()}
@@ -331,8 +329,7 @@ def test_variant_state_dict_keys(name):
     buffers = {n for n, _ in m.named_buffers()}
     assert {k for k in got if k.startswith("fs2_decoder.")} & buffers <= {"fs2_decoder.embed_positions._float_tensor"}
     # the shared weights of the official checkpoint load into the variant
-    from alignsts.models.alignsts.load import model_state_dict
-    from alignsts.models.ckpt import load_pickle, newest_checkpoint
+    from alignsts.models.ckpt import load_pickle, model_state_dict, newest_checkpoint
     sd = model_state_dict(load_pickle(newest_checkpoint(SMALL), trust=True))
     missing, unexpected = m.load_state_dict({k: v for k, v in sd.items() if k in want}, strict=False)
     assert not unexpected and all(k in want and k not in sd for k in missing)

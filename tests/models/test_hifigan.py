@@ -15,9 +15,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from alignsts.models.ckpt import CheckpointError  # noqa: E402
+from alignsts.models.ckpt import CheckpointError, load_vocoder  # noqa: E402
 from alignsts.models.hifigan import HifiGan, HifiGanConfig, fold_weight_norm  # noqa: E402
-from alignsts.models.vocoder import load_vocoder, vocode  # noqa: E402
+from alignsts.models.vocoder import vocode  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMPAT_DIR = Path(os.environ.get("ALIGNSTS_COMPAT_DIR", PROJECT_ROOT / ".." / "shared" / "compat"))

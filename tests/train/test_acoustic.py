@@ -164,7 +164,7 @@ def test_sigkill_mid_run_leaves_a_loadable_checkpoint_to_resume_from(prepared, t
 def test_run_folder_and_best_load_in_the_neural_engine(make_data, tmp_path):
     from alignsts import api
     from alignsts.engines.neural import NeuralConfig
-    from alignsts.models.convert import load_acoustic
+    from alignsts.models.ckpt import load_acoustic
 
     data = make_data(tmp_path / "data", content_dim=80, content_kind="mel", speaker="none")
     res = train_acoustic(tiny_cfg(log_every=1, valid_every=2), data, tmp_path / "run", steps=2)

@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from alignsts.models.convert import load_vocoder_any  # noqa: E402
+from alignsts.models.ckpt import load_vocoder  # noqa: E402
 from alignsts.models.hifigan import HifiGan, HifiGanConfig  # noqa: E402
 from alignsts.train.config import load_vocoder_config  # noqa: E402
 from alignsts.train.runtime import TrainError, load_checkpoint  # noqa: E402
@@ -57,12 +57,12 @@ def test_resume_is_exact_and_the_run_loads_as_a_vocoder(prepared, tmp_path):
     for part in ("model_gen", "model_disc"):
         for k, v in a["state_dict"][part].items():
             assert torch.equal(v, b["state_dict"][part][k]), (part, k)
-    voc = load_vocoder_any(tmp_path / "one")
+    voc = load_vocoder(tmp_path / "one")
     assert voc.config.use_nsf and voc.config.hop == 128
     with torch.no_grad():
         wav = voc(torch.randn(1, 80, 10) - 3, torch.full((1, 10), 220.0))
     assert wav.shape == (1, 1, 1280)
-    load_vocoder_any(tmp_path / "one" / "best")
+    load_vocoder(tmp_path / "one" / "best")
 
 
 def test_generator_mel_loss_falls(prepared, tmp_path):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio import frontend as fe
-from ..melody.contour import ms_to_frames, runs, smooth_frames
+from ..audio.frames import ms_to_frames, runs, smooth_frames
 from .features import active_frames
 
 

@@ -141,12 +141,20 @@ def f0_praat(wav: np.ndarray, n: int | None = None, floor: float = F0_FLOOR,
     return out
 
 
+def load_pyworld():
+    """The pyworld module, imported on first use (WORLD analysis lives in :mod:`.world`)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyworld's pkg_resources deprecation notice
+        import pyworld
+    return pyworld
+
+
 def f0_world(wav: np.ndarray, n: int | None = None, method: str = "harvest",
              floor: float = 60.0, ceil: float = F0_CEIL) -> np.ndarray:
     """F0 in Hz (0 = unvoiced) by WORLD harvest or dio+stonemask: [N] -> [n]."""
-    from .world import _pyworld
-
-    pyworld = _pyworld()
+    pyworld = load_pyworld()
     if n is None:
         n = n_frames(len(wav))
     x = np.asarray(wav, dtype=np.float64)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path  # noqa: F401  (re-exported: io.atomic_path)
 from ..errors import AudioInputError, OutputError
 from .frontend import SAMPLE_RATE
 
@@ -120,39 +120,3 @@ def write_audio(path: str | os.PathLike, wav: np.ndarray, sr: int = SAMPLE_RATE,
     with atomic_path(p) as tmp:
         sf.write(str(tmp), wav, sr, format=fmt, subtype=subtype)
     return p
-
-
-class atomic_path:
-    """Context manager yielding a temp path beside ``path``; renamed onto it on success only."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        self.tmp: Path | None = None
-
-    def __enter__(self) -> Path:
-        parent = self.path.parent if str(self.path.parent) else Path(".")
-        if not parent.is_dir():
-            raise OutputError(f"{self.path}: output folder {parent} does not exist")
-        try:
-            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part" + self.path.suffix,
-                                        dir=parent)
-        except OSError as e:
-            raise OutputError(f"{self.path}: cannot write there ({e.strerror})") from None
-        os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(name, 0o666 & ~umask)   # mkstemp's 0600 would otherwise survive the rename
-        self.tmp = Path(name)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb):
-        assert self.tmp is not None
-        if exc_type is None:
-            try:
-                os.replace(self.tmp, self.path)
-            except OSError as e:
-                self.tmp.unlink(missing_ok=True)
-                raise OutputError(f"{self.path}: cannot write there ({e.strerror})") from None
-        else:
-            self.tmp.unlink(missing_ok=True)
-        return False

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .frontend import F0_CEIL, FRAME_PERIOD_MS, SAMPLE_RATE, fit_length, n_frames
+from .frontend import F0_CEIL, FRAME_PERIOD_MS, SAMPLE_RATE, fit_length, load_pyworld, n_frames
 
 WORLD_F0_FLOOR = 71.0     # also fixes CheapTrick's FFT size (1024 at 24 kHz)
 
@@ -21,17 +21,8 @@ class WorldFeatures:
         return len(self.f0)
 
 
-def _pyworld():
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pyworld's pkg_resources deprecation notice
-        import pyworld
-    return pyworld
-
-
 def fft_size() -> int:
-    pyworld = _pyworld()
+    pyworld = load_pyworld()
 
     return pyworld.get_cheaptrick_fft_size(SAMPLE_RATE, WORLD_F0_FLOOR)
 
@@ -41,7 +32,7 @@ def analyze(wav: np.ndarray, f0: np.ndarray | None = None, n: int | None = None)
 
     F0 by dio + stonemask unless given ([n] Hz, 0 = unvoiced).
     """
-    pyworld = _pyworld()
+    pyworld = load_pyworld()
 
     x = np.asarray(wav, dtype=np.float64)
     if n is None:
@@ -60,7 +51,7 @@ def analyze(wav: np.ndarray, f0: np.ndarray | None = None, n: int | None = None)
 
 def synthesize(feats: WorldFeatures, n_samples: int | None = None) -> np.ndarray:
     """WORLD synthesis -> [n_samples] float32 (default: frames * hop)."""
-    pyworld = _pyworld()
+    pyworld = load_pyworld()
 
     y = pyworld.synthesize(np.ascontiguousarray(feats.f0, dtype=np.float64),
                            np.ascontiguousarray(feats.sp, dtype=np.float64),
@@ -73,7 +64,7 @@ def synthesize(feats: WorldFeatures, n_samples: int | None = None) -> np.ndarray
 
 def envelope(wav: np.ndarray, f0: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
     """CheapTrick envelope of frames start..stop-1 for a known F0 [T]: -> [stop-start, fft_size()//2+1]."""
-    pyworld = _pyworld()
+    pyworld = load_pyworld()
     stop = len(f0) if stop is None else stop
     f0 = np.ascontiguousarray(f0[start:stop], dtype=np.float64)
     t = np.arange(start, stop) * FRAME_PERIOD_MS / 1000.0

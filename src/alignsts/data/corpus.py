@@ -16,15 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Literal
 
-from alignsts.errors import AlignSTSError
+from ..errors import CorpusError
 
 __all__ = ["CorpusError", "CorpusListing", "Pair", "read_manifest", "read_nhss", "read_popbutfy", "split"]
 
 AUDIO_SUFFIXES = (".wav",)
-
-
-class CorpusError(AlignSTSError):
-    """A corpus root or manifest is missing or unusable as a whole."""
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..audio import frontend as fe
 from ..audio import io
-from ..errors import AudioInputError
+from ..errors import AudioInputError, NeuralSetupError
 
 __all__ = ["FEATURE_KEYS", "SPEAKER_DIM", "ContentFn", "SpeakerFn", "item_features",
            "make_speaker_fn", "make_w2v_content", "mel_content"]
@@ -56,7 +56,7 @@ class _W2VContent:
     """wav2vec2 CTC logits of a 24 kHz wave (resampled to 16 kHz): [N] -> [T2, vocab]."""
 
     def __init__(self, folder: str, device: str = "cpu"):
-        from ..engines import neural
+        from ..audio import content
 
         try:   # no "Loading weights" bar from every worker process
             from transformers.utils import logging as hf_logging
@@ -64,11 +64,11 @@ class _W2VContent:
             hf_logging.disable_progress_bar()
         except ImportError:
             pass   # ContentModel reports the missing package
-        self.model = neural.ContentModel(folder, neural.device_of(device))
+        self.model = content.ContentModel(folder, content.device_of(device))
         self.dim = int(self.model.model.config.vocab_size)
 
     def __call__(self, wav24k: np.ndarray) -> np.ndarray:
-        from ..engines.neural import CONTENT_SR
+        from ..audio.content import CONTENT_SR
 
         wav16k = io.resample(np.asarray(wav24k, dtype=np.float32), fe.SAMPLE_RATE, CONTENT_SR)
         return np.asarray(self.model(wav16k), dtype=np.float32)
@@ -77,7 +77,7 @@ class _W2VContent:
 def make_w2v_content(folder: str, device: str = "cpu") -> ContentFn:
     """Load a local ``Wav2Vec2ForCTC`` folder once; returns a content function (24 kHz in).
 
-    Raises :class:`alignsts.engines.neural.NeuralSetupError` when the folder or packages are missing.
+    Raises :class:`alignsts.errors.NeuralSetupError` when the folder or packages are missing.
     """
     return _W2VContent(folder, device)
 
@@ -87,7 +87,7 @@ def _no_speaker(wav24k: np.ndarray) -> np.ndarray:
 
 
 def _resemblyzer(wav24k: np.ndarray) -> np.ndarray:
-    from ..engines.neural import speaker_embedding
+    from ..audio.content import speaker_embedding
 
     return speaker_embedding(wav24k, "resemblyzer", SPEAKER_DIM)
 
@@ -97,12 +97,10 @@ def make_speaker_fn(kind: str) -> SpeakerFn:
     if kind == "none":
         return _no_speaker
     if kind == "resemblyzer":
-        from ..engines.neural import voice_encoder
+        from ..audio.content import voice_encoder
 
         voice_encoder()   # load it now (once per process), not at the first item
         return _resemblyzer
-    from ..engines.neural import NeuralSetupError
-
     raise NeuralSetupError(f"unknown speaker embedding {kind!r} (use resemblyzer or none)")
 
 
@@ -114,7 +112,7 @@ def _checked(wav: np.ndarray, name: str) -> np.ndarray:
 def _content_of(wav24k: np.ndarray, content_fn: ContentFn, rng: np.random.Generator,
                 name: str) -> tuple[np.ndarray, np.ndarray]:
     """clean-up -> WORLD monotone -> content_fn. Returns (content [T, C] float32, cleaned wave [N])."""
-    from ..engines.neural import monotone, official_speech_preprocess
+    from ..audio.content import monotone, official_speech_preprocess
 
     clean = official_speech_preprocess(wav24k, rng)
     flat, f0 = monotone(clean)

@@ -27,12 +27,12 @@ from typing import Sequence
 
 import numpy as np
 
+from ..atomic import atomic_write_text
 from ..audio import frontend as fe
-from ..errors import AlignSTSError, AudioInputError
+from ..errors import AlignSTSError, AudioInputError, DataError, PrepareError
 from . import corpus as corpus_mod
 from . import store
 from .corpus import Pair
-from .store import DataError
 
 __all__ = ["PrepareConfig", "PrepareError", "PrepareReport", "SplitCounts", "item_id", "prepare"]
 
@@ -43,10 +43,6 @@ ITEMS = "items"
 FEATURES_META = "features.json"
 STATS = "stats.json"
 PROBLEMS = "problems.txt"
-
-
-class PrepareError(DataError):
-    """The corpus cannot be prepared as configured (bad settings, nothing usable, mixed items)."""
 
 
 @dataclass
@@ -158,7 +154,7 @@ def _one_line(text: str) -> str:
 
 
 def _write_json(path: Path, data) -> None:
-    store.atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 # --------------------------------------------------------------------------- workers
@@ -414,7 +410,7 @@ def _validate(cfg: PrepareConfig) -> None:
     if not str(cfg.out):
         raise PrepareError("no output folder given")
     if cfg.content_model and not Path(cfg.content_model).is_dir():
-        from ..engines.neural import W2V_HINT
+        from ..audio.content import W2V_HINT
 
         raise PrepareError(f"content model folder not found: {cfg.content_model}; {W2V_HINT}")
 
@@ -451,7 +447,7 @@ def prepare(cfg: PrepareConfig, progress: bool = True) -> PrepareReport:
         seen[iid] = p
         pairs.append(p)
     if not pairs:
-        store.atomic_write_text(out / PROBLEMS, "".join(f"{p}\n" for p in problems))
+        atomic_write_text(out / PROBLEMS, "".join(f"{p}\n" for p in problems))
         raise PrepareError(f"no speech/singing pair found in {cfg.source} "
                            f"({len(problems)} problems listed in {out / PROBLEMS})")
     splits = _split(pairs, cfg)
@@ -509,7 +505,7 @@ def prepare(cfg: PrepareConfig, progress: bool = True) -> PrepareReport:
             raise PrepareError(f"cannot pack {folder}: {_one_line(str(exc))}") from None
 
     problems_path = out / PROBLEMS
-    store.atomic_write_text(problems_path, "".join(f"{p}\n" for p in problems))
+    atomic_write_text(problems_path, "".join(f"{p}\n" for p in problems))
     if packed["train"] is None:
         raise PrepareError(f"no training item could be prepared ({counts['train'].failed} failed, "
                            f"{counts['train'].too_long} too long); see {problems_path}")

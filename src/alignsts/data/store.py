@@ -15,42 +15,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import AlignSTSError
+from ..atomic import atomic_open, atomic_path
+from ..errors import DataError
 
 FORMAT_VERSION = 1
 INDEX = "index.json"
-
-
-class DataError(AlignSTSError):
-    """Prepared data is missing or unreadable."""
-
-
-@contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
-    """Open ``.<name>.<pid>.tmp`` beside ``path``; on success flush, fsync and rename it to ``path``
-    (a crash at any point leaves the old file or the complete new one), on error remove it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    with atomic_open(path, "w") as fh:
-        fh.write(text)
 
 
 def save_item(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
@@ -74,10 +48,15 @@ def write_split(folder: str | os.PathLike, items: Sequence[Mapping[str, object]]
     The folder is built beside the target and swapped in, so a crash leaves the old one intact.
     """
     folder = Path(folder)
-    tmp = folder.with_name(f".{folder.name}.building")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder, folder=True) as tmp:
+        _pack(tmp, items, load)
+    return folder
+
+
+def _pack(tmp: Path, items: Sequence[Mapping[str, object]],
+          load: Callable[[Mapping[str, object]], Mapping[str, np.ndarray]]) -> None:
+    """Write the split's ``<key>.npy`` arrays and ``index.json`` into the empty folder ``tmp``."""
     keys: dict[str, dict] = {}
     totals: dict[str, int] = {}
     for it in items:
@@ -107,15 +86,6 @@ def write_split(folder: str | os.PathLike, items: Sequence[Mapping[str, object]]
     del outs
     with open(tmp / INDEX, "w", encoding="utf-8") as fh:
         json.dump({"version": FORMAT_VERSION, "keys": keys, "items": index_items}, fh, ensure_ascii=False)
-    old = folder.with_name(f".{folder.name}.old")
-    if folder.exists():
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    if old.exists():
-        shutil.rmtree(old)
-    return folder
 
 
 class SplitReader:

@@ -63,7 +63,7 @@ def mcd_dtw(ref_wav: np.ndarray, est_wav: np.ndarray, order: int = 24) -> float:
     from ..align.dtw import dtw_full
     from ..audio import world
 
-    pyworld = world._pyworld()
+    pyworld = fe.load_pyworld()
 
     def mcep(w):
         f = world.analyze(w)

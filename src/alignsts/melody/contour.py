@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..audio import frontend as fe
+from ..audio.frames import ms_to_frames, runs, smooth_frames  # noqa: F401  (part of this module's API)
 
 # How far above their own speaking median (semitones) people sing, with the melody
 # left where it is. Measured on the real pairs (Praat medians): -0.4 to +15.8.
@@ -57,13 +57,6 @@ def transpose(f0: np.ndarray, semitones: float) -> np.ndarray:
     return out
 
 
-def runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Maximal runs of True as (start, end) with end exclusive."""
-    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
-    d = np.diff(m.astype(np.int8))
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
-
-
 def bridge_gaps(f0: np.ndarray, max_gap: int, allow: np.ndarray | None = None) -> np.ndarray:
     """Fill interior unvoiced gaps of at most ``max_gap`` frames by log-linear interpolation.
 
@@ -87,17 +80,3 @@ def remove_short_voiced(f0: np.ndarray, min_len: int) -> np.ndarray:
         if b - a < min_len:
             out[a:b] = 0.0
     return out
-
-
-def smooth_frames(x: np.ndarray, width: int) -> np.ndarray:
-    """Hann-weighted moving average over ``width`` frames along axis 0 (edges held): [T, ...]."""
-    from scipy.ndimage import convolve1d
-
-    if width <= 1 or len(x) < 2:
-        return x
-    kernel = np.hanning(width + 2)[1:-1]
-    return convolve1d(np.asarray(x, dtype=np.float64), kernel / kernel.sum(), axis=0, mode="nearest")
-
-
-def ms_to_frames(ms: float) -> int:
-    return int(round(ms / fe.FRAME_PERIOD_MS))

@@ -7,7 +7,7 @@ import numpy as np
 from scipy.ndimage import median_filter
 
 from ..audio import frontend as fe
-from .contour import ms_to_frames, runs
+from ..audio.frames import ms_to_frames, runs
 from .notes import Note, hz_to_midi
 
 

@@ -1,8 +1,16 @@
-"""Reading the official AlignSTS / HiFi-GAN checkpoint folders.
+"""Loading checkpoints: the one place that knows checkpoint folders, files and their names.
 
-A folder holds ``config.yaml`` (or ``config.json``) and one or more
-``model_ckpt_steps_<N>.ckpt`` (the newest N is used), or, for the vocoder's other
-format, a ``generator_v1`` file. Files are torch pickles in the legacy format.
+Two folder formats load, for the acoustic model and the vocoder alike:
+
+* the official release: ``config.yaml`` (or ``config.json``) + ``model_ckpt_steps_<N>.ckpt``
+  (the newest N is used; torch pickles in the legacy format), or for the vocoder's other layout
+  ``config.json`` + ``generator_v1``. A training run folder (:mod:`alignsts.train.runtime`)
+  is written in this format, with the file names of :func:`checkpoint_name`;
+* this project's own: ``config.yaml`` + ``model.safetensors`` (tensors only, nothing to
+  unpickle), written by :func:`alignsts.models.official.import_official`.
+
+:func:`load_acoustic` and :func:`load_vocoder` accept both. torch and the model classes are
+imported by the functions that need them.
 """
 from __future__ import annotations
 
@@ -11,17 +19,34 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
-from ..errors import AlignSTSError
+from ..errors import CheckpointError, UnsupportedConfig
 
 log = logging.getLogger("alignsts")
 
-_CKPT = re.compile(r"model_ckpt_steps_(\d+)\.ckpt$")
+__all__ = ["CheckpointError", "CKPT_PATTERN", "checkpoint_name", "checkpoint_steps", "newest_checkpoint",
+           "read_config", "load_pickle", "is_own_format", "model_state_dict", "build_model",
+           "load_official_acoustic", "load_official_vocoder", "load_acoustic", "load_vocoder"]
+
+CKPT_PATTERN = re.compile(r"model_ckpt_steps_(\d+)\.ckpt$")   # the official name; training writes it too
+WEIGHTS = "model.safetensors"       # this project's format
+FORMAT_KEY = "alignsts_format"      # written into its config.yaml: 1
+KIND_KEY = "alignsts_kind"          # acoustic | vocoder
 
 
-class CheckpointError(AlignSTSError):
-    pass
+# ----------------------------------------------------------------------------- folders and files
+def checkpoint_name(step: int) -> str:
+    """The file name of the checkpoint at ``step``: ``model_ckpt_steps_<step>.ckpt``."""
+    return f"model_ckpt_steps_{int(step)}.ckpt"
+
+
+def checkpoint_steps(folder: str | os.PathLike) -> list[tuple[int, Path]]:
+    """Every ``model_ckpt_steps_<N>.ckpt`` in ``folder`` as (N, path), by N; [] if the folder is missing."""
+    d = Path(folder)
+    if not d.is_dir():
+        return []
+    return sorted((int(m.group(1)), p) for p in d.iterdir() if (m := CKPT_PATTERN.search(p.name)))
 
 
 def _folder(folder: str | os.PathLike) -> Path:
@@ -35,10 +60,10 @@ def _folder(folder: str | os.PathLike) -> Path:
 def newest_checkpoint(folder: str | os.PathLike) -> Path:
     """The ``model_ckpt_steps_<N>.ckpt`` with the largest N in ``folder``."""
     d = _folder(folder)
-    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := _CKPT.search(p.name))]
+    found = checkpoint_steps(d)
     if not found:
         raise CheckpointError(f"{d}: no model_ckpt_steps_*.ckpt file in this folder")
-    return max(found)[1]
+    return found[-1][1]
 
 
 def read_config(folder: str | os.PathLike) -> dict[str, Any]:
@@ -77,3 +102,151 @@ def load_pickle(path: str | os.PathLike, trust: bool = False) -> dict[str, Any]:
         return torch.load(str(p), map_location="cpu", weights_only=False)
     except Exception as e:
         raise CheckpointError(f"{p}: not a readable checkpoint ({str(e).splitlines()[0]})") from None
+
+
+def is_own_format(folder: str | os.PathLike) -> bool:
+    return (Path(folder) / WEIGHTS).is_file()
+
+
+# ----------------------------------------------------------------------------- the acoustic model
+def model_state_dict(ckpt: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The acoustic model's weights in an official checkpoint dict: ``state_dict['model']``."""
+    sd = ckpt.get("state_dict") if isinstance(ckpt, Mapping) else None
+    if not isinstance(sd, Mapping) or "model" not in sd:
+        raise CheckpointError("checkpoint has no state_dict['model'] (not an AlignSTS acoustic checkpoint)")
+    return sd["model"]
+
+
+def build_model(hparams: Mapping[str, Any]):
+    """An untrained AlignSTSModel for an official flat config."""
+    from .alignsts.config import AlignSTSConfig
+    from .alignsts.model import AlignSTSModel
+
+    return AlignSTSModel(AlignSTSConfig.from_official(hparams))
+
+
+def _build_for(folder: str | os.PathLike, hp: Mapping[str, Any]):
+    """build_model, naming the folder when its config asks for an unsupported variant."""
+    try:
+        return build_model(hp)
+    except UnsupportedConfig as e:
+        raise UnsupportedConfig(f"{folder}: {e}") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{folder}: unusable model config ({type(e).__name__}: {e})") from None
+
+
+def load_official_acoustic(folder: str | os.PathLike, trust: bool = False) -> tuple[Any, dict[str, Any]]:
+    """(AlignSTSModel in eval mode, its flat config) from an official folder; the newest checkpoint
+    loads strictly. ``trust``: allow full unpickling (the official checkpoints need it; only for
+    trusted files)."""
+    hp = read_config(folder)
+    model = _build_for(folder, hp)
+    sd = model_state_dict(load_pickle(newest_checkpoint(folder), trust=trust))
+    try:
+        model.load_state_dict(sd, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"{folder}: checkpoint does not match the config: {str(e).splitlines()[0]}") from None
+    model.eval()
+    return model, hp
+
+
+# ----------------------------------------------------------------------------- the vocoder
+def _generator_state(data: Any, path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
+    import torch
+
+    cur = data
+    for k in keys:
+        if not isinstance(cur, dict) or k not in cur:
+            where = "".join(f"[{x!r}]" for x in keys)
+            have = sorted(cur)[:8] if isinstance(cur, dict) else type(cur).__name__
+            raise CheckpointError(f"{path}: no generator weights at {where} (found {have}); "
+                                  f"is this an official HiFi-GAN vocoder checkpoint?")
+        cur = cur[k]
+    if not isinstance(cur, dict) or not all(isinstance(v, torch.Tensor) for v in cur.values()):
+        raise CheckpointError(f"{path}: generator weights are not a state dict of tensors")
+    return cur
+
+
+def load_official_vocoder(folder: str | os.PathLike, trust: bool = False) -> tuple[Any, dict[str, Any]]:
+    """Build the generator from an official vocoder folder and load its weights (eval mode, CPU).
+    Returns (HifiGan, the folder's flat config).
+
+    ``trust`` allows full unpickling for checkpoints that hold Python objects besides tensors
+    (only for files from a source you trust). Raises CheckpointError with a clear message when the
+    folder, its config or its checkpoint is missing, or the weights do not fit the config.
+    """
+    from .hifigan import HifiGan, HifiGanConfig
+
+    d = Path(folder)
+    if not d.is_dir():
+        raise CheckpointError(f"{d}: vocoder folder not found (give the folder of the official HiFi-GAN "
+                              f"release, holding config.yaml + model_ckpt_steps_*.ckpt or config.json + "
+                              f"generator_v1)")
+    if (d / "config.yaml").is_file():
+        ckpt = newest_checkpoint(d)
+        keys: tuple[str, ...] = ("state_dict", "model_gen")
+    elif (d / "config.json").is_file():
+        ckpt = d / "generator_v1"
+        if not ckpt.is_file():
+            raise CheckpointError(f"{d}: has config.json but no generator_v1 file")
+        keys = ("generator",)
+    else:
+        raise CheckpointError(f"{d}: no config.yaml or config.json: not an official vocoder folder")
+    hp = read_config(d)
+    try:
+        cfg = HifiGanConfig.from_official(hp)
+    except (KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{d}: unusable vocoder config: {e}") from None
+    hop_cfg = hp.get("hop_size")
+    if hop_cfg is not None and int(hop_cfg) != cfg.hop:
+        log.warning("%s: hop_size %s differs from the product of upsample_rates (%d); the generator "
+                    "outputs %d samples per frame", d, hop_cfg, cfg.hop, cfg.hop)
+    data = load_pickle(ckpt, trust=trust)
+    state = _generator_state(data, ckpt, keys)
+    model = HifiGan(cfg)
+    try:
+        model.load_official_state_dict(state)
+    except ValueError as e:
+        raise CheckpointError(f"{ckpt}: {e}") from None
+    log.info("loaded HiFi-GAN vocoder from %s (NSF %s, %d Hz, hop %d)", ckpt, "on" if cfg.use_nsf else "off",
+             cfg.sample_rate, cfg.hop)
+    return model.eval(), hp
+
+
+# ----------------------------------------------------------------------------- either format
+def _load_own(folder: Path, kind: str):
+    from safetensors.torch import load_file
+
+    hp = read_config(folder)
+    if hp.get(KIND_KEY) != kind:
+        raise CheckpointError(f"{folder}: holds a {hp.get(KIND_KEY, 'unknown')} model, not the {kind} model")
+    if kind == "vocoder":
+        from .hifigan import HifiGan, HifiGanConfig
+
+        model = HifiGan(HifiGanConfig.from_official(hp))
+    else:
+        model = _build_for(folder, hp)
+    try:
+        model.load_state_dict(load_file(str(folder / WEIGHTS)), strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"{folder}: weights do not match its config: {str(e).splitlines()[0]}") from None
+    return model.eval()
+
+
+def load_acoustic(folder: str | os.PathLike, trust: bool = False):
+    """AlignSTSModel (eval mode, CPU) from an official folder or this project's format."""
+    if is_own_format(folder):
+        return _load_own(Path(folder), "acoustic")
+    return load_official_acoustic(folder, trust=trust)[0]
+
+
+def load_vocoder(folder: str | os.PathLike, trust: bool = False):
+    """HifiGan (eval mode, CPU) from an official folder (either layout) or this project's format.
+
+    ``trust`` allows full unpickling for checkpoints that hold Python objects besides tensors
+    (only for files from a source you trust). Raises CheckpointError with a clear message when the
+    folder, its config or its checkpoint is missing, or the weights do not fit the config.
+    """
+    if is_own_format(folder):
+        return _load_own(Path(folder), "vocoder")
+    return load_official_vocoder(folder, trust=trust)[0]

@@ -1,12 +1,5 @@
-"""Loading the official HiFi-GAN (NSF) vocoder folders and vocoding mel spectrograms.
-
-Two official layouts are accepted (the official loader tries them in this order):
-
-* YAML folder: ``config.yaml`` + ``model_ckpt_steps_<N>.ckpt`` (newest N), generator weights in
-  ``ckpt['state_dict']['model_gen']``;
-* JSON folder: ``config.json`` + ``generator_v1``, generator weights in ``ckpt['generator']``.
-
-Weights are stored weight-normalised; :class:`~alignsts.models.hifigan.HifiGan` folds them.
+"""Vocoding: mel spectrograms [T, 80] to waveforms with a loaded HiFi-GAN (:func:`vocode`), or by
+Griffin-Lim when there is none (:func:`griffin_lim`). Loading lives in :mod:`alignsts.models.ckpt`.
 """
 from __future__ import annotations
 
@@ -18,69 +11,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from .ckpt import CheckpointError, load_pickle, newest_checkpoint, read_config
-from .hifigan import HifiGan, HifiGanConfig
+from ..audio import frontend as fe
+from .hifigan import HifiGan
 
 log = logging.getLogger("alignsts")
 
-__all__ = ["load_vocoder", "vocode", "CheckpointError"]
-
-
-def _generator_state(data: Any, path: Path, keys: tuple[str, ...]) -> dict[str, torch.Tensor]:
-    cur = data
-    for k in keys:
-        if not isinstance(cur, dict) or k not in cur:
-            where = "".join(f"[{x!r}]" for x in keys)
-            have = sorted(cur)[:8] if isinstance(cur, dict) else type(cur).__name__
-            raise CheckpointError(f"{path}: no generator weights at {where} (found {have}); "
-                                  f"is this an official HiFi-GAN vocoder checkpoint?")
-        cur = cur[k]
-    if not isinstance(cur, dict) or not all(isinstance(v, torch.Tensor) for v in cur.values()):
-        raise CheckpointError(f"{path}: generator weights are not a state dict of tensors")
-    return cur
-
-
-def load_vocoder(folder: str | os.PathLike, trust: bool = False) -> HifiGan:
-    """Build the generator from an official vocoder folder and load its weights (eval mode, CPU).
-
-    ``trust`` allows full unpickling for checkpoints that hold Python objects besides tensors
-    (only for files from a source you trust). Raises CheckpointError with a clear message when the
-    folder, its config or its checkpoint is missing, or the weights do not fit the config.
-    """
-    d = Path(folder)
-    if not d.is_dir():
-        raise CheckpointError(f"{d}: vocoder folder not found (give the folder of the official HiFi-GAN "
-                              f"release, holding config.yaml + model_ckpt_steps_*.ckpt or config.json + "
-                              f"generator_v1)")
-    if (d / "config.yaml").is_file():
-        ckpt = newest_checkpoint(d)
-        keys: tuple[str, ...] = ("state_dict", "model_gen")
-    elif (d / "config.json").is_file():
-        ckpt = d / "generator_v1"
-        if not ckpt.is_file():
-            raise CheckpointError(f"{d}: has config.json but no generator_v1 file")
-        keys = ("generator",)
-    else:
-        raise CheckpointError(f"{d}: no config.yaml or config.json: not an official vocoder folder")
-    hp = read_config(d)
-    try:
-        cfg = HifiGanConfig.from_official(hp)
-    except (KeyError, ValueError, TypeError) as e:
-        raise CheckpointError(f"{d}: unusable vocoder config: {e}") from None
-    hop_cfg = hp.get("hop_size")
-    if hop_cfg is not None and int(hop_cfg) != cfg.hop:
-        log.warning("%s: hop_size %s differs from the product of upsample_rates (%d); the generator "
-                    "outputs %d samples per frame", d, hop_cfg, cfg.hop, cfg.hop)
-    data = load_pickle(ckpt, trust=trust)
-    state = _generator_state(data, ckpt, keys)
-    model = HifiGan(cfg)
-    try:
-        model.load_official_state_dict(state)
-    except ValueError as e:
-        raise CheckpointError(f"{ckpt}: {e}") from None
-    log.info("loaded HiFi-GAN vocoder from %s (NSF %s, %d Hz, hop %d)", ckpt, "on" if cfg.use_nsf else "off",
-             cfg.sample_rate, cfg.hop)
-    return model.eval()
+__all__ = ["vocode", "griffin_lim"]
 
 
 def vocode(model: HifiGan, mel: np.ndarray, f0: np.ndarray | None = None, *, noise_scale: float | None = None,
@@ -108,3 +44,20 @@ def vocode(model: HifiGan, mel: np.ndarray, f0: np.ndarray | None = None, *, noi
         y = model(c, None if f0_t is None else f0_t.to(device), noise_scale=noise_scale,
                   random_phase=random_phase, generator=gen)
     return y.reshape(-1).cpu().numpy().astype(np.float32)
+
+
+def griffin_lim(log10_mel: np.ndarray, iters: int, seed: int) -> np.ndarray:
+    """A vocoder of last resort: mel [T, 80] log10 -> waveform [T * hop] by Griffin-Lim."""
+    fb = fe.mel_filterbank()
+    mag = np.maximum(np.linalg.pinv(fb) @ (10.0 ** log10_mel.T), 0.0)      # [K, T]
+    spec = torch.from_numpy(mag.astype(np.float32))
+    window = torch.hann_window(fe.WIN)
+    gen = torch.Generator().manual_seed(seed)
+    angles = torch.exp(2j * np.pi * torch.rand(spec.shape, generator=gen))
+    n = (spec.shape[1] - 1) * fe.HOP
+    for _ in range(max(1, iters)):
+        y = torch.istft(spec * angles, fe.N_FFT, fe.HOP, fe.WIN, window, length=n)
+        rebuilt = torch.stft(y, fe.N_FFT, fe.HOP, fe.WIN, window, return_complex=True)
+        angles = torch.exp(1j * torch.angle(rebuilt))
+    y = torch.istft(spec * angles, fe.N_FFT, fe.HOP, fe.WIN, window, length=len(log10_mel) * fe.HOP)
+    return y.numpy().astype(np.float32)

@@ -16,14 +16,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.store import DataError, SplitReader
-from ..models.alignsts.config import AlignSTSConfig, UnsupportedConfig
+from ..data.store import SplitReader
+from ..errors import DataError, TrainError, UnsupportedConfig
+from ..models.alignsts.config import AlignSTSConfig
 from ..models.alignsts.model import AlignSTSModel
 from .batching import EpochBatches, make_batches
 from .config import AcousticTrainConfig, dump_flat_yaml
 from .loop import LoopSettings, Trainer, lr_factor, train_with
 from .losses import finite_or_raise, masked_l1, masked_ssim_loss
-from .runtime import MetricsLog, Processes, TrainError, step_rng
+from .runtime import MetricsLog, Processes, step_rng
 
 log = logging.getLogger("alignsts")
 
@@ -277,12 +278,12 @@ class AcousticTrainer(Trainer):
         from ..audio import frontend as fe
         if self.cfg.vocoder:
             if self._vocoder is None:
-                from ..models.convert import load_vocoder_any
-                self._vocoder = load_vocoder_any(self.cfg.vocoder).to(self.procs.device)
+                from ..models.ckpt import load_vocoder
+                self._vocoder = load_vocoder(self.cfg.vocoder).to(self.procs.device)
             wav = self._vocoder(torch.from_numpy(mel.T[None]).float().to(self.procs.device),
                                 torch.from_numpy(f0[None]).float().to(self.procs.device))
             return wav.reshape(-1).float().cpu().numpy(), fe.SAMPLE_RATE
-        from ..engines.neural import griffin_lim
+        from ..models.vocoder import griffin_lim
         return griffin_lim(mel, self.cfg.griffin_lim_iters, self.cfg.seed), fe.SAMPLE_RATE
 
     # ------------------------------------------------------------------ checkpoint layout

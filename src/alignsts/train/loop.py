@@ -16,9 +16,10 @@ from typing import Callable
 
 import torch
 
-from ..data.store import atomic_write_text
-from .runtime import (MetricsLog, Processes, RunFolder, StopRequest, TrainError, load_checkpoint, peak_rss_mb,
-                      rng_states, seed_step, set_rng_states)
+from ..atomic import atomic_write_text
+from ..errors import TrainError
+from .runtime import (MetricsLog, Processes, RunFolder, StopRequest, load_checkpoint, peak_rss_mb, rng_states,
+                      seed_step, set_rng_states)
 
 log = logging.getLogger("alignsts")
 

@@ -49,5 +49,5 @@ def masked_ssim_loss(pred: torch.Tensor, target: torch.Tensor, bias: float = 6.0
 
 def finite_or_raise(value: torch.Tensor, name: str, step: int) -> None:
     if not math.isfinite(float(value.detach())):
-        from .runtime import TrainError
+        from ..errors import TrainError
         raise TrainError(f"step {step}: the {name} loss is {float(value.detach())}; lower the learning rate or check the data")

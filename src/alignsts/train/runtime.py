@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import random
-import re
 import resource
 import signal
 import sys
@@ -18,17 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data.store import atomic_open, atomic_write_text
-from ..errors import AlignSTSError
+from ..atomic import atomic_open, atomic_write_text
+from ..errors import TrainError
+from ..models.ckpt import checkpoint_name, checkpoint_steps
 
 log = logging.getLogger("alignsts")
-
-CKPT_RE = re.compile(r"model_ckpt_steps_(\d+)\.ckpt$")
-
-
-class TrainError(AlignSTSError):
-    """A training run cannot start or continue (bad config, data, or run folder)."""
-
 
 # ----------------------------------------------------------------------------- processes
 @dataclass
@@ -158,25 +151,10 @@ def set_rng_states(state: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------------------------- run folder
-def _fsync_dir(d: Path) -> None:
-    try:
-        fd = os.open(d, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    """torch.save through :func:`alignsts.data.store.atomic_open` (temp file, fsync, rename), then
-    fsync the folder so the rename itself survives a power cut."""
+    """torch.save through :func:`alignsts.atomic.atomic_open` (temp file, fsync, rename, folder fsync)."""
     with atomic_open(path, "wb") as fh:
         torch.save(obj, fh)
-    _fsync_dir(path.parent)
 
 
 class RunFolder:
@@ -190,9 +168,7 @@ class RunFolder:
         self.keep_last = max(1, int(keep_last))
 
     def checkpoints(self) -> list[tuple[int, Path]]:
-        if not self.path.is_dir():
-            return []
-        return sorted((int(m.group(1)), p) for p in self.path.iterdir() if (m := CKPT_RE.search(p.name)))
+        return checkpoint_steps(self.path)
 
     def latest(self) -> Path | None:
         ck = self.checkpoints()
@@ -207,7 +183,7 @@ class RunFolder:
 
     def save(self, ckpt: dict, step: int) -> Path:
         self.path.mkdir(parents=True, exist_ok=True)
-        path = self.path / f"model_ckpt_steps_{step}.ckpt"
+        path = self.path / checkpoint_name(step)
         atomic_torch_save(ckpt, path)
         for _, old in self.checkpoints()[:-self.keep_last]:
             old.unlink(missing_ok=True)
@@ -217,10 +193,10 @@ class RunFolder:
         d = self.path / "best"
         d.mkdir(parents=True, exist_ok=True)
         atomic_write_text(d / "config.yaml", config_text)
-        path = d / f"model_ckpt_steps_{step}.ckpt"
+        path = d / checkpoint_name(step)
         atomic_torch_save(ckpt, path)
-        for p in d.iterdir():
-            if CKPT_RE.search(p.name) and p != path:
+        for _, p in checkpoint_steps(d):
+            if p != path:
                 p.unlink(missing_ok=True)
         return path
 

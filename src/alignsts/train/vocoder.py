@@ -17,6 +17,7 @@ from torch.nn.utils.parametrizations import weight_norm
 
 from ..audio import frontend as fe
 from ..data.store import SplitReader
+from ..errors import TrainError
 from ..models.discriminators import (MultiPeriodDiscriminator, MultiScaleDiscriminator, discriminator_loss,
                                      feature_matching_loss, generator_adv_loss, mel_l1_loss, mel_of_wave)
 from ..models.hifigan import HifiGan, HifiGanConfig
@@ -24,7 +25,7 @@ from .batching import EpochBatches, make_batches
 from .config import VocoderTrainConfig, dump_flat_yaml
 from .loop import LoopSettings, Trainer, lr_factor, train_with
 from .losses import finite_or_raise
-from .runtime import MetricsLog, Processes, TrainError, step_rng
+from .runtime import MetricsLog, Processes, step_rng
 
 log = logging.getLogger("alignsts")
 

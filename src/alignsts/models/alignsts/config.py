@@ -8,9 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-
-class UnsupportedConfig(ValueError):
-    """The config asks for a variant of the official model that this port does not implement."""
+from ...errors import UnsupportedConfig
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
-from alignsts.models.ckpt import CheckpointError  # noqa: E402
-from alignsts.models.convert import import_official, load_acoustic, load_vocoder_any  # noqa: E402
+from alignsts.models.ckpt import CheckpointError, load_acoustic, load_vocoder  # noqa: E402
+from alignsts.models.official import import_official  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPAT = Path(os.environ.get("ALIGNSTS_COMPAT_DIR", ROOT / ".." / "shared" / "compat"))
@@ -41,7 +41,7 @@ def test_vocoder_round_trip_gives_the_same_audio(tmp_path, fmt):
     src = _need(COMPAT / fmt)
     vec = np.load(_need(COMPAT / "hifigan_small" / "vectors.npz"))
     dst = import_official(src, tmp_path / "voc")
-    model = load_vocoder_any(dst)
+    model = load_vocoder(dst)
     with torch.no_grad():
         wav = model(torch.from_numpy(vec["in.mel"]).transpose(1, 2).float(), torch.from_numpy(vec["in.f0_hz"]).float(),
                     noise_scale=0.0, random_phase=False)
