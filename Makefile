@@ -39,6 +39,7 @@ bench: setup
 	$(PY) benchmarks/reference_pairs.py
 	$(PY) benchmarks/long_input.py
 	$(PY) benchmarks/score_pairs.py
+	$(PY) benchmarks/lyrics_align.py
 	$(PY) benchmarks/neural_speed.py
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/train_tiny.py

@@ -10,7 +10,7 @@ text-free detector (``alignsts.align.syllables.detect``) and the signal show:
 
 - aligned: lyric syllables that got a span (all or none: the aligner returns a list or None);
 - voiced: share of aligned vowel spans that are mostly (>= 50 %) voiced (WORLD F0 > 0);
-- nuclei hit: share of text-free nuclei (loudness peaks) that fall inside an aligned syllable;
+- nuclei hit: share of text-free nuclei (loudness peaks) that fall inside an aligned vowel (+-20 ms);
 - vowel has nucleus: share of aligned vowel spans (+-20 ms) that contain a text-free nucleus;
 - ordered: syllables come in order and do not overlap (1 = all);
 - wrong lyrics rejected: the same speech aligned to another pair's lyrics gives None;
@@ -70,8 +70,8 @@ def plausibility(sylls, mag, f0) -> dict:
 
     nuclei = [s.peak for s in detect(mag, f0)]
     voiced = [np.mean(f0[s.vowel_start:s.vowel_end] > 0) >= 0.5 for s in sylls]
-    hit = [any(s.start <= p < s.end for s in sylls) for p in nuclei]
     tol = ms_to_frames(20.0)
+    hit = [any(s.vowel_start - tol <= p < s.vowel_end + tol for s in sylls) for p in nuclei]
     has = [any(s.vowel_start - tol <= p < s.vowel_end + tol for p in nuclei) for s in sylls]
     ordered = all(a.end <= b.start and a.start <= a.vowel_start < a.vowel_end <= a.end
                   for a, b in zip(sylls, sylls[1:]))
