@@ -14,9 +14,10 @@ from .audio import frontend as fe
 from .audio import io
 from .engines import reference as ref_engine
 from .engines import score as score_engine
-from .errors import AlignSTSError
+from . import validate as check
+from .errors import AlignSTSError, AudioInputError, InvalidValueError, MelodyError, OutputError
 from .melody import sources
-from .melody.notes import Melody
+from .melody.notes import Melody, Note
 
 AudioInput = Union[str, os.PathLike, tuple]   # a path, or (waveform [N], sample_rate)
 Progress = Callable[[str, float], None]       # (stage name, fraction done of that stage)
@@ -31,20 +32,38 @@ class Result:
     wav: np.ndarray
     sr: int
     analysis: Any
+    inputs: tuple = ()   # the input files it was made from: save() never writes over them
 
     def __iter__(self):  # allows ``wav, sr, analysis = alignsts.convert(...)``
         return iter((self.wav, self.sr, self.analysis))
 
 
 def load_input(audio: AudioInput, name: str) -> np.ndarray:
-    """A path or a (waveform, sample_rate) pair -> validated 24 kHz waveform [N]."""
+    """A path or a (waveform, sample_rate) pair -> validated 24 kHz waveform [N].
+
+    The waveform may be [N], [N, channels] or [channels, N], float (-1..1) or integer PCM.
+    """
     if isinstance(audio, (str, os.PathLike)):
         return io.load(audio, fe.SAMPLE_RATE, name=f"{name} {audio}")
     if isinstance(audio, tuple) and len(audio) == 2:
         wav, sr = audio
-        wav = io.check_audio(np.asarray(wav, dtype=np.float32), sr, name)
+        if isinstance(wav, (str, os.PathLike, bytes)) or wav is None:
+            raise AudioInputError(f"{name}: a file path takes no sample rate; give the path alone or a "
+                                  f"(waveform, sample_rate) pair")
+        wav = io.check_audio(wav, sr, name)
         return io.resample(wav, int(sr), fe.SAMPLE_RATE)
-    raise AlignSTSError(f"{name}: expected a file path or a (waveform, sample_rate) pair")
+    raise AudioInputError(f"{name}: expected a file path or a (waveform, sample_rate) pair, "
+                          f"got {type(audio).__name__}")
+
+
+def _input_paths(*values) -> tuple[Path, ...]:
+    return tuple(Path(v) for v in values if isinstance(v, (str, os.PathLike)))
+
+
+def _check_source_kwargs(track, channel, tempo, bpm, notes_only) -> tuple:
+    """The melody-source options at the API boundary (each error names the value and its range)."""
+    return (check.track(track), check.channel(channel), check.tempo(tempo), check.bpm(bpm),
+            check.boolean(notes_only, "notes_only"))
 
 
 def load_melody(*, midi=None, notes=None, f0=None, melody_from: AudioInput | None = None,
@@ -60,22 +79,32 @@ def load_melody(*, midi=None, notes=None, f0=None, melody_from: AudioInput | Non
     given = [k for k, v in (("midi", midi), ("notes", notes), ("f0", f0), ("melody_from", melody_from))
              if v is not None]
     if len(given) != 1:
-        raise AlignSTSError("give exactly one melody source (midi, notes, f0 or melody_from), got "
-                            + (", ".join(given) or "none"))
-    if not tempo or tempo <= 0:
-        raise AlignSTSError(f"tempo must be positive, got {tempo}")
+        raise MelodyError("give exactly one melody source (midi, notes, f0 or melody_from), got "
+                          + (", ".join(given) or "none"))
+    track, channel, tempo, bpm, notes_only = _check_source_kwargs(track, channel, tempo, bpm, notes_only)
     if midi is not None:
+        _expect_path(midi, "midi")
         return sources.from_midi(midi, track=track, channel=channel, tempo=tempo)
     if notes is not None:
         if isinstance(notes, (str, os.PathLike)):
             return sources.from_note_list(notes, bpm=bpm, tempo=tempo)
-        return sources.from_notes(list(notes), tempo=tempo)
+        if isinstance(notes, (bytes, dict)) or not hasattr(notes, "__iter__"):
+            raise MelodyError(f"notes: expected a note-list path or a list of Note, got {type(notes).__name__}")
+        notes = list(notes)
+        if not all(isinstance(x, Note) for x in notes):
+            raise MelodyError("notes: expected a note-list path or a list of alignsts.melody.notes.Note")
+        return sources.from_notes(notes, tempo=tempo)
     if f0 is not None:
         if isinstance(f0, (str, os.PathLike)):
             return sources.from_f0_file(f0)
-        return sources.from_f0(np.asarray(f0, dtype=np.float64))
+        from .melody.notes import check_f0_array
+
+        return sources.from_f0(check_f0_array(f0, "f0"))
     where = f"melody {melody_from}" if isinstance(melody_from, (str, os.PathLike)) else "melody"
-    return sources.from_recording(load_input(melody_from, "melody"), where=where, contour=not notes_only)
+    if isinstance(melody_from, tuple) or isinstance(melody_from, (str, os.PathLike)):
+        return sources.from_recording(load_input(melody_from, "melody"), where=where, contour=not notes_only)
+    raise MelodyError(f"melody_from: expected a file path or a (waveform, sample_rate) pair, "
+                      f"got {type(melody_from).__name__}")
 
 
 def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput | None = None,
@@ -93,13 +122,24 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     F0 (or the reference's) and needs ``config=engines.neural.NeuralConfig(checkpoint=...)``.
     """
     if sr is not None and not isinstance(speech, tuple):
+        if isinstance(speech, (str, os.PathLike)):
+            raise AudioInputError("speech: sr is only for a waveform; a file carries its own sample rate")
         speech = (speech, sr)
     has_score = melody is not None or any(v is not None for v in (midi, notes, f0, melody_from))
     if reference is not None and has_score:
         raise AlignSTSError("give either a sung reference or a melody (MIDI, notes, F0, recording), not both")
+    if melody is not None and not isinstance(melody, Melody):
+        raise MelodyError(f"melody must be an alignsts Melody (see load_melody), got {type(melody).__name__}")
+    if engine is not None and not isinstance(engine, str):
+        raise InvalidValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     engine = engine or ("reference" if reference is not None else "score")
     if engine not in ENGINES:
-        raise AlignSTSError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+        raise InvalidValueError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+    transpose = check.transpose(transpose, "transpose", check.TRANSPOSE_WORDS)
+    if progress is not None and not callable(progress):
+        raise InvalidValueError(f"progress must be a function (stage, fraction) or None, got {progress!r:.40}")
+    _check_source_kwargs(track, channel, tempo, bpm, notes_only)
+    inputs = _input_paths(speech, reference, midi, notes, f0, melody_from)
     if engine == "reference" and reference is None:
         raise AlignSTSError("the reference engine needs --reference (a sung recording of the same words)")
     if engine == "score" and reference is not None:
@@ -109,9 +149,11 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         raise AlignSTSError("no melody given: use a sung --reference, or --midi, --notes, --f0 or --melody-from")
     s = load_input(speech, "speech")
     if engine == "neural":
-        return _convert_neural(s, reference, melody, dict(midi=midi, notes=notes, f0=f0, melody_from=melody_from,
-                                                          track=track, channel=channel, tempo=tempo, bpm=bpm,
-                                                          notes_only=notes_only), transpose, config, progress)
+        result = _convert_neural(s, reference, melody, dict(midi=midi, notes=notes, f0=f0, melody_from=melody_from,
+                                                            track=track, channel=channel, tempo=tempo, bpm=bpm,
+                                                            notes_only=notes_only), transpose, config, progress)
+        result.inputs = inputs
+        return result
     if engine == "reference":
         r = load_input(reference, "reference")
         cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose)
@@ -122,7 +164,12 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
                                  channel=channel, tempo=tempo, bpm=bpm, notes_only=notes_only)
         cfg = _engine_config(config, score_engine.ScoreConfig, transpose)
         wav, analysis = score_engine.convert(s, melody, cfg, progress=progress)
-    return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis)
+    return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
+
+
+def _expect_path(value, name: str) -> None:
+    if not isinstance(value, (str, os.PathLike)):
+        raise MelodyError(f"{name}: expected a file path, got {type(value).__name__}")
 
 
 def _convert_neural(speech, reference, melody, sources_kw, transpose, config, progress) -> Result:
@@ -146,6 +193,7 @@ def _convert_neural(speech, reference, melody, sources_kw, transpose, config, pr
     cfg = dataclasses.replace(config)
     if transpose != "auto":
         cfg.transpose = transpose
+    check.check_config(cfg, "config")
     wav, analysis = neural.convert(speech, target, cfg, progress=progress)
     return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis)
 
@@ -161,12 +209,51 @@ def _engine_config(config, cls, transpose):
                             f"engine needs a {cls.__name__}")
     if transpose != "auto" or config is None:
         cfg.transpose = transpose
-    return cfg
+    return check.check_config(cfg, "config")
 
 
-def save(result: Result, path: str | os.PathLike, sr: int | None = None) -> Path:
-    """Write a Result's audio atomically (.wav/.flac/.ogg), optionally at another rate."""
-    return io.write_audio(path, result.wav, result.sr, out_sr=sr)
+def save(result: Result, path: str | os.PathLike, sr: int | None = None,
+         plot: str | os.PathLike | None = None) -> Path:
+    """Write a Result's audio atomically (.wav/.flac/.ogg), optionally at another rate, and
+    optionally its PNG figure (``plot``): both or neither are written.
+
+    Refuses (OutputError) a path that is one of the files the result was made from."""
+    if not isinstance(result, Result):
+        raise InvalidValueError(f"save needs the Result of convert(), got {type(result).__name__}")
+    for what, value in (("output path", path), ("plot path", plot)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            raise OutputError(f"{what} must be a file name, got {type(value).__name__}")
+    check_outputs({"output": path}, plots={"plot": plot}, sr=sr, inputs={"input": list(result.inputs)})
+    write_plot = None
+    if plot is not None:
+        from .plot import plot_conversion
+
+        def write_plot():   # inside the audio's atomic write: a failed plot leaves no audio
+            plot_conversion(result, plot)
+    return io.write_audio(path, result.wav, result.sr, out_sr=sr, before_commit=write_plot)
+
+
+def check_outputs(audio: dict[str, Any], plots: dict[str, Any] | None = None, sr: int | None = None,
+                  inputs: dict[str, Any] | None = None) -> None:
+    """Everything about the outputs that can fail, checked before any work: raises OutputError.
+
+    ``audio``/``plots``: {role: path} (None = not written); ``inputs``: {role: path(s)} that no
+    output may be or replace; ``sr``: the output rate (None: the engine's 24 kHz), checked
+    against what each file format can hold.
+    """
+    from . import paths
+
+    plots = plots or {}
+    for role, p in audio.items():
+        if p is not None:
+            io.check_output_path(p, fe.SAMPLE_RATE if sr is None else sr)
+    for role, p in plots.items():
+        if p is None:
+            continue
+        if Path(p).suffix.lower() != ".png":
+            raise OutputError(f"{p}: the plot is written as PNG; give a .png path")
+        io.check_output_file(Path(p))
+    paths.check_outputs({**audio, **plots}, inputs or {})
 
 
 def demo_files() -> tuple[Path, Path, Path]:

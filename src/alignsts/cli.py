@@ -14,12 +14,22 @@ log = logging.getLogger("alignsts")
 
 
 def _transpose(value: str):
-    if value.lower() == "auto":
-        return "auto"
+    from .validate import TRANSPOSE_WORDS, transpose
+
+    if value.strip().lower() in TRANSPOSE_WORDS:
+        return value.strip().lower()
     try:
         return float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or semitones, got {value!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {' or '.join(map(repr, TRANSPOSE_WORDS))} or semitones, "
+                                         f"got {value!r}") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line (exit 2), as every other error."""
+
+    def error(self, message):
+        self.exit(2, f"alignsts: error: {message} (see {self.prog} --help)\n")
 
 
 class _Progress:
@@ -46,9 +56,9 @@ class _Progress:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="alignsts", description="Turn spoken lyrics into singing.")
+    p = _Parser(prog="alignsts", description="Turn spoken lyrics into singing.")
     p.add_argument("--version", action="version", version=f"alignsts {__version__}")
-    verbosity = argparse.ArgumentParser(add_help=False)
+    verbosity = _Parser(add_help=False)
     verbosity.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     verbosity.add_argument("-v", "--verbose", action="store_true", help="print timings and tracebacks")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -146,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load_config(args):
     """The engine's config: YAML file if given, then the command-line expression options."""
+    from . import validate as check
     from .config import load_yaml
     from .engines.reference import ReferenceConfig
     from .engines.score import ScoreConfig
@@ -159,7 +170,7 @@ def _load_config(args):
                            ("content_model", args.content_model)):
             if value:
                 setattr(cfg, key, value)
-        cfg.trust_checkpoint = cfg.trust_checkpoint or args.trust_checkpoint
+        cfg.trust_checkpoint = bool(args.trust_checkpoint)   # never from the YAML (see NeuralConfig)
         cfg.speaker, cfg.seed, cfg.device = args.speaker_embedding, args.seed, args.device
         return cfg
     cls = ReferenceConfig if engine == "reference" else ScoreConfig
@@ -169,9 +180,11 @@ def _load_config(args):
         if args.expression is not None:
             cfg.expression.expression = args.expression
         if args.vibrato_depth is not None:
-            cfg.expression.vibrato_depth = args.vibrato_depth
+            cfg.expression.vibrato_depth = check.number(args.vibrato_depth, "--vibrato-depth (cents)",
+                                                        *check.VIBRATO_DEPTH_RANGE)
         if args.vibrato_rate is not None:
-            cfg.expression.vibrato_rate = args.vibrato_rate
+            cfg.expression.vibrato_rate = check.number(args.vibrato_rate, "--vibrato-rate (Hz)",
+                                                       *check.VIBRATO_RATE_RANGE)
     return cfg
 
 
@@ -183,33 +196,58 @@ def _melody_kwargs(args) -> dict:
 
 def _convert_one(args, speech: str, output: Path, plot: Path | None, config, melody=None) -> None:
     from . import api
-    from .audio.io import check_output_path
-    from .plot import plot_conversion
 
-    check_output_path(output)
-    if plot and plot.suffix.lower() != ".png":
-        from .errors import OutputError
-
-        raise OutputError(f"{plot}: the plot is written as PNG; give a .png path")
     t0 = time.perf_counter()
     label = f"{Path(speech).name}: " if len(args.speech) > 1 else ""
     result = api.convert(speech, engine=args.engine, transpose=args.transpose, config=config,
                          progress=_Progress(not args.quiet, label), melody=melody, **_melody_kwargs(args))
-    api.save(result, output, sr=args.sr)
-    if plot:
-        plot_conversion(result, plot)
+    api.save(result, output, sr=args.sr, plot=plot)
     dur = len(result.wav) / result.sr
     wall = time.perf_counter() - t0
     log.info("wrote %s (%.1f s of audio, transposed %+g st, %.1f s, RTF %.2f)", output, dur,
              result.analysis.transpose, wall, wall / max(dur, 1e-9))
 
 
+def _inputs(args) -> dict:
+    """Every file the command reads, by role: no output may be or replace one of them."""
+    return {"speech": args.speech, "reference": args.reference, "MIDI file": args.midi, "note list": args.notes,
+            "F0 file": args.f0, "melody recording": args.melody_from, "config": args.config,
+            "checkpoint": args.checkpoint, "vocoder": args.vocoder, "content model": args.content_model}
+
+
+def _plan(args) -> list[tuple[str, Path, Path | None]]:
+    """(speech, output, plot) per conversion; batch outputs are <stem>_sung.wav in the folder."""
+    from .errors import OutputError
+
+    if len(args.speech) == 1:
+        return [(args.speech[0], Path(args.output), Path(args.plot) if args.plot else None)]
+    out_dir = Path(args.output)
+    if not out_dir.is_dir():
+        raise OutputError(f"{out_dir}: with several speech files, --output must be an existing folder")
+    plan, used = [], set()
+    for speech in args.speech:
+        stem = Path(speech).stem
+        while stem in used:  # two inputs with one name must not overwrite each other
+            stem += "_"
+        used.add(stem)
+        plan.append((speech, out_dir / f"{stem}_sung.wav", out_dir / f"{stem}_sung.png" if args.plot else None))
+    return plan
+
+
 def cmd_convert(args) -> int:
-    from .errors import AlignSTSError, OutputError
-
     from . import api
+    from .errors import AlignSTSError
+    from .validate import check_config
 
+    plan = _plan(args)
+    # everything that can be checked is checked before any work: outputs, rates, paths, settings
+    batch = len(plan) > 1
+    api.check_outputs({f"output of {speech}" if batch else "output": out for speech, out, _ in plan},
+                      plots={f"plot of {speech}" if batch else "plot": p for speech, _, p in plan},
+                      sr=args.sr, inputs=_inputs(args))
     config = _load_config(args)
+    if config is not None:
+        check_config(config, "config")
     melody = None
     if not args.reference and args.engine != "neural":  # read the melody once for every speech file
         kw = _melody_kwargs(args)
@@ -217,28 +255,25 @@ def cmd_convert(args) -> int:
         melody = api.load_melody(**kw)
         for key in ("midi", "notes", "f0", "melody_from"):
             setattr(args, key, None)
-    if len(args.speech) == 1:
-        _convert_one(args, args.speech[0], Path(args.output), Path(args.plot) if args.plot else None, config,
-                     melody)
+    if len(plan) == 1:
+        speech, output, plot = plan[0]
+        _convert_one(args, speech, output, plot, config, melody)
         return 0
-    out_dir = Path(args.output)
-    if not out_dir.is_dir():
-        raise OutputError(f"{out_dir}: with several speech files, --output must be an existing folder")
-    failed = []
-    used: set[str] = set()
-    for speech in args.speech:
-        stem = Path(speech).stem
-        while stem in used:  # two inputs with one name must not overwrite each other
-            stem += "_"
-        used.add(stem)
-        plot = out_dir / f"{stem}_sung.png" if args.plot else None
-        try:
-            _convert_one(args, speech, out_dir / f"{stem}_sung.wav", plot, config, melody)
-        except AlignSTSError as e:
-            log.error("skipped: %s", e)
-            failed.append(str(e))
+    failed, done = [], []
+    try:
+        for speech, output, plot in plan:
+            try:
+                _convert_one(args, speech, output, plot, config, melody)
+                done.append(output)
+            except AlignSTSError as e:
+                log.error("skipped: %s", e)
+                failed.append(str(e))
+    except KeyboardInterrupt:
+        log.error("interrupted after %d of %d files: %s", len(done), len(plan),
+                  ", ".join(map(str, done)) or "none written")
+        raise
     if failed:
-        log.error("%d of %d conversions failed:\n  %s", len(failed), len(args.speech), "\n  ".join(failed))
+        log.error("%d of %d conversions failed:\n  %s", len(failed), len(plan), "\n  ".join(failed))
         return 1
     return 0
 

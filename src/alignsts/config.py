@@ -12,25 +12,44 @@ T = TypeVar("T")
 
 
 def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "config") -> T:
-    """Build dataclass ``cls`` from a (nested) dict, rejecting unknown keys."""
-    data = dict(data or {})
+    """Build dataclass ``cls`` from a (nested) dict, rejecting unknown keys, values of the wrong
+    type or outside their range (``validate.check_config``), and caller-only settings such as
+    ``trust_checkpoint`` that a file must not grant."""
+    from .validate import caller_only_fields, check_config
+
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of settings, got {type(data).__name__}")
+    data = dict(data)
     hints = typing.get_type_hints(cls)
+    at = f"{where}: " if where else ""
     kwargs = {}
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
+    unknown = sorted(set(map(str, data)) - names)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        raise ConfigError(f"{at}unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+    for name, flag in caller_only_fields(cls).items():
+        if name in data:
+            raise ConfigError(f"{at}{name} cannot be set in a config file; use {flag} "
+                              f"(only for files you trust)")
     for f in dataclasses.fields(cls):
         if f.name not in data:
             continue
         value = data[f.name]
         hint = hints[f.name]
-        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
-            value = from_dict(hint, value, f"{where}.{f.name}")
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{_join(where, f.name)} must be a mapping of settings, got {value!r:.40}")
+            value = from_dict(hint, value, _join(where, f.name))
         elif typing.get_origin(hint) is tuple and isinstance(value, list):
             value = tuple(value)
         kwargs[f.name] = value
-    return cls(**kwargs)
+    return check_config(cls(**kwargs), where)
+
+
+def _join(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
 
 
 def load_yaml(cls: type[T], path: str | os.PathLike) -> T:
@@ -46,7 +65,10 @@ def load_yaml(cls: type[T], path: str | os.PathLike) -> T:
         raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings")
-    return from_dict(cls, data, str(path))
+    try:
+        return from_dict(cls, data, "")
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
 
 
 def to_dict(obj) -> dict[str, Any]:

@@ -23,8 +23,12 @@ class OutputError(AlignSTSError):
     """An output path cannot be written."""
 
 
-class ConfigError(AlignSTSError):
-    """A YAML config or a config value is unusable (unknown key, wrong type)."""
+class InvalidValueError(AlignSTSError):
+    """An argument or option is of the wrong type or outside its allowed range."""
+
+
+class ConfigError(InvalidValueError):
+    """A YAML config or a config value is unusable (unknown key, wrong type, out of range)."""
 
 
 # ----------------------------------------------------------------------------- models

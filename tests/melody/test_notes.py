@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from alignsts.audio import frontend as fe
-from alignsts.errors import MelodyError
+from alignsts.errors import AlignSTSError, MelodyError
 from alignsts.melody import notes as nt
 
 DT = fe.HOP / fe.SAMPLE_RATE
@@ -92,11 +92,15 @@ def test_note_list_accepts_sharps():
     ("", None, r"notes: contains no notes"),
     ("# only a comment\n\n", None, r"contains no notes"),
     ("rest 1\nr 0.5\n", None, r"contains no notes"),
-    ("C4 1\n", 0, r"bpm must be positive"),
-    ("C4 1\n", -90, r"bpm must be positive"),
+    ("C4 1\n", 0, r"--bpm must be a number from 10 to 1000, got 0"),
+    ("C4 1\n", -90, r"--bpm must be a number from 10 to 1000, got -90"),
+    ("C-5 1\n", None, r"notes:1: C-5: note -48 .* outside the singable range"),
+    ("G15 1\n", None, r"notes:1: G15: note 199 .* outside the singable range"),
+    ("C4 1e9\n", None, r"notes:1: the melody would last .* at most 60 minutes"),
+    ("C4 1\nC4 1\n", 1e-9, r"--bpm must be a number from 10 to 1000"),
 ])
 def test_note_list_errors(text, bpm, message):
-    with pytest.raises(MelodyError, match=message):
+    with pytest.raises(AlignSTSError, match=message):
         nt.parse_note_list(text, bpm=bpm)
 
 
@@ -211,11 +215,17 @@ def test_midi_two_tracks_default_and_track_choice(tmp_path):
     assert [x.pitch for x in nt.read_midi(both, channel=3)] == [40]
 
 
-@pytest.mark.parametrize("track", [2, 7, -1])
+@pytest.mark.parametrize("track", [2, 7])
 def test_midi_track_out_of_range(tmp_path, track):
     p = _midi(tmp_path / "two.mid", [_seq([(60, 1)]), _seq([(64, 1)])])
     with pytest.raises(MelodyError, match=rf"no track {track} \(the file has 2\)"):
         nt.read_midi(p, track=track)
+
+
+def test_midi_negative_track_names_the_range(tmp_path):
+    p = _midi(tmp_path / "two.mid", [_seq([(60, 1)]), _seq([(64, 1)])])
+    with pytest.raises(AlignSTSError, match=r"--track must be a whole number from 0 to 65535, got -1"):
+        nt.read_midi(p, track=-1)
 
 
 def test_midi_chord_keeps_highest_note_and_warns(tmp_path, caplog):

@@ -77,7 +77,7 @@ def test_from_f0_keeps_the_contour_and_transcribes_it():
 
 
 def test_from_f0_without_notes_is_an_error():
-    with pytest.raises(MelodyError, match="no notes found"):
+    with pytest.raises(MelodyError, match="my.csv: no voiced"):
         sources.from_f0(np.zeros(300), where="my.csv")
     blips = np.zeros(300)
     blips[100:104] = 200.0          # 21 ms: too short to be a note

@@ -8,20 +8,22 @@ encouraged to fall on rests of the melody.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 
+from ..validate import Range
 from .syllables import Syllable
 
 
 @dataclass
 class AssignConfig:
-    max_melisma: int = 4          # notes one syllable may span
-    max_merge: int = 4            # syllables one note may carry (more only when nothing else fits)
-    melisma_cost: float = 1.0     # per extra note of a melisma
-    merge_cost: float = 1.5       # per extra syllable on one note
-    duration_weight: float = 0.3  # x |log(note time / syllable time)|
-    rest_weight: float = 0.5      # a rest where the speech runs on, or a pause inside a note group
+    max_melisma: Annotated[int, Range(1, 32)] = 4          # notes one syllable may span
+    max_merge: Annotated[int, Range(1, 32)] = 4            # syllables one note may carry (more only when nothing else fits)
+    melisma_cost: Annotated[float, Range(0, 100)] = 1.0     # per extra note of a melisma
+    merge_cost: Annotated[float, Range(0, 100)] = 1.5       # per extra syllable on one note
+    duration_weight: Annotated[float, Range(0, 100)] = 0.3  # x |log(note time / syllable time)|
+    rest_weight: Annotated[float, Range(0, 100)] = 0.5      # a rest where the speech runs on, or a pause inside a note group
 
 
 @dataclass(frozen=True)

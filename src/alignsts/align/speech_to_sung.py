@@ -6,21 +6,23 @@ of the speech: ``source[j]`` is the speech frame heard at reference frame ``j``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 
 from ..audio import frontend as fe
+from ..validate import Range
 from .dtw import multiscale_dtw
 from .features import active_frames, alignment_features
 
 
 @dataclass
 class AlignConfig:
-    radius: int = 12                # band half-width (frames) at each refinement level
-    silence_weight: float = 0.3     # cost scale of silent speech frames: pauses are cheap to skip
-    compress_penalty: float = 0.0   # extra cost per step where only the speech advances
-    stretch_penalty: float = 0.0    # extra cost per step where only the reference advances
-    max_full_cells: int = 4_000_000
+    radius: Annotated[int, Range(1, 200)] = 12                # band half-width (frames) at each refinement level
+    silence_weight: Annotated[float, Range(0, 10)] = 0.3     # cost scale of silent speech frames: pauses are cheap to skip
+    compress_penalty: Annotated[float, Range(0, 100)] = 0.0   # extra cost per step where only the speech advances
+    stretch_penalty: Annotated[float, Range(0, 100)] = 0.0    # extra cost per step where only the reference advances
+    max_full_cells: Annotated[int, Range(1_000, 50_000_000)] = 4_000_000
 
 
 @dataclass

@@ -7,22 +7,28 @@ lie at the loudness dips between nuclei and at pauses.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 
 from ..audio import frontend as fe
 from ..audio.frames import ms_to_frames, runs, smooth_frames
+from ..validate import InvalidValueError, Range
 from .features import active_frames
 
 
 @dataclass
 class SyllableConfig:
-    band_hz: tuple[float, float] = (300.0, 3500.0)   # where vowels carry their energy
-    smooth_ms: float = 35.0
-    prominence_db: float = 3.0     # a nucleus rises this much above the dips around it
-    min_distance_ms: float = 90.0  # nuclei closer than this are one syllable
-    nucleus_db: float = 7.0        # the vowel spans the voiced frames within this of the peak
-    min_voiced_ms: float = 30.0
+    band_hz: Annotated[tuple[float, float], Range(0, 12000)] = (300.0, 3500.0)   # where vowels carry their energy
+    smooth_ms: Annotated[float, Range(0, 1000)] = 35.0
+    prominence_db: Annotated[float, Range(0, 60)] = 3.0     # a nucleus rises this much above the dips around it
+    min_distance_ms: Annotated[float, Range(0, 2000)] = 90.0  # nuclei closer than this are one syllable
+    nucleus_db: Annotated[float, Range(0, 60)] = 7.0        # the vowel spans the voiced frames within this of the peak
+    min_voiced_ms: Annotated[float, Range(0, 1000)] = 30.0
+
+    def validate(self) -> None:
+        if not self.band_hz[0] < self.band_hz[1]:
+            raise InvalidValueError(f"band_hz must be [low, high] with low < high, got {list(self.band_hz)}")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Reading, checking, resampling and atomically writing audio."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -8,19 +9,26 @@ import numpy as np
 
 from ..atomic import atomic_path  # noqa: F401  (re-exported: io.atomic_path)
 from ..errors import AudioInputError, OutputError
+
+log = logging.getLogger("alignsts")
 from .frontend import SAMPLE_RATE
 
 MIN_DURATION_S = 0.3
 SILENCE_PEAK = 1e-4       # about -80 dBFS: quieter than this is treated as silence
+DC_NEGLIGIBLE = 1e-6      # a smaller offset is left alone (removing it again would only add rounding)
 
 
-def read_audio(path: str | os.PathLike, name: str | None = None) -> tuple[np.ndarray, int]:
+def read_audio(path: str | os.PathLike, name: str | None = None,
+               max_duration: float | None = None) -> tuple[np.ndarray, int]:
     """Read any libsndfile format (WAV/FLAC/OGG/MP3...), any channel count, as mono float32.
 
-    Returns (wav [N], sample_rate). Raises AudioInputError with a one-line reason that
-    starts with ``name`` (default: the path).
+    Returns (wav [N], sample_rate). The header is checked first (sample rate, length at most
+    ``max_duration`` s, default validate.MAX_INPUT_S), so nothing huge is ever allocated.
+    Raises AudioInputError with a one-line reason that starts with ``name`` (default: the path).
     """
     import soundfile as sf
+
+    from ..validate import MAX_INPUT_S, input_sample_rate
 
     p = Path(path)
     who = name or str(p)
@@ -31,35 +39,96 @@ def read_audio(path: str | os.PathLike, name: str | None = None) -> tuple[np.nda
     if p.stat().st_size == 0:
         raise AudioInputError(f"{who}: file is empty")
     try:
-        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+        info = sf.info(str(p))
     except Exception as e:  # libsndfile's messages are long and multi-line
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise AudioInputError(f"{who}: not a readable audio file ({reason})") from None
+    input_sample_rate(info.samplerate, f"{who}: sample rate")
+    limit = MAX_INPUT_S if max_duration is None else max_duration
+    if info.frames > 0 and info.frames / info.samplerate > limit:
+        raise AudioInputError(f"{who}: {info.frames / info.samplerate / 60:.1f} minutes long; at most "
+                              f"{limit / 60:g} minutes can be converted (cut it into parts)")
+    try:
+        # 64-bit float files are read as such: their finite 1e300s must not turn into inf
+        dtype = "float64" if info.subtype == "DOUBLE" else "float32"
+        data, sr = sf.read(str(p), dtype=dtype, always_2d=True)
+    except Exception as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise AudioInputError(f"{who}: not a readable audio file ({reason})") from None
     wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    return np.ascontiguousarray(wav, dtype=np.float32), int(sr)
+    if wav.dtype == np.float64 and not np.nanmax(np.abs(wav), initial=0.0) > np.finfo(np.float32).max:
+        wav = wav.astype(np.float32)   # float64 only while float32 would turn samples into inf
+    return np.ascontiguousarray(wav), int(sr)
 
 
-def check_audio(wav: np.ndarray, sr: int, name: str = "audio",
-                min_duration: float = MIN_DURATION_S) -> np.ndarray:
-    """Validate a mono waveform [N]; returns it as float32 or raises AudioInputError."""
-    wav = np.asarray(wav)
-    if wav.ndim == 2:
-        wav = wav.mean(axis=1) if wav.shape[1] <= 8 else wav.mean(axis=0)
-    if wav.ndim != 1:
-        raise AudioInputError(f"{name}: expected a mono waveform, got shape {wav.shape}")
-    if sr is None or int(sr) <= 0:
-        raise AudioInputError(f"{name}: invalid sample rate {sr!r}")
+MAX_CHANNELS = 8
+
+
+def _mono(wav: np.ndarray, name: str) -> np.ndarray:
+    """[N], [N, C] or [C, N] with C <= MAX_CHANNELS (the smaller axis) -> [N]."""
+    if wav.ndim == 1:
+        return wav
+    if wav.ndim == 2 and min(wav.shape) <= MAX_CHANNELS:
+        return wav.mean(axis=1) if wav.shape[1] <= wav.shape[0] else wav.mean(axis=0)
+    raise AudioInputError(f"{name}: expected a mono waveform [samples] or [samples, channels] with at most "
+                          f"{MAX_CHANNELS} channels, got shape {list(wav.shape)}")
+
+
+def _as_float(wav: np.ndarray, name: str) -> np.ndarray:
+    """Samples as floats: integer PCM scaled by its dtype (int16 / 32768 ...), floats as they are."""
+    kind = wav.dtype.kind
+    if kind == "f":
+        return wav if wav.dtype.itemsize >= 4 else wav.astype(np.float32)
+    if kind == "i":
+        return wav.astype(np.float32) / np.float32(2 ** (8 * wav.dtype.itemsize - 1))
+    if kind == "u":
+        half = np.float32(2 ** (8 * wav.dtype.itemsize - 1))
+        return (wav.astype(np.float32) - half) / half
+    what = {"b": "true/false values", "c": "complex numbers", "O": "Python objects",
+            "U": "text", "S": "bytes"}.get(kind, f"dtype {wav.dtype}")
+    raise AudioInputError(f"{name}: samples must be real numbers (float or integer PCM), got {what}")
+
+
+def check_audio(wav, sr, name: str = "audio", min_duration: float = MIN_DURATION_S,
+                max_duration: float | None = None) -> np.ndarray:
+    """Validate a waveform ([N], [N, C] or [C, N]; float in -1..1 or integer PCM) -> mono float32 [N].
+
+    Integer samples are scaled by their dtype; float samples beyond +-1 (un-normalised files)
+    are scaled into range with a warning; DC is removed, so a constant signal counts as
+    silent. Raises AudioInputError for anything that is not usable audio.
+    """
+    from ..validate import MAX_INPUT_S, input_sample_rate
+
+    sr = input_sample_rate(sr, f"{name}: sample rate")
+    try:
+        wav = np.asarray(wav)
+    except Exception:
+        raise AudioInputError(f"{name}: not an array of samples") from None
+    wav = _mono(_as_float(wav, name), name) if wav.ndim else _mono(wav, name)
     if wav.size == 0:
         raise AudioInputError(f"{name}: contains no samples")
-    if not np.all(np.isfinite(wav)):
-        bad = int(np.count_nonzero(~np.isfinite(wav)))
+    finite = np.isfinite(wav)
+    if not np.all(finite):
+        bad = int(np.count_nonzero(~finite))
         raise AudioInputError(f"{name}: contains {bad} NaN/inf samples")
     dur = wav.size / sr
     if dur < min_duration:
         raise AudioInputError(f"{name}: too short ({dur:.2f} s; at least {min_duration} s needed)")
-    if np.max(np.abs(wav)) < SILENCE_PEAK:
+    limit = MAX_INPUT_S if max_duration is None else max_duration
+    if dur > limit:
+        raise AudioInputError(f"{name}: {dur / 60:.1f} minutes long; at most {limit / 60:g} minutes can be "
+                              f"converted (cut it into parts)")
+    peak = float(np.max(np.abs(wav)))
+    if peak > 1.0:
+        log.warning("%s: samples reach %.3g, beyond the -1..1 of float audio; scaled down by %.3g", name,
+                    peak, peak)
+        wav = wav / peak
+    dc = float(wav.mean(dtype=np.float64))
+    if abs(dc) > DC_NEGLIGIBLE:                # DC offset is not sound: a constant signal is silent
+        wav = wav - np.float32(dc) if wav.dtype == np.float32 else wav - dc
+    if float(np.max(np.abs(wav))) < SILENCE_PEAK:
         raise AudioInputError(f"{name}: is silent")
-    return wav.astype(np.float32, copy=False)
+    return wav.astype(np.float32)
 
 
 def resample(wav: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarray:
@@ -89,11 +158,24 @@ def peak_safe(wav: np.ndarray, ceiling: float = 0.99) -> np.ndarray:
 OUTPUT_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 
 
-def check_output_path(path: str | os.PathLike) -> Path:
-    """Fail early (before any work) when ``path`` cannot take an audio file."""
+def check_output_path(path: str | os.PathLike, sr: int | None = None) -> Path:
+    """Fail early (before any work) when ``path`` cannot take an audio file at ``sr`` Hz.
+
+    Checks the suffix (.wav/.flac/.ogg), the folder (exists, writable), that ``path`` is not a
+    folder, and that the format can hold ``sr`` (validate.MIN/MAX_OUTPUT_SR, then a tiny
+    in-memory write with libsndfile: its encoders have their own limits).
+    """
     p = Path(path)
     if p.suffix.lower() not in OUTPUT_FORMATS:
         raise OutputError(f"{p}: unsupported output format {p.suffix or '(none)'}; use .wav, .flac or .ogg")
+    check_output_file(p)
+    if sr is not None:
+        check_format_rate(OUTPUT_FORMATS[p.suffix.lower()], sr, str(p))
+    return p
+
+
+def check_output_file(p: Path) -> Path:
+    """``p`` can be created or replaced: its folder exists and is writable, and it is not a folder."""
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"{p}: output folder {parent} does not exist")
@@ -101,22 +183,51 @@ def check_output_path(path: str | os.PathLike) -> Path:
         raise OutputError(f"{p}: is a directory")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{p}: cannot write in {parent}")
+    if p.exists() and not p.is_file():
+        raise OutputError(f"{p}: exists and is not a regular file")
     return p
 
 
-def write_audio(path: str | os.PathLike, wav: np.ndarray, sr: int = SAMPLE_RATE,
-                out_sr: int | None = None, subtype: str | None = None) -> Path:
-    """Write [N] audio atomically (temp file + rename). Format from the suffix (.wav/.flac/.ogg)."""
+def check_format_rate(fmt: str, sr, where: str) -> int:
+    """The output sample rate is a whole number in range that libsndfile's ``fmt`` encoder accepts."""
+    import io as _io
+
     import soundfile as sf
 
-    p = check_output_path(path)
+    from ..validate import output_sample_rate
+
+    sr = output_sample_rate(sr, f"{where}: output sample rate (--sr)")
+    try:   # 10 ms of silence into memory: the encoder's own limits (Vorbis, FLAC) show here
+        with sf.SoundFile(_io.BytesIO(), "w", samplerate=sr, channels=1, format=fmt,
+                          subtype=DEFAULT_SUBTYPES[fmt]) as probe:
+            probe.write(np.zeros(max(sr // 100, 1), np.float32))
+    except Exception as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise OutputError(f"{where}: the {fmt} format cannot be written at {sr} Hz ({reason})") from None
+    return sr
+
+
+DEFAULT_SUBTYPES = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS"}
+
+
+def write_audio(path: str | os.PathLike, wav: np.ndarray, sr: int = SAMPLE_RATE,
+                out_sr: int | None = None, subtype: str | None = None, before_commit=None) -> Path:
+    """Write [N] audio atomically (temp file + rename). Format from the suffix (.wav/.flac/.ogg).
+
+    ``before_commit()`` (optional) runs after the audio is complete and before it replaces
+    ``path``; if it raises, the audio is not written either."""
+    import soundfile as sf
+
+    p = check_output_path(path, out_sr if out_sr is not None else sr)
     fmt = OUTPUT_FORMATS[p.suffix.lower()]
     if out_sr and out_sr != sr:
         wav = resample(wav, sr, out_sr)
         sr = out_sr
     wav = peak_safe(np.asarray(wav, dtype=np.float32))
     if subtype is None:
-        subtype = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS"}[fmt]
+        subtype = DEFAULT_SUBTYPES[fmt]
     with atomic_path(p) as tmp:
         sf.write(str(tmp), wav, sr, format=fmt, subtype=subtype)
+        if before_commit is not None:
+            before_commit()
     return p

@@ -53,6 +53,13 @@ def synthesize(feats: WorldFeatures, n_samples: int | None = None) -> np.ndarray
     """WORLD synthesis -> [n_samples] float32 (default: frames * hop)."""
     pyworld = load_pyworld()
 
+    f0 = np.asarray(feats.f0, dtype=np.float64)
+    # WORLD corrupts its heap on absurd F0 (e.g. 1e25 Hz); callers validate, this is the last guard
+    if f0.ndim != 1 or not np.all(np.isfinite(f0)) or np.any(f0 < 0) or np.any(f0 > SAMPLE_RATE / 4):
+        from ..errors import MelodyError
+
+        raise MelodyError(f"cannot synthesise an F0 outside 0-{SAMPLE_RATE // 4} Hz "
+                          f"(got up to {float(np.nanmax(np.abs(f0))) if f0.size else 0:.3g} Hz)")
     y = pyworld.synthesize(np.ascontiguousarray(feats.f0, dtype=np.float64),
                            np.ascontiguousarray(feats.sp, dtype=np.float64),
                            np.ascontiguousarray(feats.ap, dtype=np.float64),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Annotated, Optional
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from ..audio.content import (CONTENT_SR, ContentModel, device_of, monotone, offi
                              require_torch, speaker_embedding)
 from ..errors import NeuralSetupError
 from ..melody import contour
+from ..validate import CallerOnly, Check, Range, one_of, transpose_setting
 
 __all__ = ["NeuralConfig", "NeuralAnalysis", "NeuralSetupError", "convert", "monotone"]
 
@@ -33,13 +35,13 @@ class NeuralConfig:
     #                                       or imported (config.yaml + model.safetensors)
     vocoder: str | None = None            # HiFi-GAN folder (official YAML/JSON format, or imported); None: Griffin-Lim
     content_model: str | None = None      # local wav2vec2-base-960h folder (Wav2Vec2ForCTC)
-    trust_checkpoint: bool = False        # allow full unpickling of checkpoints (only for trusted files)
-    speaker: str = "resemblyzer"          # speaker embedding: resemblyzer, or none (zeros)
-    speaker_mean_f0: float | None = None  # Hz for the monotone speech; default: the speech's mean voiced F0
-    transpose: str | float = "auto"
-    seed: int = 0
-    device: str = "auto"                  # auto (CUDA when available), cpu, cuda
-    griffin_lim_iters: int = 64
+    trust_checkpoint: Annotated[bool, CallerOnly("--trust-checkpoint")] = False        # allow full unpickling of checkpoints (only for trusted files)
+    speaker: Annotated[str, Check(one_of("resemblyzer", "none"))] = "resemblyzer"          # speaker embedding: resemblyzer, or none (zeros)
+    speaker_mean_f0: Annotated[Optional[float], Range(40, 1000)] = None  # Hz for the monotone speech; default: the speech's mean voiced F0
+    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"
+    seed: Annotated[int, Range(0, 2**32 - 1)] = 0
+    device: Annotated[str, Check(one_of("auto", "cpu", "cuda"))] = "auto"                  # auto (CUDA when available), cpu, cuda
+    griffin_lim_iters: Annotated[int, Range(1, 1000)] = 64
 
 
 @dataclass

@@ -7,6 +7,7 @@ reference [M] ─ DTW alignment ┘   ─ reference F0 (transposed) ─ WORLD sy
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import numpy as np
 
@@ -15,27 +16,28 @@ from ..audio import frontend as fe
 from ..audio import world
 from ..errors import MelodyError
 from ..melody import contour
+from ..validate import Check, Range, one_of, transpose_setting
 
 
 @dataclass
 class ReferenceConfig:
-    transpose: str | float = "auto"      # "auto" (whole octaves) or semitones
-    reference_f0: str = "praat"          # F0 tracker for the reference: praat, harvest, dio
-    bridge_gap_ms: float = 80.0          # fill reference unvoiced gaps up to this where speech is voiced
-    min_voiced_ms: float = 20.0          # drop shorter voiced blips of the reference F0
+    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"      # "auto" (whole octaves) or semitones
+    reference_f0: Annotated[str, Check(one_of("praat", "harvest", "dio"))] = "praat"          # F0 tracker for the reference: praat, harvest, dio
+    bridge_gap_ms: Annotated[float, Range(0, 1000)] = 80.0          # fill reference unvoiced gaps up to this where speech is voiced
+    min_voiced_ms: Annotated[float, Range(0, 1000)] = 20.0          # drop shorter voiced blips of the reference F0
     consonant_rate: bool = True          # keep consonants at their natural rate
-    max_consonant_ms: float = 200.0      # longest stretch treated as one consonant cluster
+    max_consonant_ms: Annotated[float, Range(0, 2000)] = 200.0      # longest stretch treated as one consonant cluster
     follow_loudness: bool = True         # impose the reference's frame loudness
-    max_gain_db: float = 40.0
+    max_gain_db: Annotated[float, Range(0, 120)] = 40.0
     # Spectral balance: how much of the reference's coarse spectral shape the output takes.
     # The per-frame part (cepstral order `balance_frame_order` over 0-12 kHz, i.e. detail
     # coarser than ~1.5 kHz at order 8) follows the singing's tilt and loudness; the global
     # part (`balance_global_order`, time-invariant) matches microphone and voice colour.
     # Formant detail stays the speaker's; 0 strength keeps the speech spectrum as it is.
-    balance_strength: float = 0.5
-    balance_frame_order: int = 8
-    balance_global_order: int = 64
-    balance_smooth_ms: float = 16.0
+    balance_strength: Annotated[float, Range(0, 1)] = 0.5
+    balance_frame_order: Annotated[int, Range(1, 256)] = 8
+    balance_global_order: Annotated[int, Range(1, 256)] = 64
+    balance_smooth_ms: Annotated[float, Range(0, 1000)] = 16.0
     align: AlignConfig = field(default_factory=AlignConfig)
 
 

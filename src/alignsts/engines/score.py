@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from ..melody import contour
 from ..melody.expression import ExpressionConfig, expressive_f0
 from ..melody.notes import Melody, Note
 from .reference import apply_frame_gain
+from ..validate import Check, Range, transpose_setting
 
 log = logging.getLogger("alignsts")
 
@@ -29,15 +31,15 @@ DT = fe.HOP / fe.SAMPLE_RATE
 
 @dataclass
 class ScoreConfig:
-    transpose: str | float = "auto"
-    max_consonant_ms: float = 250.0   # longer consonant clusters are compressed to this
-    min_vowel_share: float = 0.8      # legato consonants leave the vowel at least this share
-    lead_in_s: float = 0.3            # a score's first note starts no earlier than this
-    tail_s: float = 0.3               # silence after the last note
-    fade_ms: float = 12.0             # fades at the edges of sung phrases
-    sustain: float = 1.0              # 0..1: how far sung vowels are levelled to a common loudness
-    max_boost_db: float = 18.0
-    consonant_gain_db: float = -6.0   # singers keep consonants short and soft next to vowels
+    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"
+    max_consonant_ms: Annotated[float, Range(10, 2000)] = 250.0   # longer consonant clusters are compressed to this
+    min_vowel_share: Annotated[float, Range(0, 1)] = 0.8      # legato consonants leave the vowel at least this share
+    lead_in_s: Annotated[float, Range(0, 60)] = 0.3            # a score's first note starts no earlier than this
+    tail_s: Annotated[float, Range(0, 60)] = 0.3               # silence after the last note
+    fade_ms: Annotated[float, Range(0, 1000)] = 12.0             # fades at the edges of sung phrases
+    sustain: Annotated[float, Range(0, 1)] = 1.0              # 0..1: how far sung vowels are levelled to a common loudness
+    max_boost_db: Annotated[float, Range(0, 60)] = 18.0
+    consonant_gain_db: Annotated[float, Range(-60, 20)] = -6.0   # singers keep consonants short and soft next to vowels
     expression: ExpressionConfig = field(default_factory=ExpressionConfig)
     syllables: SyllableConfig = field(default_factory=SyllableConfig)
     assign: AssignConfig = field(default_factory=AssignConfig)

@@ -39,15 +39,34 @@ def auto_transpose(speech_f0: np.ndarray, melody_f0: np.ndarray) -> int:
 
 
 def resolve_transpose(setting, speech_f0: np.ndarray, melody_f0: np.ndarray) -> float:
-    """Semitones to apply for a --transpose setting: 'auto' (see auto_transpose) or a number."""
-    from ..errors import MelodyError
+    """Semitones to apply for a --transpose setting: 'auto' (see auto_transpose) or a number.
+
+    Raises MelodyError when the transposed melody leaves the range a voice (and WORLD) can
+    synthesise, validate.MIN_SUNG_HZ..MAX_SUNG_HZ, so no absurd F0 reaches the vocoder.
+    """
+    from ..validate import transpose as check_transpose
 
     if setting is None or (isinstance(setting, str) and setting.lower() == "auto"):
-        return float(auto_transpose(speech_f0, melody_f0))
-    try:
-        return float(setting)
-    except (TypeError, ValueError):
-        raise MelodyError(f"transpose must be 'auto' or a number of semitones, got {setting!r}") from None
+        semitones = float(auto_transpose(speech_f0, melody_f0))
+    else:
+        semitones = float(check_transpose(setting))
+    check_sung_range(melody_f0, semitones)
+    return semitones
+
+
+def check_sung_range(melody_f0: np.ndarray, semitones: float) -> None:
+    """MelodyError unless the voiced melody [T] Hz moved by ``semitones`` stays singable."""
+    from ..errors import MelodyError
+    from ..validate import MAX_SUNG_HZ, MIN_SUNG_HZ
+
+    voiced = np.asarray(melody_f0, dtype=np.float64)
+    voiced = voiced[voiced > 0]
+    if not len(voiced):
+        return
+    lo, hi = float(voiced.min()) * 2.0 ** (semitones / 12), float(voiced.max()) * 2.0 ** (semitones / 12)
+    if hi > MAX_SUNG_HZ or lo < MIN_SUNG_HZ:
+        raise MelodyError(f"transposed by {semitones:+g} semitones the melody spans {lo:.0f}-{hi:.0f} Hz, outside "
+                          f"the {MIN_SUNG_HZ:g}-{MAX_SUNG_HZ:g} Hz a voice can sing; use a smaller --transpose")
 
 
 def transpose(f0: np.ndarray, semitones: float) -> np.ndarray:

@@ -7,11 +7,13 @@ vibrato with a delayed, ramped onset and a slow random fine fluctuation are adde
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 
 from ..audio import frontend as fe
 from .notes import Note, midi_to_hz
+from ..validate import VIBRATO_DEPTH_RANGE, VIBRATO_RATE_RANGE, Range
 
 # Saitou et al. 2007, table 1 (natural frequency in rad/ms, damping ratio)
 OVERSHOOT = (0.0348, 0.5422)
@@ -23,14 +25,14 @@ class ExpressionConfig:
     expression: bool = True         # False: flat notes
     overshoot: bool = True
     preparation: bool = True
-    vibrato_depth: float = 45.0     # cents (peak)
-    vibrato_rate: float = 6.0       # Hz
-    vibrato_delay_ms: float = 250.0  # from the note onset
-    vibrato_ramp_ms: float = 250.0
-    vibrato_min_note_ms: float = 400.0
-    fluctuation_cents: float = 8.0  # std of the slow random drift
-    fluctuation_hz: float = 8.0     # its bandwidth
-    seed: int = 0
+    vibrato_depth: Annotated[float, Range(*VIBRATO_DEPTH_RANGE)] = 45.0     # cents (peak)
+    vibrato_rate: Annotated[float, Range(*VIBRATO_RATE_RANGE)] = 6.0       # Hz
+    vibrato_delay_ms: Annotated[float, Range(0, 10000)] = 250.0  # from the note onset
+    vibrato_ramp_ms: Annotated[float, Range(1, 10000)] = 250.0
+    vibrato_min_note_ms: Annotated[float, Range(0, 10000)] = 400.0
+    fluctuation_cents: Annotated[float, Range(0, 100)] = 8.0  # std of the slow random drift
+    fluctuation_hz: Annotated[float, Range(0.1, 90)] = 8.0     # its bandwidth
+    seed: Annotated[int, Range(0, 2**32 - 1)] = 0
 
 
 def _second_order(x: np.ndarray, omega_rad_per_ms: float, zeta: float) -> np.ndarray:

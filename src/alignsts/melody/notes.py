@@ -72,16 +72,31 @@ def note_number(name: str) -> float:
     return float(12 * (int(octave) + 1) + _NAMES[letter.upper()] + shift)
 
 
+def check_pitch(pitch: float, where: str) -> float:
+    """MelodyError unless ``pitch`` (MIDI number) is a singable note, validate.MIN_PITCH..MAX_PITCH."""
+    from ..validate import MAX_PITCH, MIN_PITCH
+
+    if not (np.isfinite(pitch) and MIN_PITCH <= pitch <= MAX_PITCH):
+        hz = f"{float(midi_to_hz(pitch)):.3g} Hz" if np.isfinite(pitch) and abs(pitch) < 1e4 else "not a pitch"
+        raise MelodyError(f"{where}: note {pitch:g} ({hz}) is outside the singable range C1-C7 "
+                          f"(MIDI {MIN_PITCH:g}-{MAX_PITCH:g})")
+    return pitch
+
+
 def parse_note_list(text: str, bpm: float | None = None, where: str = "notes") -> list[Note]:
     """Parse lines 'NOTE DURATION' (seconds, or beats when ``bpm`` is given); 'rest 0.5' rests.
 
-    '#' starts a comment. Raises MelodyError naming the line for anything malformed.
+    '#' starts a comment; a UTF-8 byte-order mark and CRLF line ends are fine. Raises
+    MelodyError naming the line for anything malformed, out of the singable range, or a
+    melody longer than validate.MAX_SCORE_S.
     """
+    from ..validate import MAX_SCORE_S, bpm as check_bpm
+
     notes: list[Note] = []
     t = 0.0
+    bpm = check_bpm(bpm, "--bpm")
     beat = 60.0 / bpm if bpm else 1.0
-    if bpm is not None and not bpm > 0:
-        raise MelodyError(f"{where}: --bpm must be positive, got {bpm}")
+    text = text.lstrip("\ufeff")
     for k, raw in enumerate(text.splitlines(), start=1):
         line = re.split(r"(?:^|\s)#", raw, maxsplit=1)[0].strip()   # '#' after a space: comment; F#3: a sharp
         if not line:
@@ -94,10 +109,15 @@ def parse_note_list(text: str, bpm: float | None = None, where: str = "notes") -
         except ValueError:
             raise MelodyError(f"{where}:{k}: duration {parts[1]!r} is not a number") from None
         if not np.isfinite(dur) or dur <= 0:
-            raise MelodyError(f"{where}:{k}: duration must be positive, got {parts[1]}")
+            raise MelodyError(f"{where}:{k}: duration must be positive ({'beats' if bpm else 'seconds'}), "
+                              f"got {parts[1]}")
+        if t + dur > MAX_SCORE_S:
+            raise MelodyError(f"{where}:{k}: the melody would last {(t + dur) / 60:.3g} minutes here; at most "
+                              f"{MAX_SCORE_S / 60:g} minutes can be sung (durations are in "
+                              f"{'beats' if bpm else 'seconds'})")
         if parts[0].lower() not in _REST:
             try:
-                pitch = note_number(parts[0])
+                pitch = check_pitch(note_number(parts[0]), parts[0])
             except MelodyError as e:
                 raise MelodyError(f"{where}:{k}: {e}") from None
             notes.append(Note(t, t + dur, pitch))
@@ -110,53 +130,110 @@ def parse_note_list(text: str, bpm: float | None = None, where: str = "notes") -
 def read_note_list(path: str | os.PathLike, bpm: float | None = None) -> list[Note]:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise MelodyError(f"{p}: cannot read note list ({getattr(e, 'strerror', None) or e})") from None
     return parse_note_list(text, bpm, where=str(p))
 
 
+MAX_TEXT_BYTES = 10_000_000     # a note list or CSV larger than this is not a melody
+CHORD_ONSET_S = 0.03            # notes starting this close together form a chord
+LEGATO_OVERLAP_S = 0.06         # a note held at most this long into the next is legato, cut there
+
+
 def read_midi(path: str | os.PathLike, track: int | None = None, channel: int | None = None) -> list[Note]:
     """Notes of a MIDI file, monophonic (highest sounding note wins), drums (channel 10) skipped.
 
-    ``track``/``channel`` select one part; by default the track with the most notes.
+    ``track``/``channel`` select one part; by default the track with the most notes. Notes
+    outside the singable range are moved by octaves into it (with a warning); notes without
+    a note-off end with their track (with a warning); a zero tempo is an error.
     """
     import mido
 
+    from ..validate import MAX_SCORE_S, channel as check_channel, track as check_track
+
     p = Path(path)
+    track, channel = check_track(track, "--track"), check_channel(channel, "--channel")
     if not p.exists():
         raise MelodyError(f"{p}: no such file")
+    if p.is_dir():
+        raise MelodyError(f"{p}: is a directory, not a MIDI file")
     try:
         mid = mido.MidiFile(str(p))
     except Exception as e:
         raise MelodyError(f"{p}: not a readable MIDI file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    if mid.type == 2:
+        raise MelodyError(f"{p}: MIDI type 2 (independent patterns) is not supported; save it as type 0 or 1")
+    if not mid.ticks_per_beat or mid.ticks_per_beat <= 0:
+        raise MelodyError(f"{p}: invalid time division ({mid.ticks_per_beat} ticks per beat)")
     if track is not None and not 0 <= track < len(mid.tracks):
         raise MelodyError(f"{p}: no track {track} (the file has {len(mid.tracks)})")
     per_track = []
-    tempo_map = _tempo_map(mid)
+    tempo_map = _tempo_map(mid, p)
+    unended = 0
     for k, trk in enumerate(mid.tracks):
         if track is not None and k != track:
             continue
-        per_track.append(_track_notes(trk, mid.ticks_per_beat, tempo_map, channel))
+        notes, open_notes = _track_notes(trk, mid.ticks_per_beat, tempo_map, channel)
+        per_track.append(notes)
+        unended += open_notes
     per_track = [n for n in per_track if n]
     if not per_track:
         what = f"track {track}" if track is not None else "any track"
+        if channel is not None:
+            used = sorted({m.channel for trk in mid.tracks for m in trk if m.type == "note_on"} - {9})
+            what += f" on channel {channel} (channels with notes: {', '.join(map(str, used)) or 'none'})"
+        if unended:
+            raise MelodyError(f"{p}: {unended} notes start but never end (no note-off) in {what}")
         raise MelodyError(f"{p}: no pitched notes in {what} (drum channel 10 is ignored)")
+    if unended:
+        log.warning("%s: %d notes have no note-off; they end with their track", p, unended)
     raw = max(per_track, key=len)
-    notes, chords = _monophonic(raw)
+    end = max(x.offset for x in raw)
+    if end > MAX_SCORE_S:
+        raise MelodyError(f"{p}: the melody lasts {end / 60:.3g} minutes; at most {MAX_SCORE_S / 60:g} minutes "
+                          f"can be sung")
+    raw, legato = _cut_legato(raw)
+    notes, chords, overlaps = _monophonic(raw)
     if chords:
         log.warning("%s: %d chords reduced to their highest note", p, chords)
-    return notes
+    if overlaps:
+        log.warning("%s: %d notes overlap an earlier note that is still sounding (not a chord): the highest "
+                    "sounding note is sung", p, overlaps)
+    if legato:
+        log.info("%s: %d legato overlaps (a note held into the next) cut at the next note", p, legato)
+    return _fold_into_range(notes, p)
 
 
-def _tempo_map(mid) -> list[tuple[int, int]]:
-    """(tick, microseconds per beat) changes from all tracks, sorted."""
+def _fold_into_range(notes: list[Note], where) -> list[Note]:
+    """Move notes outside validate.MIN_PITCH..MAX_PITCH by whole octaves into it (with a warning)."""
+    from ..validate import MAX_PITCH, MIN_PITCH
+
+    out, moved = [], 0
+    for x in notes:
+        pitch = x.pitch
+        while pitch < MIN_PITCH:
+            pitch += 12
+        while pitch > MAX_PITCH:
+            pitch -= 12
+        moved += pitch != x.pitch
+        out.append(Note(x.onset, x.offset, pitch, x.level_db) if pitch != x.pitch else x)
+    if moved:
+        log.warning("%s: %d notes outside the singable range C1-C7 moved by octaves into it", where, moved)
+    return out
+
+
+def _tempo_map(mid, where=None) -> list[tuple[int, int]]:
+    """(tick, microseconds per beat) changes from all tracks, sorted; a zero tempo is an error."""
     changes = []
     for trk in mid.tracks:
         tick = 0
         for msg in trk:
             tick += msg.time
             if msg.type == "set_tempo":
+                if msg.tempo <= 0:
+                    raise MelodyError(f"{where or 'MIDI'}: tempo 0 (zero microseconds per beat) at tick {tick}: "
+                                      f"a broken file")
                 changes.append((tick, msg.tempo))
     changes.sort()
     if not changes or changes[0][0] > 0:
@@ -175,10 +252,19 @@ def _ticks_to_seconds(tick: int, tpb: int, tempo_map) -> float:
     return seconds
 
 
-def _track_notes(trk, tpb, tempo_map, channel) -> list[Note]:
+def _track_notes(trk, tpb, tempo_map, channel) -> tuple[list[Note], int]:
+    """(notes sorted by onset, number of notes that never end) of one track.
+
+    A note still sounding when the track ends is ended there (if the track goes on after it)."""
     tick = 0
     active: dict[tuple[int, int], tuple[int, int]] = {}
     out = []
+
+    def add(start, stop, pitch, velocity):
+        if stop > start:
+            out.append(Note(_ticks_to_seconds(start, tpb, tempo_map), _ticks_to_seconds(stop, tpb, tempo_map),
+                            float(pitch), velocity_db(velocity)))
+
     for msg in trk:
         tick += msg.time
         if msg.type not in ("note_on", "note_off"):
@@ -190,11 +276,10 @@ def _track_notes(trk, tpb, tempo_map, channel) -> list[Note]:
             active.setdefault(key, (tick, msg.velocity))
         elif key in active:
             start, velocity = active.pop(key)
-            if tick > start:
-                out.append(Note(_ticks_to_seconds(start, tpb, tempo_map),
-                                _ticks_to_seconds(tick, tpb, tempo_map), float(msg.note),
-                                velocity_db(velocity)))
-    return sorted(out, key=lambda n: (n.onset, -n.pitch))
+            add(start, tick, msg.note, velocity)
+    for (_ch, note), (start, velocity) in active.items():
+        add(start, tick, note, velocity)
+    return sorted(out, key=lambda n: (n.onset, -n.pitch)), len(active)
 
 
 def velocity_db(velocity: int) -> float:
@@ -202,25 +287,54 @@ def velocity_db(velocity: int) -> float:
     return float(40.0 * np.log10(max(int(velocity), 1) / 127.0))
 
 
-def _monophonic(notes: list[Note]) -> tuple[list[Note], int]:
-    """Keep the highest sounding note at every instant; returns (notes, number of overlaps)."""
+def _cut_legato(notes: list[Note]) -> tuple[list[Note], int]:
+    """End each note at the next onset when it is held only briefly (LEGATO_OVERLAP_S) into it.
+
+    notes sorted by onset -> (notes, number of legato overlaps cut)."""
+    out, cut = list(notes), 0
+    for i, x in enumerate(out):
+        nxt = next((y for y in out[i + 1:] if y.onset > x.onset + CHORD_ONSET_S), None)
+        if nxt is not None and nxt.onset < x.offset <= nxt.onset + LEGATO_OVERLAP_S:
+            out[i] = Note(x.onset, nxt.onset, x.pitch, x.level_db)
+            cut += 1
+    return out, cut
+
+
+def _monophonic(notes: list[Note]) -> tuple[list[Note], int, int]:
+    """Keep the highest sounding note at every instant.
+
+    Returns (notes, chords: groups of notes starting together, overlaps: notes starting while
+    an earlier one still sounds)."""
     if not notes:
-        return [], 0
+        return [], 0, 0
+    ordered = sorted(notes, key=lambda n: n.onset)
+    chords = overlaps = 0
+    group_start, group_size = None, 0
+    earlier, held_until = 0, -np.inf   # latest offset of the notes starting clearly before x
+    for x in ordered:
+        if group_start is not None and x.onset - group_start <= CHORD_ONSET_S:
+            group_size += 1
+            if group_size == 2:
+                chords += 1
+            continue
+        group_start, group_size = x.onset, 1
+        while earlier < len(ordered) and x.onset - ordered[earlier].onset > CHORD_ONSET_S:
+            held_until = max(held_until, ordered[earlier].offset)
+            earlier += 1
+        if held_until > x.onset:
+            overlaps += 1
     bounds = sorted({n.onset for n in notes} | {n.offset for n in notes})
     out: list[Note] = []
-    overlaps = 0
     for a, b in zip(bounds[:-1], bounds[1:]):
         sounding = [n for n in notes if n.onset < b and n.offset > a]
         if not sounding:
             continue
-        if len(sounding) > 1:
-            overlaps += 1
         top = max(sounding, key=lambda n: n.pitch)
         if out and out[-1].pitch == top.pitch and abs(out[-1].offset - a) < 1e-9 and top.onset < a:
             out[-1] = Note(out[-1].onset, b, top.pitch, out[-1].level_db)   # one note across a boundary
         else:
             out.append(Note(a, b, top.pitch, top.level_db))
-    return out, overlaps
+    return out, chords, overlaps
 
 
 def scale_tempo(notes: list[Note], tempo: float) -> list[Note]:
@@ -242,51 +356,101 @@ def notes_to_f0(notes: list[Note], n: int | None = None, lead_s: float = 0.0) ->
     return f0
 
 
+def check_f0_array(values, where: str = "F0") -> np.ndarray:
+    """An F0 contour [T] Hz (0 = unvoiced) on the front-end grid, validated -> float64 [T].
+
+    1-D (size-1 axes are dropped), real numbers (no bool/complex/objects), finite, 0..MAX_F0_HZ,
+    at most validate.MAX_SCORE_S long, with some voiced frames.
+    """
+    from ..validate import MAX_SCORE_S
+
+    try:
+        f0 = np.asarray(values)
+    except Exception:
+        raise MelodyError(f"{where}: not an array of F0 values") from None
+    if f0.dtype.kind not in "iuf":
+        what = {"b": "true/false values", "c": "complex numbers", "O": "Python objects", "U": "text",
+                "S": "bytes"}.get(f0.dtype.kind, f"dtype {f0.dtype}")
+        raise MelodyError(f"{where}: F0 must be real numbers in Hz, got {what}")
+    if f0.ndim != 1:
+        squeezed = f0.squeeze() if f0.ndim > 1 else f0
+        if squeezed.ndim != 1:
+            raise MelodyError(f"{where}: F0 must be one value per frame (shape [frames]), got shape "
+                              f"{list(f0.shape)}; a 'time,Hz' table goes in a .csv file")
+        f0 = squeezed
+    f0 = f0.astype(np.float64)
+    if f0.size == 0:
+        raise MelodyError(f"{where}: contains no F0 values")
+    frames = int(MAX_SCORE_S * fe.SAMPLE_RATE / fe.HOP)
+    if f0.size > frames:
+        raise MelodyError(f"{where}: {f0.size} frames = {f0.size * fe.HOP / fe.SAMPLE_RATE / 60:.3g} minutes; "
+                          f"at most {MAX_SCORE_S / 60:g} minutes can be sung")
+    if not np.all(np.isfinite(f0)):
+        raise MelodyError(f"{where}: contains {int(np.count_nonzero(~np.isfinite(f0)))} NaN or infinite F0 values")
+    _check_hz(f0, where)
+    if not np.any(f0 > 0):
+        raise MelodyError(f"{where}: no voiced (non-zero) F0 values")
+    return f0
+
+
+def _check_hz(hz: np.ndarray, where: str) -> None:
+    from ..validate import MAX_F0_HZ
+
+    if np.any(hz < 0):
+        raise MelodyError(f"{where}: contains negative F0 values (lowest {hz.min():.4g} Hz; 0 = unvoiced)")
+    if np.any(hz > MAX_F0_HZ):
+        raise MelodyError(f"{where}: F0 up to {hz.max():.4g} Hz; F0 must be 0 (unvoiced) to {MAX_F0_HZ:g} Hz")
+
+
 def read_f0_file(path: str | os.PathLike) -> np.ndarray:
-    """F0 contour from CSV ('time,Hz' rows; 0 = unvoiced) or NPY (Hz at hop 128 / 24 kHz): -> [T]."""
+    """F0 contour from CSV ('time,Hz' rows; 0 = unvoiced) or NPY (Hz at hop 128 / 24 kHz): -> [T].
+
+    Times in seconds, increasing, 0..validate.MAX_SCORE_S; Hz 0..validate.MAX_F0_HZ.
+    """
+    from ..validate import MAX_SCORE_S
+
     p = Path(path)
     if not p.exists():
         raise MelodyError(f"{p}: no such file")
+    if p.is_dir():
+        raise MelodyError(f"{p}: is a directory, not an F0 file")
     if p.suffix.lower() == ".npy":
         try:
-            f0 = np.load(p, allow_pickle=False)
+            f0 = np.load(p, allow_pickle=False, mmap_mode="r")
         except Exception as e:
-            raise MelodyError(f"{p}: not a readable .npy file ({e})") from None
-        f0 = np.asarray(f0, dtype=np.float64).reshape(-1)
-    else:
-        try:
-            rows = np.genfromtxt(p, delimiter=",", comments="#", dtype=np.float64, invalid_raise=True)
-        except Exception as e:
-            raise MelodyError(f"{p}: not a 'time,Hz' CSV file ({str(e).splitlines()[0]})") from None
-        rows = np.atleast_2d(rows)
-        if rows.size == 0 or rows.shape[1] != 2:
-            raise MelodyError(f"{p}: expected two columns 'time,Hz'")
-        if np.isnan(rows[0]).all():  # header line
-            rows = rows[1:]
-        if len(rows) == 0:
-            raise MelodyError(f"{p}: contains no F0 values")
-        if np.isnan(rows).any() or not np.all(np.isfinite(rows)):
-            raise MelodyError(f"{p}: contains NaN or non-numeric values")
-        t, hz = rows[:, 0], rows[:, 1]
-        if np.any(hz < 0):
-            raise MelodyError(f"{p}: contains negative F0 values")
-        if np.any(np.diff(t) <= 0):
-            raise MelodyError(f"{p}: times must increase")
-        grid = np.arange(0, t[-1] + 1e-9, fe.HOP / fe.SAMPLE_RATE)
-        idx = np.clip(np.searchsorted(t, grid, side="right") - 1, 0, len(t) - 1)
-        f0 = hz[idx]
-        voiced = hz[idx] > 0
-        # interpolate voiced-to-voiced in log frequency, keep unvoiced as 0
-        nxt = np.clip(idx + 1, 0, len(t) - 1)
-        both = voiced & (hz[nxt] > 0) & (nxt != idx)
-        w = np.where(both, (grid - t[idx]) / np.maximum(t[nxt] - t[idx], 1e-12), 0.0)
-        f0 = np.where(both, np.exp((1 - w) * np.log(np.maximum(hz[idx], 1e-9)) + w * np.log(np.maximum(hz[nxt], 1e-9))), f0)
-    if f0.size == 0:
+            raise MelodyError(f"{p}: not a readable .npy file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        return check_f0_array(f0, str(p))
+    if p.stat().st_size > MAX_TEXT_BYTES:
+        raise MelodyError(f"{p}: {p.stat().st_size / 1e6:.0f} MB is too large for an F0 CSV "
+                          f"(at most {MAX_TEXT_BYTES / 1e6:g} MB)")
+    try:
+        with open(p, encoding="utf-8-sig") as fh:
+            rows = np.genfromtxt(fh, delimiter=",", comments="#", dtype=np.float64, invalid_raise=True)
+    except Exception as e:
+        raise MelodyError(f"{p}: not a 'time,Hz' CSV file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    rows = np.atleast_2d(rows)
+    if rows.size == 0 or rows.ndim != 2 or rows.shape[1] != 2:
+        raise MelodyError(f"{p}: expected two columns 'time,Hz'")
+    if np.isnan(rows[0]).all():  # header line
+        rows = rows[1:]
+    if len(rows) == 0:
         raise MelodyError(f"{p}: contains no F0 values")
-    if not np.all(np.isfinite(f0)):
-        raise MelodyError(f"{p}: contains NaN or infinite F0 values")
-    if np.any(f0 < 0):
-        raise MelodyError(f"{p}: contains negative F0 values")
-    if not np.any(f0 > 0):
-        raise MelodyError(f"{p}: no voiced (non-zero) F0 values")
-    return f0
+    if not np.all(np.isfinite(rows)):
+        raise MelodyError(f"{p}: contains NaN or non-numeric values (or infinities)")
+    t, hz = rows[:, 0], rows[:, 1]
+    if np.any(np.diff(t) <= 0):
+        k = int(np.flatnonzero(np.diff(t) <= 0)[0])
+        raise MelodyError(f"{p}: times must increase (row {k + 2}: {t[k + 1]:g} s after {t[k]:g} s)")
+    if t[0] < 0 or t[-1] > MAX_SCORE_S:
+        raise MelodyError(f"{p}: times must lie within 0-{MAX_SCORE_S:g} s, got {t[0]:g}-{t[-1]:g} s")
+    _check_hz(hz, str(p))
+    grid = np.arange(0, t[-1] + 1e-9, fe.HOP / fe.SAMPLE_RATE)
+    idx = np.clip(np.searchsorted(t, grid, side="right") - 1, 0, len(t) - 1)
+    f0 = hz[idx]
+    voiced = hz[idx] > 0
+    # interpolate voiced-to-voiced in log frequency, keep unvoiced as 0
+    nxt = np.clip(idx + 1, 0, len(t) - 1)
+    both = voiced & (hz[nxt] > 0) & (nxt != idx)
+    w = np.where(both, (grid - t[idx]) / np.maximum(t[nxt] - t[idx], 1e-12), 0.0)
+    f0 = np.where(both, np.exp((1 - w) * np.log(np.maximum(hz[idx], 1e-9)) + w * np.log(np.maximum(hz[nxt], 1e-9))), f0)
+    return check_f0_array(f0, str(p))

@@ -12,16 +12,33 @@ from .transcribe import TranscribeConfig, transcribe
 
 
 def _check_notes(notes: list[nt.Note], where: str) -> list[nt.Note]:
+    """Every note has finite times, a positive duration, a singable pitch, and the melody ends
+    within validate.MAX_SCORE_S."""
+    from ..validate import MAX_SCORE_S
+
     if not notes:
         raise MelodyError(f"{where}: contains no notes")
     for x in notes:
-        if not (np.isfinite(x.onset) and np.isfinite(x.offset)) or x.offset <= x.onset or x.onset < 0:
-            raise MelodyError(f"{where}: note at {x.onset:.3f} s has a non-positive duration")
+        try:
+            onset, offset, pitch, level = (float(v) for v in (x.onset, x.offset, x.pitch, x.level_db))
+        except (TypeError, ValueError):
+            raise MelodyError(f"{where}: a note's onset, offset, pitch and level must be numbers, got {x}") from None
+        if not (np.isfinite(onset) and np.isfinite(offset)) or offset <= onset or onset < 0:
+            raise MelodyError(f"{where}: note at {onset:.3f} s has a non-positive duration")
+        if offset > MAX_SCORE_S:
+            raise MelodyError(f"{where}: the melody lasts {offset / 60:.3g} minutes; at most "
+                              f"{MAX_SCORE_S / 60:g} minutes can be sung")
+        nt.check_pitch(pitch, f"{where}: note at {onset:.3f} s")
+        if not np.isfinite(level) or level > 0:
+            raise MelodyError(f"{where}: note at {onset:.3f} s has level {level:g} dB; levels are <= 0 dB")
     return notes
 
 
 def from_notes(notes: list[nt.Note], where: str = "notes", tempo: float = 1.0) -> nt.Melody:
     """A Melody from notes (flat F0; the engine adds expression)."""
+    from ..validate import tempo as check_tempo
+
+    tempo = check_tempo(tempo, "tempo")
     notes = _check_notes(nt.scale_tempo(notes, tempo) if tempo != 1.0 else notes, where)
     return nt.Melody(f0=nt.notes_to_f0(notes), notes=notes, has_expression=False)
 
@@ -37,7 +54,7 @@ def from_note_list(path: str | os.PathLike, bpm: float | None = None, tempo: flo
 
 def from_f0(f0: np.ndarray, where: str = "F0", cfg: TranscribeConfig | None = None) -> nt.Melody:
     """A performed F0 contour [T] Hz on the front-end grid: kept as it is, notes transcribed."""
-    f0 = np.asarray(f0, dtype=np.float64)
+    f0 = nt.check_f0_array(f0, where)
     notes = transcribe(f0, cfg)
     if not notes:
         raise MelodyError(f"{where}: no notes found in the F0 contour (too little voiced pitch)")
