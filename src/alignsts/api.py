@@ -163,6 +163,10 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
             melody = load_melody(midi=midi, notes=notes, f0=f0, melody_from=melody_from, track=track,
                                  channel=channel, tempo=tempo, bpm=bpm, notes_only=notes_only)
         cfg = _engine_config(config, score_engine.ScoreConfig, transpose)
+        if not isinstance(cfg.transpose, str):   # a fixed shift is checked against the melody before any work
+            from .melody.contour import check_sung_range
+
+            check_sung_range(melody.f0, float(cfg.transpose))
         wav, analysis = score_engine.convert(s, melody, cfg, progress=progress)
     return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
+from . import tempfiles
 from .errors import OutputError
 
 TEMP_SUFFIX = ".tmp"
@@ -84,6 +85,7 @@ def atomic_path(path: str | os.PathLike, *, folder: bool = False) -> Iterator[Pa
     not exist or is not writable."""
     target = Path(path)
     tmp = _make_temp(target, folder)
+    tempfiles.created(tmp)   # whoever stops the process (runner.supervise) removes it if we cannot
     try:
         yield tmp
         if not folder:
@@ -96,6 +98,7 @@ def atomic_path(path: str | os.PathLike, *, folder: bool = False) -> Iterator[Pa
     finally:
         if tmp.exists():
             _remove(tmp)
+        tempfiles.gone(tmp)
 
 
 @contextmanager

@@ -259,12 +259,16 @@ def cmd_convert(args) -> int:
         speech, output, plot = plan[0]
         _convert_one(args, speech, output, plot, config, melody)
         return 0
+    from .runner import report_done, report_planned
+
+    report_planned(len(plan))
     failed, done = [], []
     try:
         for speech, output, plot in plan:
             try:
                 _convert_one(args, speech, output, plot, config, melody)
                 done.append(output)
+                report_done(output)
             except AlignSTSError as e:
                 log.error("skipped: %s", e)
                 failed.append(str(e))
@@ -361,7 +365,25 @@ def cmd_demo(args) -> int:
     return 0
 
 
+SUPERVISED = ("convert", "demo")   # commands run in a worker process that Ctrl-C / SIGTERM stop at once
+
+
+def entry(argv: list[str] | None = None) -> int:
+    """The ``alignsts`` program: conversions run under runner.supervise, so Ctrl-C and SIGTERM stop
+    them within about a second even inside native code, and leave no temp file behind."""
+    import os
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)    # a bad command line exits here (2, one line)
+    if args.command in SUPERVISED and hasattr(os, "fork") and not os.environ.get("ALIGNSTS_IN_PROCESS"):
+        from .runner import supervise
+
+        return supervise(lambda: main(argv))
+    return main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import threading
     import warnings
 
     from .errors import AlignSTSError
@@ -373,18 +395,37 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     chatty = args.command in ("prepare", "train", "train-vocoder")   # long jobs report progress
     level = logging.ERROR if args.quiet else logging.INFO if args.verbose or chatty else logging.WARNING
-    logging.basicConfig(level=level, format="alignsts: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=level, format="alignsts: %(message)s", stream=sys.stderr, force=True)
     if not args.verbose:
         warnings.filterwarnings("ignore")
+    previous = None
+    if args.command in SUPERVISED and threading.current_thread() is threading.main_thread():
+        from .runner import install_stop_handlers
+
+        previous = install_stop_handlers()   # SIGTERM takes the same path as Ctrl-C
+    try:
+        return _run(args)
+    finally:
+        if previous:
+            from .runner import restore_handlers
+
+            restore_handlers(previous)
+
+
+def _run(args) -> int:
+    from .errors import AlignSTSError
+
     try:
         return {"convert": cmd_convert, "demo": cmd_demo, "import-official": cmd_import_official,
                 "prepare": cmd_prepare, "train": cmd_train, "train-vocoder": cmd_train_vocoder}[args.command](args)
     except AlignSTSError as e:
-        print(f"alignsts: error: {e}", file=sys.stderr)
+        print(f"alignsts: error: {' '.join(str(e).split())}", file=sys.stderr)   # always one line
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:   # Ctrl-C or SIGTERM (runner.Interrupted): temp files are gone by now
+        from .runner import exit_code
+
         print("alignsts: interrupted", file=sys.stderr)
-        return 130
+        return exit_code(e)
     except Exception as e:  # a bug: still one line unless --verbose
         if args.verbose:
             traceback.print_exc()

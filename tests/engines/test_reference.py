@@ -8,7 +8,7 @@ from alignsts import api
 from alignsts.audio import frontend as fe
 from alignsts.audio import io
 from alignsts.engines import reference as eng
-from alignsts.errors import MelodyError
+from alignsts.errors import AlignSTSError, MelodyError
 from alignsts.melody import contour
 from alignsts.eval import metrics
 
@@ -154,8 +154,11 @@ def test_resolve_transpose():
     assert contour.resolve_transpose(None, speech, melody) == -12.0
     assert contour.resolve_transpose(3, speech, melody) == 3.0
     assert contour.resolve_transpose("-5", speech, melody) == -5.0
-    with pytest.raises(MelodyError, match="transpose"):
-        contour.resolve_transpose("up", speech, melody)
+    for bad in ("up", 1000, float("nan"), float("inf")):
+        with pytest.raises(AlignSTSError, match="transpose must be 'auto' or semitones from -36 to 36"):
+            contour.resolve_transpose(bad, speech, melody)
+    with pytest.raises(MelodyError, match="outside the 20-2100 Hz a voice can sing"):
+        contour.resolve_transpose(36, speech, melody)     # 400 Hz * 8 = 3200 Hz
 
 
 # ---------------------------------------------------------------- helpers

@@ -15,7 +15,6 @@ from .frontend import SAMPLE_RATE
 
 MIN_DURATION_S = 0.3
 SILENCE_PEAK = 1e-4       # about -80 dBFS: quieter than this is treated as silence
-DC_NEGLIGIBLE = 1e-6      # a smaller offset is left alone (removing it again would only add rounding)
 
 
 def read_audio(path: str | os.PathLike, name: str | None = None,
@@ -123,10 +122,8 @@ def check_audio(wav, sr, name: str = "audio", min_duration: float = MIN_DURATION
         log.warning("%s: samples reach %.3g, beyond the -1..1 of float audio; scaled down by %.3g", name,
                     peak, peak)
         wav = wav / peak
-    dc = float(wav.mean(dtype=np.float64))
-    if abs(dc) > DC_NEGLIGIBLE:                # DC offset is not sound: a constant signal is silent
-        wav = wav - np.float32(dc) if wav.dtype == np.float32 else wav - dc
-    if float(np.max(np.abs(wav))) < SILENCE_PEAK:
+    dc = float(wav.mean(dtype=np.float64))     # a DC offset is not sound: a constant signal is silent
+    if float(np.max(np.abs(wav - dc))) < SILENCE_PEAK:
         raise AudioInputError(f"{name}: is silent")
     return wav.astype(np.float32)
 

@@ -74,8 +74,13 @@ def read_config(folder: str | os.PathLike) -> dict[str, Any]:
     for name in ("config.yaml", "config.json"):
         p = d / name
         if p.is_file():
-            with open(p, encoding="utf-8") as fh:
-                data = yaml.safe_load(fh) if name.endswith(".yaml") else json.load(fh)
+            try:
+                with open(p, encoding="utf-8") as fh:
+                    data = yaml.safe_load(fh) if name.endswith(".yaml") else json.load(fh)
+            except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as e:
+                kind = "YAML" if name.endswith(".yaml") else "JSON"
+                reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+                raise CheckpointError(f"{p}: not valid {kind} ({reason})") from None
             if not isinstance(data, dict):
                 raise CheckpointError(f"{p}: expected a mapping of hyperparameters")
             return data
@@ -117,6 +122,9 @@ def model_state_dict(ckpt: Mapping[str, Any]) -> Mapping[str, Any]:
     return sd["model"]
 
 
+VOCODER_KEYS = ("upsample_rates", "resblock_kernel_sizes", "resblock")   # HiFi-GAN hyperparameters
+
+
 def build_model(hparams: Mapping[str, Any]):
     """An untrained AlignSTSModel for an official flat config."""
     from .alignsts.config import AlignSTSConfig
@@ -140,6 +148,9 @@ def load_official_acoustic(folder: str | os.PathLike, trust: bool = False) -> tu
     loads strictly. ``trust``: allow full unpickling (the official checkpoints need it; only for
     trusted files)."""
     hp = read_config(folder)
+    if any(k in hp for k in VOCODER_KEYS) or (Path(folder) / "generator_v1").is_file():
+        raise CheckpointError(f"{folder}: this is a HiFi-GAN vocoder folder; give it as --vocoder and the AlignSTS "
+                              f"acoustic-model folder as --checkpoint")
     model = _build_for(folder, hp)
     sd = model_state_dict(load_pickle(newest_checkpoint(folder), trust=trust))
     try:
