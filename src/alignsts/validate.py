@@ -177,6 +177,15 @@ def one_of(*choices: str):
     return check
 
 
+def device(value: Any, name: str = "device") -> str:
+    """A torch device setting: auto, cpu, cuda, cuda:N or mps."""
+    import re
+
+    if isinstance(value, str) and re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value.strip()):
+        return value.strip()
+    raise InvalidValueError(f"{name} must be auto, cpu, cuda, cuda:N or mps, got {_describe(value)}")
+
+
 # ----------------------------------------------------------------------------- config fields
 class Range:
     """Annotated[float, Range(lo, hi)]: the field's allowed (closed) range; None = unbounded."""

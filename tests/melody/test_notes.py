@@ -411,3 +411,96 @@ def test_midi_velocity_becomes_note_level(tmp_path):
     notes = nt.read_midi(tmp_path / "v.mid")
     assert notes[0].level_db == pytest.approx(0.0)
     assert notes[1].level_db == pytest.approx(40 * np.log10(64 / 127))
+
+
+def test_midi_legato_overlap_is_cut_not_called_a_chord(tmp_path, caplog):
+    """A note held 30 ms into the next (legato playing) ends where the next begins, without a chord warning."""
+    import mido
+
+    overlap = 24   # ticks of 480 per beat at 120 bpm: 25 ms
+    msgs = [mido.Message("note_on", note=67, velocity=90, time=0),
+            mido.Message("note_on", note=64, velocity=90, time=TPB - overlap),
+            mido.Message("note_off", note=67, time=overlap),
+            mido.Message("note_off", note=64, time=TPB - overlap)]
+    p = _midi(tmp_path / "legato.mid", [msgs])
+    with caplog.at_level(logging.INFO, logger="alignsts"):
+        notes = nt.read_midi(p)
+    starts = [round(x.onset, 3) for x in notes]
+    assert [x.pitch for x in notes] == [67, 64] and starts == [0.0, round((TPB - overlap) / TPB * 0.5, 3)]
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "chord" not in text and "legato" in text
+
+
+def test_midi_notes_without_note_off_end_with_the_track(tmp_path, caplog):
+    import mido
+
+    msgs = [mido.Message("note_on", note=60, velocity=90, time=0),
+            mido.Message("note_on", note=62, velocity=90, time=TPB),
+            mido.Message("note_off", note=62, time=TPB)]
+    p = _midi(tmp_path / "open.mid", [msgs])
+    with caplog.at_level(logging.WARNING, logger="alignsts"):
+        notes = nt.read_midi(p)
+    assert 60 in [x.pitch for x in notes]
+    assert any("no note-off" in r.getMessage() for r in caplog.records)
+    never = _midi(tmp_path / "never.mid", [[mido.Message("note_on", note=60, velocity=90, time=0)]])
+    with pytest.raises(MelodyError, match="never end"):
+        nt.read_midi(never)
+
+
+def test_midi_zero_tempo_is_named(tmp_path):
+    import mido
+
+    msgs = [mido.MetaMessage("set_tempo", tempo=0, time=0)] + _seq([(60, 1)])
+    with pytest.raises(MelodyError, match="tempo 0"):
+        nt.read_midi(_midi(tmp_path / "t0.mid", [msgs]))
+
+
+def test_midi_channel_without_notes_lists_the_channels_that_have_some(tmp_path):
+    p = _midi(tmp_path / "ch.mid", [_seq([(60, 1)], channel=2)])
+    with pytest.raises(MelodyError, match=r"on channel 4 \(channels with notes: 2\)"):
+        nt.read_midi(p, channel=4)
+    with pytest.raises(AlignSTSError, match="MIDI channel from 0 to 15"):
+        nt.read_midi(p, channel=16)
+
+
+def test_midi_out_of_range_notes_move_by_octaves(tmp_path, caplog):
+    p = _midi(tmp_path / "low.mid", [_seq([(12, 1), (108, 1)])])
+    with caplog.at_level(logging.WARNING, logger="alignsts"):
+        assert [x.pitch for x in nt.read_midi(p)] == [24, 96]
+    assert any("moved by octaves" in r.getMessage() for r in caplog.records)
+
+
+def test_note_list_with_bom_and_crlf(tmp_path):
+    p = tmp_path / "win.txt"
+    p.write_bytes("\ufeffC4 0.5\r\nD4 0.5\r\n# comment\r\nE4 1\r\n".encode("utf-8"))
+    assert [x.pitch for x in nt.read_note_list(p)] == [60, 62, 64]
+
+
+@pytest.mark.parametrize("content,needle", [
+    ("0,220\n1e9,220\n", "times must lie within 0-3600 s"),
+    ("0,220\n0.5,1e9\n", "F0 must be 0 (unvoiced) to 2000 Hz"),
+    ("0,220\n0.5,220\n0.4,220\n", "times must increase (row 3"),
+    ("\ufefftime,Hz\r\n0,220\r\n0.5,0\r\n", None),
+])
+def test_f0_csv_limits(tmp_path, content, needle):
+    p = tmp_path / "f0.csv"
+    p.write_text(content, encoding="utf-8")
+    if needle is None:
+        assert nt.read_f0_file(p).max() == 220.0
+        return
+    with pytest.raises(MelodyError) as e:
+        nt.read_f0_file(p)
+    assert needle in str(e.value)
+
+
+@pytest.mark.parametrize("array,needle", [
+    (np.full((1200, 2), 220.0), "shape [1200, 2]"),
+    (np.full(100, 220.0) * 1j, "complex"),
+    (np.ones(100, dtype=bool), "true/false"),
+])
+def test_f0_npy_shapes_and_types(tmp_path, array, needle):
+    p = tmp_path / "f0.npy"
+    np.save(p, array)
+    with pytest.raises(MelodyError) as e:
+        nt.read_f0_file(p)
+    assert needle in str(e.value)

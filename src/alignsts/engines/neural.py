@@ -21,6 +21,7 @@ from ..audio.content import (CONTENT_SR, ContentModel, device_of, monotone, offi
 from ..errors import NeuralSetupError
 from ..melody import contour
 from ..validate import CallerOnly, Check, Range, one_of, transpose_setting
+from ..validate import device as device_setting
 
 __all__ = ["NeuralConfig", "NeuralAnalysis", "NeuralSetupError", "convert", "monotone"]
 
@@ -40,7 +41,7 @@ class NeuralConfig:
     speaker_mean_f0: Annotated[Optional[float], Range(40, 1000)] = None  # Hz for the monotone speech; default: the speech's mean voiced F0
     transpose: Annotated[str | float, Check(transpose_setting)] = "auto"
     seed: Annotated[int, Range(0, 2**32 - 1)] = 0
-    device: Annotated[str, Check(one_of("auto", "cpu", "cuda"))] = "auto"                  # auto (CUDA when available), cpu, cuda
+    device: Annotated[str, Check(device_setting)] = "auto"                  # auto (CUDA when available), cpu, cuda
     griffin_lim_iters: Annotated[int, Range(1, 1000)] = 64
 
 
