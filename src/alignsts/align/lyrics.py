@@ -541,27 +541,28 @@ def _best_bounds(loud: np.ndarray, voiced: np.ndarray, active: np.ndarray, n: in
     mean_len = max(float(active.sum()) / n, lo)
     min_voiced = max(1, ms_to_frames(cfg.min_voiced_ms))
     per_100ms = ms_to_frames(100.0)
-    inf = np.inf
-    cost = np.full((n + 1, t + 1), inf)
+    # every segment [b - length, b): its own cost does not depend on how many came before it,
+    # so it is one [T+1, W] table (lengths longest first: ties go to the earliest start)
+    lengths = np.arange(hi, lo - 1, -1)
+    ends = np.arange(t + 1)
+    starts = ends[:, None] - lengths[None, :]                       # [T+1, W]
+    valid = starts >= 0
+    a = np.where(valid, starts, 0)
+    inside = (cum_i[ends][:, None] - cum_i[a]) - np.minimum(lead[a], lengths) \
+        - np.minimum(trail[ends][:, None], lengths)
+    seg = cfg.duration_weight * np.log(lengths / mean_len)[None, :] ** 2 \
+        + cfg.pause_weight * np.maximum(inside, 0) / per_100ms
+    seg = np.where(valid & ((cum_v[ends][:, None] - cum_v[a]) >= min_voiced), seg, np.inf)
+    cut_at = np.append(cut, 0.0)                                     # the last boundary is free
+    cost = np.full((n + 1, t + 1), np.inf)
     back = np.zeros((n + 1, t + 1), dtype=int)
     cost[0, 0] = 0.0
     for k in range(1, n + 1):
-        prev = cost[k - 1]
-        for b in range(k * lo, t + 1):
-            a = np.arange(max(0, b - hi), b - lo + 1)
-            if len(a) == 0:
-                continue
-            ok = (cum_v[b] - cum_v[a]) >= min_voiced
-            length = b - a
-            inside = (cum_i[b] - cum_i[a]) - np.minimum(lead[a], length) - np.minimum(trail[b], length)
-            seg = (cfg.duration_weight * np.log(length / mean_len) ** 2
-                   + cfg.pause_weight * np.maximum(inside, 0) / per_100ms)
-            total = np.where(ok, prev[a] + seg, inf)
-            j = int(np.argmin(total))
-            if not np.isfinite(total[j]):
-                continue
-            cost[k, b] = total[j] + (cut[b] if b < t else 0.0)
-            back[k, b] = a[j]
+        total = cost[k - 1][a] + seg                                 # [T+1, W]
+        j = np.argmin(total, axis=1)
+        best = total[ends, j]
+        cost[k] = best + cut_at
+        back[k] = a[ends, j]
     if not np.isfinite(cost[n, t]):
         return None
     bounds = [t]
