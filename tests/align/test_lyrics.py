@@ -227,3 +227,9 @@ def test_real_speech_syllables_sit_on_voiced_nuclei(pair, sts_pair):
     if pair.startswith("en"):
         other = REAL["en-nhss-8" if pair == "en-nhss-2" else "en-nhss-2"]
         assert align_lyrics(x, _real_lyrics(other), mag=mag, f0=f0) is None
+
+
+def test_config_defaults_are_valid():
+    from alignsts.validate import check_config
+
+    check_config(L.LyricsConfig())

@@ -23,11 +23,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Annotated
 
 import numpy as np
 
 from ..audio import frontend as fe
 from ..audio.frames import ms_to_frames, runs
+from ..validate import Range
 from .features import active_frames
 from .syllables import Syllable, SyllableConfig, band_loudness_db, detect
 
@@ -47,19 +49,19 @@ class LyricSyllable:
 @dataclass
 class LyricsConfig:
     # forced alignment (English)
-    min_score_per_frame: float = -14.0  # forced-alignment minus free phone-loop score per 10 ms frame
-    loud_db: float = 25.0               # frames within this of the loudest are speech ...
-    max_speech_in_pauses: float = 0.10  # ... and no more than this share of them may fall in pauses
-    max_word_s: float = 4.0             # a spoken word longer than this is an alignment failure
+    min_score_per_frame: Annotated[float, Range(-1000, 1000)] = -14.0  # forced minus free phone-loop score per 10 ms
+    loud_db: Annotated[float, Range(0, 120)] = 25.0              # frames within this of the loudest are speech ...
+    max_speech_in_pauses: Annotated[float, Range(0, 1)] = 0.10   # ... and no more than this share may fall in pauses
+    max_word_s: Annotated[float, Range(0.1, 60)] = 4.0           # a spoken word longer than this is a failure
     # acoustic segmentation (Mandarin)
-    min_syllable_ms: float = 60.0
-    max_syllable_ms: float = 1500.0
-    min_voiced_ms: float = 25.0
-    duration_weight: float = 4.0        # dB of boundary cost per squared log-ratio to the mean length
-    pause_weight: float = 6.0           # dB per 100 ms of pause left inside one syllable
-    voiced_onset_ms: float = 50.0       # the part of the voicing m/n/l/r take as onset
-    nasal_coda_ms: float = 60.0         # the part of the voicing -n/-ng take as coda
-    max_count_ratio: float = 2.5        # lyric syllables vs. text-free nuclei beyond this: fail
+    min_syllable_ms: Annotated[float, Range(10, 1000)] = 60.0
+    max_syllable_ms: Annotated[float, Range(100, 10000)] = 1500.0
+    min_voiced_ms: Annotated[float, Range(0, 1000)] = 25.0
+    duration_weight: Annotated[float, Range(0, 100)] = 4.0  # dB of cut cost per squared log-ratio to the mean length
+    pause_weight: Annotated[float, Range(0, 100)] = 6.0     # dB per 100 ms of pause left inside one syllable
+    voiced_onset_ms: Annotated[float, Range(0, 500)] = 50.0  # the part of the voicing m/n/l/r take as onset
+    nasal_coda_ms: Annotated[float, Range(0, 500)] = 60.0    # the part of the voicing -n/-ng take as coda
+    max_count_ratio: Annotated[float, Range(1, 100)] = 2.5   # lyric vs. text-free syllable counts beyond this: fail
     syllables: SyllableConfig = field(default_factory=SyllableConfig)
 
 
