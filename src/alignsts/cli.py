@@ -67,9 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Sing SPEECH (your spoken lyrics) to a melody: the melody and rhythm of "
                                    "a sung reference of the same words (--reference), or a melody without "
                                    "words (--midi, --notes, --f0, --melody-from).")
-    c.add_argument("speech", nargs="+", help="speech recording(s): wav/flac/ogg/mp3, any rate")
+    c.add_argument("speech", nargs="*", help="speech recording(s): wav/flac/ogg/mp3, any rate")
     src = c.add_argument_group("melody (exactly one)")
-    one = src.add_mutually_exclusive_group(required=True)
+    one = src.add_mutually_exclusive_group()
     one.add_argument("-r", "--reference", help="sung recording of the same lyrics (reference engine)")
     one.add_argument("--midi", help="MIDI file (score engine)")
     one.add_argument("--notes", help="note list: 'C4 0.5' per line, seconds (or beats with --bpm)")
@@ -86,8 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="flat notes: no vibrato, overshoot or preparation")
     score.add_argument("--vibrato-depth", type=float, help="vibrato depth in cents (default 45)")
     score.add_argument("--vibrato-rate", type=float, help="vibrato rate in Hz (default 6)")
-    c.add_argument("-o", "--output", required=True,
+    c.add_argument("-o", "--output",
                    help="output file (.wav/.flac/.ogg); a folder when several speech files are given")
+    many = c.add_argument_group("manifest batch (pip install 'alignsts[batch]' for --dask-scheduler)")
+    many.add_argument("--manifest", metavar="CSV",
+                      help="convert every row of this CSV (columns speech, one of reference/midi/score/notes/f0/"
+                           "melody_from, output; optional transpose, engine, lyrics); rows with a valid output "
+                           "are skipped, so running it again resumes")
+    many.add_argument("--workers", type=int, help="worker processes (default: the CPU count)")
+    many.add_argument("--dask-scheduler", metavar="ADDRESS",
+                      help="send the rows to this Dask scheduler (e.g. tcp://10.0.0.5:8786) instead of local workers")
+    many.add_argument("--problems", metavar="CSV",
+                      help="where failed rows are listed (default: <manifest>.problems.csv beside the manifest)")
     c.add_argument("--engine", choices=["reference", "score", "neural"],
                    help="default: reference with --reference, score otherwise")
     nn = c.add_argument_group("neural engine (pip install 'alignsts[neural]')")
@@ -147,6 +157,22 @@ def build_parser() -> argparse.ArgumentParser:
         t.add_argument("--run", required=True, help="run folder: checkpoints, tb/, metrics.jsonl")
         t.add_argument("--steps", type=int, default=None, help="train to this step (default: the config's)")
         t.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+
+    e = sub.add_parser("evaluate", parents=[verbosity], help="score outputs against target singing",
+                       description="Score OUTPUT against the TARGET singing (or every row of --pairs): RCA, RPA, "
+                                   "F0 RMSE in cents, voicing F1, LSD, RRD, MCD after DTW and speaker similarity "
+                                   "(Resemblyzer, when installed); frames compared in place at 24 kHz, hop 128, "
+                                   "Praat F0, as the AlignSTS evaluation. Definitions: README, 'Evaluating outputs'.")
+    e.add_argument("output", nargs="?", help="the recording to score (e.g. a converted output)")
+    e.add_argument("target", nargs="?", help="the singing it should match (ground truth)")
+    e.add_argument("--speech", help="the speech OUTPUT was made from (adds similarity to the speaker)")
+    e.add_argument("--pairs", metavar="CSV", help="CSV with columns output,target[,speech] (paths relative to it)")
+    e.add_argument("--json", metavar="FILE", help='write {"rows": [...], "mean": {...}} here')
+    e.add_argument("--csv", metavar="FILE", help="write one line per pair here")
+    e.add_argument("--plot", metavar="DIR", help="write a pitch overlay PNG per pair into this folder")
+    e.add_argument("--no-mcd", action="store_true", help="skip MCD (the slowest metric)")
+    e.add_argument("--speaker", choices=["auto", "on", "off"], default="auto",
+                   help="speaker similarity: auto = when resemblyzer is installed (default)")
 
     d = sub.add_parser("demo", parents=[verbosity], help="convert the bundled example")
     d.add_argument("-o", "--output", default="demo_out", help="output folder (default demo_out)")
@@ -234,10 +260,56 @@ def _plan(args) -> list[tuple[str, Path, Path | None]]:
     return plan
 
 
+def _settings(args):
+    """The manifest batch's shared settings, from the convert options."""
+    from .batch import Settings
+
+    score = tuple((k, v) for k, v in (("expression", args.expression), ("vibrato_depth", args.vibrato_depth),
+                                      ("vibrato_rate", args.vibrato_rate)) if v is not None)
+    neural = tuple((k, v) for k, v in (("checkpoint", args.checkpoint), ("vocoder", args.vocoder),
+                                       ("content_model", args.content_model)) if v)
+    neural += (("trust_checkpoint", args.trust_checkpoint), ("speaker", args.speaker_embedding),
+               ("seed", args.seed), ("device", args.device))
+    convert = tuple((k, v) for k, v in (("track", args.track), ("channel", args.channel), ("bpm", args.bpm))
+                    if v is not None)
+    convert += (("tempo", args.tempo), ("notes_only", args.notes_only))
+    return Settings(engine=args.engine, config=args.config, sr=args.sr, score=score, neural=neural,
+                    convert=convert)
+
+
+def cmd_convert_manifest(args) -> int:
+    from . import batch
+    from .errors import AlignSTSError
+
+    given = [f"--{k.replace('_', '-')}" for k in ("reference", "midi", "notes", "f0", "melody_from", "output", "plot")
+             if getattr(args, k)]
+    if args.speech or given:
+        raise AlignSTSError("with --manifest, the speech files, melodies and outputs come from the CSV; "
+                            f"remove {', '.join(args.speech[:1] + given)}")
+    report = batch.run(args.manifest, _settings(args), workers=args.workers, dask_scheduler=args.dask_scheduler,
+                       problems_path=args.problems, progress=not args.quiet)
+    if not args.quiet or report.problems:
+        print(f"alignsts: {report.summary()}", file=sys.stderr)
+    if report.interrupted:
+        return 128 + report.interrupted
+    return 1 if report.problems else 0
+
+
 def cmd_convert(args) -> int:
     from . import api
     from .errors import AlignSTSError
     from .validate import check_config
+
+    if args.manifest:
+        return cmd_convert_manifest(args)
+    if args.workers or args.dask_scheduler or args.problems:
+        raise AlignSTSError("--workers, --dask-scheduler and --problems go with --manifest CSV")
+    if not args.speech:
+        raise AlignSTSError("give the speech recording(s) to convert, or --manifest CSV")
+    if not any((args.reference, args.midi, args.notes, args.f0, args.melody_from)):
+        raise AlignSTSError("give a melody: --reference, --midi, --notes, --f0 or --melody-from")
+    if not args.output:
+        raise AlignSTSError("give the output file with -o/--output")
 
     plan = _plan(args)
     # everything that can be checked is checked before any work: outputs, rates, paths, settings
@@ -355,6 +427,44 @@ def cmd_train_vocoder(args) -> int:
     return _training(args, vocoder=True)
 
 
+def cmd_evaluate(args) -> int:
+    from .errors import AlignSTSError
+    from .eval import evaluate as ev
+
+    if args.pairs and (args.output or args.target or args.speech):
+        raise AlignSTSError("give either --pairs CSV or OUTPUT TARGET [--speech SPEECH], not both")
+    if args.pairs:
+        pairs = ev.read_pairs(args.pairs)
+    elif args.output and args.target:
+        pairs = [ev.Pair(Path(args.output), Path(args.target), Path(args.speech) if args.speech else None)]
+    else:
+        raise AlignSTSError("give OUTPUT TARGET (the recording to score and the singing it should match) or --pairs CSV")
+    json_path = ev.check_report_path(args.json, pairs, ".json") if args.json else None
+    csv_path = ev.check_report_path(args.csv, pairs, ".csv") if args.csv else None
+    options = ev.EvalOptions(mcd=not args.no_mcd, speaker=args.speaker,
+                             plot_dir=Path(args.plot) if args.plot else None)
+
+    def on_row(pair, row, error):
+        if error is not None and len(pairs) > 1:   # one pair: its error is the command's error
+            log.error("skipped: %s", error)
+        else:
+            log.info("scored %s", pair.output)
+
+    report = ev.evaluate(pairs, options, on_row=on_row)
+    if report.failures and not report.rows and len(pairs) == 1:
+        raise AlignSTSError(report.failures[0][1])
+    if not args.quiet and report.rows:
+        print(ev.format_table(report))
+    if json_path:
+        ev.write_json(report, json_path)
+    if csv_path:
+        ev.write_csv(report, csv_path)
+    if report.failures:
+        log.error("%d of %d pairs could not be scored", len(report.failures), len(pairs))
+        return 1
+    return 0
+
+
 def cmd_demo(args) -> int:
     from . import api
 
@@ -375,7 +485,11 @@ def entry(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)    # a bad command line exits here (2, one line)
-    if args.command in SUPERVISED and hasattr(os, "fork") and not os.environ.get("ALIGNSTS_IN_PROCESS"):
+    # a manifest batch is its own supervisor: its parent only waits (pure Python) on worker processes
+    # that it terminates itself on Ctrl-C / SIGTERM (alignsts.batch)
+    manifest = args.command == "convert" and getattr(args, "manifest", None)
+    if (args.command in SUPERVISED and not manifest and hasattr(os, "fork")
+            and not os.environ.get("ALIGNSTS_IN_PROCESS")):
         from .runner import supervise
 
         return supervise(lambda: main(argv))
@@ -416,7 +530,8 @@ def _run(args) -> int:
     from .errors import AlignSTSError
 
     try:
-        return {"convert": cmd_convert, "demo": cmd_demo, "import-official": cmd_import_official,
+        return {"convert": cmd_convert, "demo": cmd_demo, "evaluate": cmd_evaluate,
+                "import-official": cmd_import_official,
                 "prepare": cmd_prepare, "train": cmd_train, "train-vocoder": cmd_train_vocoder}[args.command](args)
     except AlignSTSError as e:
         print(f"alignsts: error: {' '.join(str(e).split())}", file=sys.stderr)   # always one line

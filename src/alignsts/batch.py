@@ -1,0 +1,678 @@
+"""Batch conversion of a manifest: many rows, worker processes or a Dask cluster, resumable.
+
+A manifest is a CSV with a header. Columns: ``speech``; exactly one melody column per row
+(``reference``, ``midi``, ``score``, ``notes``, ``f0`` or ``melody_from``); ``output``; and,
+optionally, ``transpose`` (``auto``, ``fit`` or semitones), ``engine`` and ``lyrics`` (text, or
+``@file.txt``). Relative paths are relative to the CSV's folder.
+
+How a run goes (:func:`run`):
+1. Every row is read and checked before any conversion: unknown columns, no or several
+   melodies, an output that is an input of any row (or the output of an earlier row), an
+   unsupported output format. Such rows go to the problems file; the others run.
+2. Rows whose output already exists and is valid (:func:`output_is_valid`: readable audio of
+   plausible length) are skipped, so running the same manifest again resumes it. Outputs are
+   written atomically (temp file + rename), so a file under the output's name is always whole.
+3. The rest are converted by ``alignsts.api.convert`` in worker processes (spawned, one
+   BLAS/OpenMP/numba thread each, a writable numba cache; the engine settings are built once
+   per worker) or, with ``dask_scheduler``, as tasks on an existing Dask distributed cluster
+   whose workers see the same paths. A progress bar (tqdm) shows the rate and the time left.
+4. A row that fails is written to the problems CSV (``line,speech,output,reason``) with its
+   one-line reason, and the run carries on. Ctrl-C stops the workers, removes their temp files
+   and returns; the next run picks up where this one stopped.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import inspect
+import logging
+import os
+import re
+import signal
+import sys
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from .errors import AlignSTSError, OutputError
+
+log = logging.getLogger("alignsts")
+
+MELODY_COLUMNS = ("reference", "midi", "score", "notes", "f0", "melody_from")
+OPTION_COLUMNS = ("transpose", "engine", "lyrics")
+COLUMNS = ("speech",) + MELODY_COLUMNS + ("output",) + OPTION_COLUMNS
+OUTPUT_SUFFIXES = (".wav", ".flac", ".ogg")
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+MIN_OUTPUT_SECONDS = 0.3          # the shortest input alignsts accepts; an output is never shorter
+LENGTH_TOLERANCE = 0.05           # a reference-engine output is the reference's length, +-5 %
+PROBLEM_FIELDS = ("line", "speech", "output", "reason")
+
+
+class ManifestError(AlignSTSError):
+    """The manifest as a whole cannot be used (unreadable, no header, required columns missing)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One conversion of the manifest; paths are absolute strings (picklable, for any worker)."""
+    line: int                          # line in the CSV (the header is line 1)
+    speech: str
+    melody_kind: str                   # one of MELODY_COLUMNS
+    melody: str
+    output: str
+    transpose: str | float = "auto"
+    engine: str | None = None
+    lyrics: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A row that could not be converted, with its one-line reason."""
+    line: int
+    speech: str
+    output: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every row shares, built into engine configs once per worker.
+
+    ``engine``: the engine of rows that name none (None: api's rule, reference for a sung
+    reference, score otherwise); ``config``: a YAML settings file, used for the rows of the
+    engine it is written for; ``sr``: output sample rate; ``score``: ScoreConfig.expression
+    overrides; ``neural``: NeuralConfig overrides; ``convert``: further api.convert keyword
+    arguments (tempo, track, channel, bpm, notes_only). All as (name, value) pairs.
+    """
+    engine: str | None = None
+    config: str | None = None
+    sr: int | None = None
+    score: tuple = ()
+    neural: tuple = ()
+    convert: tuple = ()
+
+
+@dataclass
+class Report:
+    """What a run did: rows converted, skipped (valid output already there) and failed."""
+    total: int = 0
+    converted: int = 0
+    skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    interrupted: int = 0               # the signal that stopped the run (SIGINT, SIGTERM); 0 = ran to the end
+    problems_path: Path | None = None
+    seconds: float = 0.0
+    audio_seconds: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return len(self.problems)
+
+    def summary(self) -> str:
+        text = (f"{self.converted} converted, {self.skipped} already done, {self.failed} failed"
+                f" of {self.total} rows in {self.seconds:.1f} s")
+        if self.converted and self.seconds > 0:
+            text += f" ({self.converted / self.seconds:.2f} files/s)"
+        if self.interrupted:
+            left = self.total - self.converted - self.skipped - self.failed
+            text += f"; interrupted with {left} rows left: run the same command again to continue"
+        if self.problems and self.problems_path:
+            text += f"; problems listed in {self.problems_path}"
+        return text
+
+
+# --------------------------------------------------------------------------- manifest
+
+def read_manifest(path: str | os.PathLike) -> tuple[list[Row], list[Problem]]:
+    """Parse a manifest CSV -> (good rows, problems of the bad ones). Raises ManifestError when the
+    file itself is unusable. Checks that need no audio are done here (see the module doc)."""
+    p = Path(path)
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as fh:   # -sig: a BOM from spreadsheet tools
+            reader = csv.reader(fh)
+            lines = list(reader)
+    except OSError as e:
+        raise ManifestError(f"{p}: cannot read the manifest ({e.strerror})") from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise ManifestError(f"{p}: not a readable CSV ({str(e).splitlines()[0]})") from None
+    if not lines:
+        raise ManifestError(f"{p}: the manifest is empty (expected a header: speech,reference,output,...)")
+    header = [h.strip().lower().replace("-", "_") for h in lines[0]]
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise ManifestError(f"{p}: unknown column(s) {', '.join(unknown)}; known: {', '.join(COLUMNS)}")
+    for need in ("speech", "output"):
+        if need not in header:
+            raise ManifestError(f"{p}: the manifest needs a '{need}' column (header: {','.join(header)})")
+    if not any(c in header for c in MELODY_COLUMNS):
+        raise ManifestError(f"{p}: the manifest needs a melody column: one of {', '.join(MELODY_COLUMNS)}")
+    if len(set(header)) != len(header):
+        raise ManifestError(f"{p}: a column appears twice in the header")
+    base = p.resolve().parent
+    rows, problems = [], []
+    for line, cells in enumerate(lines[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        values = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+        try:
+            if len(cells) > len(header):
+                raise ManifestError(f"{len(cells)} cells for {len(header)} columns")
+            rows.append(_row(line, values, base))
+        except AlignSTSError as e:
+            problems.append(Problem(line, values.get("speech", ""), values.get("output", ""), str(e)))
+    return rows, problems
+
+
+def _absolute(value: str, base: Path) -> str:
+    q = Path(value).expanduser()
+    return str(q if q.is_absolute() else base / q)
+
+
+def _row(line: int, v: dict, base: Path) -> Row:
+    if not v.get("speech"):
+        raise ManifestError("no speech file")
+    if not v.get("output"):
+        raise ManifestError("no output file")
+    given = [k for k in MELODY_COLUMNS if v.get(k)]
+    if len(given) != 1:
+        raise ManifestError(f"give exactly one melody ({', '.join(MELODY_COLUMNS)}), got "
+                            + (", ".join(given) or "none"))
+    out = _absolute(v["output"], base)
+    if Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise OutputError(f"{v['output']}: unsupported output format {Path(out).suffix or '(none)'}; "
+                          f"use .wav, .flac or .ogg")
+    transpose: str | float = (v.get("transpose") or "auto").lower()
+    if transpose not in ("auto", "fit"):
+        try:
+            transpose = float(transpose)
+        except ValueError:
+            raise ManifestError(f"transpose must be auto, fit or semitones, got {v['transpose']!r}") from None
+    lyrics = v.get("lyrics") or None
+    if lyrics and lyrics.startswith("@"):
+        lyrics = "@" + _absolute(lyrics[1:], base)
+    return Row(line=line, speech=_absolute(v["speech"], base), melody_kind=given[0],
+               melody=_absolute(v[given[0]], base), output=out, transpose=transpose,
+               engine=(v.get("engine") or None), lyrics=lyrics)
+
+
+def _identity(path: str) -> str:
+    """What a path names (symlinks and '..' resolved) for comparing outputs with inputs."""
+    return os.path.realpath(path)
+
+
+def check_paths(rows: list[Row]) -> tuple[list[Row], list[Problem]]:
+    """Rows whose output is nobody's input and nobody else's output -> (good rows, problems).
+
+    An output may never replace an input of the manifest (any row's speech, melody or lyrics
+    file) nor be written twice; the first row naming an output keeps it."""
+    inputs: dict[str, int] = {}
+    for r in rows:
+        for path in (r.speech, r.melody) + ((r.lyrics[1:],) if r.lyrics and r.lyrics.startswith("@") else ()):
+            inputs.setdefault(_identity(path), r.line)
+    good, problems, outputs = [], [], {}
+    for r in rows:
+        key = _identity(r.output)
+        if key in inputs:
+            problems.append(Problem(r.line, r.speech, r.output,
+                                    f"{r.output}: is an input of the manifest (line {inputs[key]}); not overwriting it"))
+        elif key in outputs:
+            problems.append(Problem(r.line, r.speech, r.output,
+                                    f"{r.output}: is already the output of line {outputs[key]}"))
+        else:
+            outputs[key] = r.line
+            good.append(r)
+    return good, problems
+
+
+# --------------------------------------------------------------------------- resume
+
+def expected_seconds(row: Row) -> float | None:
+    """The output's length when it is known without converting: a sung reference's length
+    (the reference and neural engines follow it frame by frame); None otherwise."""
+    if row.melody_kind != "reference":
+        return None
+    try:
+        import soundfile as sf
+
+        info = sf.info(row.melody)
+        return info.frames / info.samplerate
+    except Exception:   # an unreadable reference fails in conversion, with its own message
+        return None
+
+
+def output_is_valid(path: str | os.PathLike, expected: float | None = None) -> bool:
+    """True when ``path`` holds readable, finite audio at least 0.3 s long (and, when ``expected``
+    seconds are given, within 5 % of that). Reads the whole file: a damaged or truncated one is
+    not valid, so the row runs again."""
+    import numpy as np
+    import soundfile as sf
+
+    p = Path(path)
+    try:
+        if not p.is_file() or p.stat().st_size == 0:
+            return False
+        wav, sr = sf.read(str(p), dtype="float32", always_2d=True)
+    except Exception:
+        return False
+    seconds = len(wav) / sr if sr else 0.0
+    if seconds < MIN_OUTPUT_SECONDS or not np.all(np.isfinite(wav)):
+        return False
+    if expected is not None and abs(seconds - expected) > LENGTH_TOLERANCE * expected + 0.05:
+        return False
+    return True
+
+
+_TEMP = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{6,}(\.tmp|\.part\.\w+)$")
+
+
+def remove_temp_files(output: str | os.PathLike) -> int:
+    """Remove the atomic writer's leftover temp files of ``output`` (``.<name>.<random>.tmp`` or
+    ``.part.<ext>``, left by a killed worker); returns how many."""
+    p = Path(output)
+    removed = 0
+    try:
+        candidates = list(p.parent.glob(f".{glob_escape(p.name)}.*"))
+    except OSError:
+        return 0
+    for q in candidates:
+        m = _TEMP.match(q.name)
+        if m and m.group("name") == p.name:
+            try:
+                q.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
+
+
+# --------------------------------------------------------------------------- one row (runs in workers)
+
+_STATE: dict = {}    # per worker process: Settings -> engine configs built from them (see _configs)
+
+
+def _configs(settings: Settings) -> dict:
+    """Engine configs of ``settings`` ({engine: config or None}), built once per process."""
+    if settings not in _STATE:
+        _STATE.clear()
+        _STATE[settings] = _build_configs(settings)
+    return _STATE[settings]
+
+
+def _build_configs(settings: Settings) -> dict:
+    from .config import load_yaml
+    from .engines.reference import ReferenceConfig
+    from .engines.score import ScoreConfig
+
+    from .engines.neural import NeuralConfig   # cheap: torch is imported only to convert
+
+    configs: dict = {"reference": None, "score": None, "neural": None}
+    classes = {"reference": ReferenceConfig, "score": ScoreConfig, "neural": NeuralConfig}
+    if settings.config:
+        fits = {}
+        errors = []
+        for name, cls in classes.items():
+            try:
+                fits[name] = load_yaml(cls, settings.config)
+            except AlignSTSError as e:
+                errors.append(str(e))
+        if not fits:
+            raise AlignSTSError(errors[0])
+        if settings.engine in fits:
+            fits = {settings.engine: fits[settings.engine]}
+        configs.update(fits)
+    if settings.score:
+        cfg = configs["score"] or ScoreConfig()
+        for key, value in settings.score:
+            setattr(cfg.expression, key, value)
+        configs["score"] = cfg
+    if settings.neural or configs["neural"] is None:
+        cfg = configs["neural"] or NeuralConfig()
+        for key, value in settings.neural:
+            if key == "trust_checkpoint":
+                value = bool(value) or cfg.trust_checkpoint
+            setattr(cfg, key, value)
+        configs["neural"] = cfg
+    return configs
+
+
+def _convert_kwargs() -> set[str]:
+    from . import api
+
+    return set(inspect.signature(api.convert).parameters)
+
+
+def convert_row(row: Row, settings: Settings) -> tuple[int, str | None, float, float]:
+    """Convert one row: (line, error or None, wall seconds, output seconds). Never raises for a bad
+    row: its one-line reason is returned, so a worker (or a Dask task) always reports cleanly."""
+    t0 = time.perf_counter()
+    try:
+        seconds = _convert(row, settings)
+        return row.line, None, time.perf_counter() - t0, seconds
+    except AlignSTSError as e:
+        return row.line, str(e), time.perf_counter() - t0, 0.0
+    except MemoryError:
+        return row.line, "out of memory", time.perf_counter() - t0, 0.0
+    except Exception as e:   # a bug: still one line, the run goes on
+        msg = str(e).splitlines()[0] if str(e) else ""
+        return row.line, f"internal error: {type(e).__name__}: {msg}", time.perf_counter() - t0, 0.0
+
+
+def _convert(row: Row, settings: Settings) -> float:
+    from . import api
+
+    configs = _configs(settings)
+    accepted = _convert_kwargs()
+    kwargs = dict(settings.convert)
+    kind = row.melody_kind
+    if kind not in accepted:
+        raise AlignSTSError(f"a '{kind}' melody is not supported by this alignsts version")
+    kwargs[kind] = row.melody
+    if row.lyrics:
+        if "lyrics" not in accepted:
+            raise AlignSTSError("lyrics are not supported by this alignsts version")
+        kwargs["lyrics"] = row.lyrics
+    engine = row.engine or settings.engine
+    if engine is None:   # the API's rule: a sung reference -> reference engine, any other melody -> score
+        engine = "reference" if kind == "reference" else "score"
+    if engine not in configs:
+        raise AlignSTSError(f"unknown engine {engine!r}; available: {', '.join(configs)}")
+    Path(row.output).parent.mkdir(parents=True, exist_ok=True)
+    result = api.convert(row.speech, engine=engine, transpose=row.transpose, config=configs[engine], **kwargs)
+    api.save(result, row.output, sr=settings.sr)
+    return len(result.wav) / result.sr
+
+
+def _init_worker(settings: Settings) -> None:
+    """Pool worker start: Ctrl-C is the parent's business (it stops the workers); engine settings
+    are built now, once, so a bad config fails the first row, not later."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _configs(settings)
+    except AlignSTSError:
+        pass   # reported by every row's conversion
+
+
+# --------------------------------------------------------------------------- the run
+
+def worker_environment(cache_dir: str | None = None) -> dict[str, str]:
+    """Environment of a worker process: one thread per math library (workers are the parallelism)
+    and a numba cache folder it can write (an installed package's own folder may be read-only)."""
+    env = {name: "1" for name in THREAD_ENV}
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        env["NUMBA_CACHE_DIR"] = cache_dir or numba_cache_dir()
+    return env
+
+
+def numba_cache_dir() -> str:
+    """A writable folder for numba's compiled-function cache: $XDG_CACHE_HOME/alignsts/numba
+    (default ~/.cache/...), else one in the temp folder."""
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    for folder in (os.path.join(home, "alignsts", "numba"),
+                   os.path.join(tempfile.gettempdir(), f"alignsts-numba-{os.getuid() if hasattr(os, 'getuid') else 0}")):
+        try:
+            os.makedirs(folder, exist_ok=True)
+            if os.access(folder, os.W_OK):
+                return folder
+        except OSError:
+            continue
+    return tempfile.mkdtemp(prefix="alignsts-numba-")
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the processes started inside the block; restored after."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+class _ProblemLog:
+    """The problems CSV, appended and flushed row by row (so it is current even if the run dies);
+    removed at the end when nothing failed."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fh = None
+        self.count = 0
+
+    def add(self, problem: Problem) -> None:
+        if self.fh is None:
+            self.fh = open(self.path, "w", newline="", encoding="utf-8")
+            self.writer = csv.writer(self.fh)
+            self.writer.writerow(PROBLEM_FIELDS)
+        self.writer.writerow([problem.line, problem.speech, problem.output, problem.reason])
+        self.fh.flush()
+        self.count += 1
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+        elif self.path.exists():
+            self.path.unlink()   # a previous run's list: every row in it has now been retried
+
+
+def default_problems_path(manifest: str | os.PathLike) -> Path:
+    m = Path(manifest)
+    return m.with_name(m.stem + ".problems.csv")
+
+
+def run(manifest: str | os.PathLike, settings: Settings | None = None, *, workers: int | None = None,
+        dask_scheduler: str | None = None, problems_path: str | os.PathLike | None = None,
+        progress: bool = True) -> Report:
+    """Convert every row of ``manifest`` not already done (see the module doc). ``workers``:
+    processes (default: the CPU count; 1 still runs in one worker process); ``dask_scheduler``:
+    the address of a Dask scheduler (``tcp://host:8786``) to send the rows to instead.
+    Returns the Report; Ctrl-C (or SIGTERM through the CLI) gives one with ``interrupted`` set to
+    the signal."""
+    settings = settings or Settings()
+    t0 = time.perf_counter()
+    rows, problems = read_manifest(manifest)
+    rows, path_problems = check_paths(rows)
+    problems += path_problems
+    problems_path = Path(problems_path) if problems_path else default_problems_path(manifest)
+    _check_problems_path(problems_path, rows)
+    if workers is not None and workers < 1:
+        raise AlignSTSError(f"--workers must be at least 1, got {workers}")
+    _check_settings(settings)
+
+    report = Report(total=len(rows) + len(problems), problems_path=problems_path)
+    plog = _ProblemLog(problems_path)
+    for p in sorted(problems, key=lambda p: p.line):
+        plog.add(p)
+        report.problems.append(p)
+    todo = []
+    for row in rows:
+        if output_is_valid(row.output, expected_seconds(row)):
+            report.skipped += 1
+        else:
+            remove_temp_files(row.output)
+            todo.append(row)
+    if report.skipped:
+        log.info("%d of %d rows already have a valid output: skipped", report.skipped, len(rows))
+    client = _dask_client(dask_scheduler) if dask_scheduler and todo else None   # fails before the bar shows
+    bar = _progress_bar(len(todo), progress)
+
+    def done(row: Row, error: str | None, audio_seconds: float) -> None:
+        if error is None:
+            report.converted += 1
+            report.audio_seconds += audio_seconds
+        else:
+            p = Problem(row.line, row.speech, row.output, error)
+            report.problems.append(p)
+            plog.add(p)
+            log.warning("line %d failed: %s", row.line, error)
+        bar.update(1)
+        if report.problems:
+            bar.set_postfix(failed=len(report.problems), refresh=False)
+
+    try:
+        if client is not None:
+            report.interrupted = _run_dask(client, todo, settings, done)
+        elif todo:
+            report.interrupted = _run_pool(todo, settings, workers or os.cpu_count() or 1, done)
+    finally:
+        if client is not None:
+            client.close()
+        bar.close()
+        plog.close()
+        report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _check_problems_path(path: Path, rows: list[Row]) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{path}: folder {parent} does not exist")
+    key = _identity(str(path))
+    for r in rows:
+        for q in (r.speech, r.melody, r.output):
+            if _identity(q) == key:
+                raise OutputError(f"{path}: the problems file would replace {q} (line {r.line})")
+
+
+def _check_settings(settings: Settings) -> None:
+    """Build the engine settings once in this process, so a bad --config stops the run at once."""
+    _build_configs(settings)
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", desc="converting", disable=not enabled or total == 0,
+                file=sys.stderr, dynamic_ncols=True, smoothing=0.1,
+                mininterval=0.5 if sys.stderr.isatty() else 10.0)
+
+
+def _signal_of(exc: KeyboardInterrupt) -> int:
+    """The signal behind a KeyboardInterrupt (the CLI's handlers raise one carrying SIGTERM too)."""
+    return int(getattr(exc, "signum", signal.SIGINT))
+
+
+def _run_pool(todo: list[Row], settings: Settings, workers: int, done) -> int:
+    """Rows through a spawned process pool; returns the signal that interrupted it, or 0.
+
+    At most 2 rows per worker are queued at a time, so an interruption or a crashed worker
+    touches few rows. A worker that dies (a native crash, the OOM killer) breaks the pool: its
+    rows are retried one at a time in a new pool, and a row that kills a worker again is a problem."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = list(reversed(todo))        # pop() from the end = manifest order
+    suspects: list[Row] = []            # rows that were running when a worker died
+    workers = max(1, min(workers, len(todo)))
+    with _environment(worker_environment()):
+        while queue or suspects:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                       initargs=(settings,))
+            running: dict = {}
+            try:
+                broken = False
+                while (queue or suspects or running) and not broken:
+                    isolate = bool(suspects)        # a suspect runs alone, so a crash names it
+                    cap = 1 if isolate else 2 * workers
+                    while len(running) < cap and (suspects or (queue and not isolate)):
+                        row = suspects.pop() if suspects else queue.pop()
+                        running[pool.submit(convert_row, row, settings)] = row
+                    finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        row = running.pop(fut)
+                        try:
+                            _line, error, _wall, seconds = fut.result()
+                        except BrokenProcessPool:
+                            broken = True
+                            if isolate:
+                                done(row, "the worker process died converting this row (a crash or out of memory)", 0.0)
+                            else:
+                                suspects.append(row)
+                            continue
+                        done(row, error, seconds)
+                if broken:
+                    suspects.extend(running.values())
+                    running.clear()
+            except KeyboardInterrupt as e:
+                _stop_pool(pool, running.values())
+                return _signal_of(e)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    return 0
+
+
+def _stop_pool(pool, rows) -> None:
+    """Ctrl-C: terminate the workers now (a conversion is not waited for), then remove the temp
+    files of the rows they were writing. Nothing partial is left under an output's name, because
+    outputs are only renamed into place when whole."""
+    processes = list(getattr(pool, "_processes", {}).values())   # the executor has no public terminate
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        try:
+            proc.terminate()
+        except Exception:
+            pass
+    deadline = time.monotonic() + 5.0
+    for proc in processes:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1.0)
+    for row in rows:
+        remove_temp_files(row.output)
+
+
+def _dask_client(address: str):
+    """A client of the Dask scheduler at ``address``, or a one-line error."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise AlignSTSError("--dask-scheduler needs dask.distributed: pip install 'alignsts[batch]'") from None
+    try:
+        return Client(address, set_as_default=False, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise AlignSTSError(f"cannot reach the Dask scheduler at {address} ({str(e).splitlines()[0]})") from None
+
+
+def _run_dask(client, todo: list[Row], settings: Settings, done) -> int:
+    """Rows as tasks on a Dask cluster; returns the signal that interrupted it, or 0. The workers must
+    import this alignsts and see the manifest's paths (a shared file system); each builds the
+    engine settings once (they are sent once, to every worker)."""
+    from distributed import as_completed
+
+    futures = []
+    try:
+        by_key = {}
+        shared = client.scatter(settings, broadcast=True)
+        for row in todo:
+            fut = client.submit(convert_row, row, shared, key=f"alignsts-row-{row.line}-{os.getpid()}-{id(row)}",
+                                pure=False)
+            by_key[fut.key] = row
+            futures.append(fut)
+        for fut in as_completed(futures, loop=client.loop):
+            row = by_key[fut.key]
+            try:
+                _line, error, _wall, seconds = fut.result()
+            except Exception as e:   # a worker died or the task was lost
+                error, seconds = f"Dask task failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", 0.0
+            done(row, error, seconds)
+        return 0
+    except KeyboardInterrupt as e:
+        client.cancel(futures)   # running tasks finish their atomic write
+        return _signal_of(e)
