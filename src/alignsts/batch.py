@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .errors import AlignSTSError, OutputError
+from .errors import AlignSTSError, ManifestError, OutputError
 
 log = logging.getLogger("alignsts")
 
@@ -51,10 +51,6 @@ THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUM
 MIN_OUTPUT_SECONDS = 0.3          # the shortest input alignsts accepts; an output is never shorter
 LENGTH_TOLERANCE = 0.05           # a reference-engine output is the reference's length, +-5 %
 PROBLEM_FIELDS = ("line", "speech", "output", "reason")
-
-
-class ManifestError(AlignSTSError):
-    """The manifest as a whole cannot be used (unreadable, no header, required columns missing)."""
 
 
 @dataclass(frozen=True)

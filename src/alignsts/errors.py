@@ -31,6 +31,14 @@ class ConfigError(InvalidValueError):
     """A YAML config or a config value is unusable (unknown key, wrong type, out of range)."""
 
 
+class ManifestError(AlignSTSError):
+    """A batch manifest CSV (or one of its rows) cannot be used."""
+
+
+class EvaluateError(AlignSTSError):
+    """A pairs file or an evaluation option is unusable."""
+
+
 # ----------------------------------------------------------------------------- models
 class NeuralSetupError(AlignSTSError):
     """A model file or package the neural engine needs is missing."""

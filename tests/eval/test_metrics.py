@@ -109,3 +109,24 @@ def test_score_uses_shorter_signal_and_given_ref_f0():
     assert s.rca == pytest.approx(1.0)
     ref_f0 = np.full(fe.n_frames(len(a)), 220.0 * 2)      # a given contour replaces the tracked one
     assert metrics.score(a, est, with_mcd=False, ref_f0=ref_f0).f0_rmse_cents == pytest.approx(1200, abs=5)
+
+
+def test_raw_pitch_accuracy_counts_octave_errors(melody):
+    pytest.importorskip("mir_eval")
+    assert metrics.raw_pitch_accuracy(melody, melody) == pytest.approx(1.0)
+    assert metrics.raw_pitch_accuracy(melody, melody * 2) == pytest.approx(0.0)
+    assert metrics.raw_pitch_accuracy(melody, melody * 2 ** (40 / 1200)) == pytest.approx(1.0)
+
+
+def test_voicing_f1(melody):
+    assert metrics.voicing_f1(melody, melody) == pytest.approx(1.0)
+    assert metrics.voicing_f1(melody, np.zeros_like(melody)) == 0.0
+    assert np.isnan(metrics.voicing_f1(np.zeros(10), np.zeros(10)))
+    ref = np.array([0, 100, 100, 100, 0, 0], float)
+    est = np.array([100, 100, 100, 0, 0, 0], float)   # precision 2/3, recall 2/3
+    assert metrics.voicing_f1(ref, est) == pytest.approx(2 / 3)
+
+
+def test_cosine():
+    assert metrics.cosine(np.array([1.0, 0]), np.array([2.0, 0])) == pytest.approx(1.0)
+    assert metrics.cosine(np.array([1.0, 0]), np.array([0, 3.0])) == pytest.approx(0.0)

@@ -21,7 +21,8 @@ import numpy as np
 
 from ..audio import frontend as fe
 from ..audio import io
-from ..errors import AlignSTSError
+from ..atomic import atomic_open, atomic_path, atomic_write_text
+from ..errors import AlignSTSError, EvaluateError
 from . import metrics
 
 # the keys of every row (besides "output" and "target"), in table order
@@ -33,10 +34,6 @@ HEADINGS = {"rca": "RCA", "rpa": "RPA", "f0_rmse_cents": "F0 RMSE (c)", "vuv_f1"
 FORMATS = {"rca": ".3f", "rpa": ".3f", "f0_rmse_cents": ".0f", "vuv_f1": ".3f", "lsd": ".2f",
            "rrd": ".2f", "mcd": ".2f", "speaker_sim_target": ".3f", "speaker_sim_speech": ".3f"}
 SPEAKER_MODES = ("auto", "on", "off")
-
-
-class EvaluateError(AlignSTSError):
-    """A pairs file or an evaluation option is unusable."""
 
 
 @dataclass
@@ -247,20 +244,18 @@ def format_table(report: Report) -> str:
 
 def write_json(report: Report, path: str | os.PathLike) -> Path:
     """The report as JSON ({"rows": [...], "mean": {...}}), written atomically."""
-    with io.atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(report.to_dict(), indent=2) + "\n")
     return Path(path)
 
 
 def write_csv(report: Report, path: str | os.PathLike) -> Path:
     """One line per row (output, target, FIELDS; empty = not computed), written atomically."""
-    with io.atomic_path(path) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(("output", "target") + FIELDS)
-            for r in report.rows:
-                w.writerow([r["output"], r["target"]] + ["" if not _is_number(r.get(k)) else repr(float(r[k]))
-                                                         for k in FIELDS])
+    with atomic_open(path, "w") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(("output", "target") + FIELDS)
+        for r in report.rows:
+            w.writerow([r["output"], r["target"]] + ["" if not _is_number(r.get(k)) else repr(float(r[k]))
+                                                     for k in FIELDS])
     return Path(path)
 
 
@@ -285,7 +280,7 @@ def plot_pitch(target_f0: np.ndarray, output_f0: np.ndarray, path: Path, title: 
     ax.set_title(title, fontsize=9)
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    with io.atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path

@@ -32,8 +32,9 @@ def rca(ref_f0: np.ndarray, est_f0: np.ndarray) -> float:
     return float(mir_eval.melody.raw_chroma_accuracy(ref_v, ref_c, est_v, est_c))
 
 
-def rpa(ref_f0: np.ndarray, est_f0: np.ndarray) -> float:
-    """mir_eval raw pitch accuracy (within 50 cents, octave errors count): both [T] Hz, 0 = unvoiced."""
+def raw_pitch_accuracy(ref_f0: np.ndarray, est_f0: np.ndarray) -> float:
+    """mir_eval raw pitch accuracy (within 50 cents, octave errors count as wrong) of
+    ``est_f0`` against ``ref_f0`` (both [T] Hz, 0 = unvoiced)."""
     import mir_eval
 
     n = min(len(ref_f0), len(est_f0))
@@ -114,7 +115,7 @@ def mcd_dtw(ref_wav: np.ndarray, est_wav: np.ndarray, order: int = 24) -> float:
 
 def speaker_embedding(wav: np.ndarray) -> np.ndarray:
     """Resemblyzer's 256-d utterance embedding of 24 kHz audio [N] (unit length); needs resemblyzer."""
-    from ..engines.neural import speaker_embedding as embed
+    from ..audio.content import speaker_embedding as embed
 
     return embed(wav, "resemblyzer", 256)
 
@@ -155,4 +156,4 @@ def score(ref_wav: np.ndarray, est_wav: np.ndarray, with_mcd: bool = True,
     return Scores(rca=rca(ref_f0, est_f0), f0_rmse_cents=f0_rmse_cents(ref_f0, est_f0),
                   lsd=lsd(ref_wav, est_wav), rrd=rrd(ref_wav, est_wav),
                   mcd=mcd_dtw(ref_wav, est_wav) if with_mcd else None,
-                  rpa=rpa(ref_f0, est_f0), vuv_f1=voicing_f1(ref_f0, est_f0))
+                  rpa=raw_pitch_accuracy(ref_f0, est_f0), vuv_f1=voicing_f1(ref_f0, est_f0))
