@@ -110,6 +110,27 @@ def test_outputs_never_replace_inputs_or_each_other(tmp_path):
     assert "output of line 2" in reasons[5]
 
 
+def test_an_output_hard_linked_to_an_input_is_refused(tmp_path, demo):
+    speech, sing, _ = demo
+    (tmp_path / "sing.wav").write_bytes(sing.read_bytes())
+    os.link(tmp_path / "sing.wav", tmp_path / "alias.wav")
+    rows = [batch.Row(2, str(speech), "reference", str(tmp_path / "sing.wav"), str(tmp_path / "alias.wav"))]
+    good, problems = batch.check_paths(rows)
+    assert good == [] and "not overwriting" in problems[0].reason
+
+
+def test_outputs_go_through_the_single_file_checks(tmp_path, demo):
+    speech, sing, _ = demo
+    (tmp_path / "dir.wav").mkdir()
+    rows = [batch.Row(2, str(speech), "reference", str(sing), str(tmp_path / "dir.wav")),
+            batch.Row(3, str(speech), "reference", str(sing), str(tmp_path / "new" / "deep" / "b.ogg"))]
+    good, problems = batch.check_outputs(rows, sr=None)
+    assert [r.line for r in good] == [3] and problems[0].line == 2 and "directory" in problems[0].reason
+    assert (tmp_path / "new" / "deep").is_dir()
+    good, problems = batch.check_outputs(rows[1:], sr=500000)          # no format holds 500 kHz
+    assert good == [] and "500000" in problems[0].reason
+
+
 # --------------------------------------------------------------------------- resume helpers
 
 def test_output_is_valid(tmp_path):

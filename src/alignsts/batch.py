@@ -196,32 +196,69 @@ def _row(line: int, v: dict, base: Path) -> Row:
                engine=(v.get("engine") or None), lyrics=lyrics)
 
 
-def _identity(path: str) -> str:
-    """What a path names (symlinks and '..' resolved) for comparing outputs with inputs."""
-    return os.path.realpath(path)
+def _identities(path: str) -> set:
+    """What a path names, for comparing outputs with inputs as ``alignsts.paths.same_file`` does:
+    its device and inode when it exists (symlinks, hard links), and its resolved spelling."""
+    keys = {("path", os.path.realpath(path))}
+    try:
+        st = os.stat(path)
+        keys.add(("inode", st.st_dev, st.st_ino))
+    except OSError:
+        pass
+    return keys
+
+
+def _row_inputs(row: Row) -> dict[str, str]:
+    inputs = {"speech": row.speech, row.melody_kind.replace("_", " "): row.melody}
+    if row.lyrics and row.lyrics.startswith("@"):
+        inputs["lyrics"] = row.lyrics[1:]
+    return inputs
 
 
 def check_paths(rows: list[Row]) -> tuple[list[Row], list[Problem]]:
     """Rows whose output is nobody's input and nobody else's output -> (good rows, problems).
 
     An output may never replace an input of the manifest (any row's speech, melody or lyrics
-    file) nor be written twice; the first row naming an output keeps it."""
-    inputs: dict[str, int] = {}
+    file) nor be written twice; the first row naming an output keeps it. Linear in the rows
+    (identities are hashed, not compared pairwise)."""
+    inputs: dict = {}
     for r in rows:
-        for path in (r.speech, r.melody) + ((r.lyrics[1:],) if r.lyrics and r.lyrics.startswith("@") else ()):
-            inputs.setdefault(_identity(path), r.line)
+        for path in _row_inputs(r).values():
+            for key in _identities(path):
+                inputs.setdefault(key, r.line)
     good, problems, outputs = [], [], {}
     for r in rows:
-        key = _identity(r.output)
-        if key in inputs:
+        keys = _identities(r.output)
+        hit = next((inputs[k] for k in keys if k in inputs), None)
+        twice = next((outputs[k] for k in keys if k in outputs), None)
+        if hit is not None:
             problems.append(Problem(r.line, r.speech, r.output,
-                                    f"{r.output}: is an input of the manifest (line {inputs[key]}); not overwriting it"))
-        elif key in outputs:
-            problems.append(Problem(r.line, r.speech, r.output,
-                                    f"{r.output}: is already the output of line {outputs[key]}"))
+                                    f"{r.output}: is an input of the manifest (line {hit}); not overwriting it"))
+        elif twice is not None:
+            problems.append(Problem(r.line, r.speech, r.output, f"{r.output}: is already the output of line {twice}"))
         else:
-            outputs[key] = r.line
+            outputs.update({k: r.line for k in keys})
             good.append(r)
+    return good, problems
+
+
+def check_outputs(rows: list[Row], sr: int | None) -> tuple[list[Row], list[Problem]]:
+    """Each row's output through the same checks as one file's (``alignsts.api.check_outputs``:
+    format, sample rate, writable folder, never an input), its folder created first."""
+    from . import api
+
+    good, problems = [], []
+    for r in rows:
+        try:
+            folder = Path(r.output).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise OutputError(f"{r.output}: cannot create the folder {folder} ({e.strerror})") from None
+            api.check_outputs({"output": r.output}, sr=sr, inputs=_row_inputs(r))
+            good.append(r)
+        except AlignSTSError as e:
+            problems.append(Problem(r.line, r.speech, r.output, str(e)))
     return good, problems
 
 
@@ -335,10 +372,13 @@ def _build_configs(settings: Settings) -> dict:
     if settings.neural or configs["neural"] is None:
         cfg = configs["neural"] or NeuralConfig()
         for key, value in settings.neural:
-            if key == "trust_checkpoint":
-                value = bool(value) or cfg.trust_checkpoint
-            setattr(cfg, key, value)
+            setattr(cfg, key, bool(value) if key == "trust_checkpoint" else value)   # trust: never from a YAML
         configs["neural"] = cfg
+    from .validate import check_config
+
+    for name, cfg in configs.items():
+        if cfg is not None:
+            check_config(cfg, f"{name} engine settings")
     return configs
 
 
@@ -383,7 +423,7 @@ def _convert(row: Row, settings: Settings) -> float:
         engine = "reference" if kind == "reference" else "score"
     if engine not in configs:
         raise AlignSTSError(f"unknown engine {engine!r}; available: {', '.join(configs)}")
-    Path(row.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(row.output).parent.mkdir(parents=True, exist_ok=True)   # (run() made it; a Dask worker may be elsewhere)
     result = api.convert(row.speech, engine=engine, transpose=row.transpose, config=configs[engine], **kwargs)
     api.save(result, row.output, sr=settings.sr)
     return len(result.wav) / result.sr
@@ -488,6 +528,8 @@ def run(manifest: str | os.PathLike, settings: Settings | None = None, *, worker
     if workers is not None and workers < 1:
         raise AlignSTSError(f"--workers must be at least 1, got {workers}")
     _check_settings(settings)
+    rows, output_problems = check_outputs(rows, settings.sr)
+    problems += output_problems
 
     report = Report(total=len(rows) + len(problems), problems_path=problems_path)
     plog = _ProblemLog(problems_path)
@@ -537,10 +579,10 @@ def _check_problems_path(path: Path, rows: list[Row]) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"{path}: folder {parent} does not exist")
-    key = _identity(str(path))
+    keys = _identities(str(path))
     for r in rows:
-        for q in (r.speech, r.melody, r.output):
-            if _identity(q) == key:
+        for q in (*_row_inputs(r).values(), r.output):
+            if keys & _identities(q):
                 raise OutputError(f"{path}: the problems file would replace {q} (line {r.line})")
 
 
