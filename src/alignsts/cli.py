@@ -234,11 +234,25 @@ def _convert_one(args, speech: str, output: Path, plot: Path | None, config, mel
              result.analysis.transpose, wall, wall / max(dur, 1e-9))
 
 
+_ROLES = {"speech": "speech", "reference": "reference", "midi": "MIDI file", "notes": "note list",
+          "f0": "F0 file", "melody_from": "melody recording", "config": "config"}
+_NOT_INPUTS = ("output", "plot", "command")
+
+
 def _inputs(args) -> dict:
-    """Every file the command reads, by role: no output may be or replace one of them."""
-    return {"speech": args.speech, "reference": args.reference, "MIDI file": args.midi, "note list": args.notes,
-            "F0 file": args.f0, "melody recording": args.melody_from, "config": args.config,
-            "checkpoint": args.checkpoint, "vocoder": args.vocoder, "content model": args.content_model}
+    """Every file the command reads, by role: no output may be or replace one of them. Any option
+    whose value names an existing file or folder counts, so options added later are covered too."""
+    import os
+
+    found = {}
+    for key, value in vars(args).items():
+        if key in _NOT_INPUTS or value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        paths = [v for v in values if isinstance(v, str) and v and os.path.exists(v)]
+        if paths:
+            found[_ROLES.get(key, "--" + key.replace("_", "-"))] = paths
+    return found
 
 
 def _plan(args) -> list[tuple[str, Path, Path | None]]:

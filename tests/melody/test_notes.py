@@ -504,3 +504,35 @@ def test_f0_npy_shapes_and_types(tmp_path, array, needle):
     with pytest.raises(MelodyError) as e:
         nt.read_f0_file(p)
     assert needle in str(e.value)
+
+
+def _monophonic_brute(notes):
+    """The definition: at every instant between note boundaries, the highest sounding note."""
+    bounds = sorted({n.onset for n in notes} | {n.offset for n in notes})
+    out = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        sounding = [n for n in notes if n.onset < b and n.offset > a]
+        if not sounding:
+            continue
+        top = max(sounding, key=lambda n: n.pitch)
+        if out and out[-1].pitch == top.pitch and abs(out[-1].offset - a) < 1e-9 and top.onset < a:
+            out[-1] = nt.Note(out[-1].onset, b, top.pitch, out[-1].level_db)
+        else:
+            out.append(nt.Note(a, b, top.pitch, top.level_db))
+    return out
+
+
+def test_monophonic_sweep_matches_the_definition():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    note = st.tuples(st.integers(0, 40), st.integers(1, 12), st.integers(55, 70), st.integers(-20, 0)).map(
+        lambda t: nt.Note(t[0] / 4, (t[0] + t[1]) / 4, float(t[2]), float(t[3])))
+
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None)
+    @given(st.lists(note, min_size=1, max_size=25))
+    def prop(notes):
+        notes = sorted(notes, key=lambda n: (n.onset, -n.pitch))
+        assert nt._monophonic(notes)[0] == _monophonic_brute(notes)
+
+    prop()

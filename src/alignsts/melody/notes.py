@@ -1,6 +1,7 @@
 """Notes and melodies: note lists, MIDI files, F0 files and F0 contours -> one Melody value."""
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import re
@@ -130,6 +131,9 @@ def parse_note_list(text: str, bpm: float | None = None, where: str = "notes") -
 def read_note_list(path: str | os.PathLike, bpm: float | None = None) -> list[Note]:
     p = Path(path)
     try:
+        if p.stat().st_size > MAX_TEXT_BYTES:
+            raise MelodyError(f"{p}: {p.stat().st_size / 1e6:.0f} MB is too large for a note list "
+                              f"(at most {MAX_TEXT_BYTES / 1e6:g} MB)")
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise MelodyError(f"{p}: cannot read note list ({getattr(e, 'strerror', None) or e})") from None
@@ -325,11 +329,20 @@ def _monophonic(notes: list[Note]) -> tuple[list[Note], int, int]:
             overlaps += 1
     bounds = sorted({n.onset for n in notes} | {n.offset for n in notes})
     out: list[Note] = []
+    # sweep: a max-heap on pitch (ties: the earlier note in the list) of the notes begun so far;
+    # ended ones are dropped when they reach the top. O(n log n) for long scores.
+    by_onset = sorted(range(len(notes)), key=lambda k: notes[k].onset)
+    heap: list[tuple[float, int]] = []
+    nxt = 0
     for a, b in zip(bounds[:-1], bounds[1:]):
-        sounding = [n for n in notes if n.onset < b and n.offset > a]
-        if not sounding:
+        while nxt < len(by_onset) and notes[by_onset[nxt]].onset <= a:
+            heapq.heappush(heap, (-notes[by_onset[nxt]].pitch, by_onset[nxt]))
+            nxt += 1
+        while heap and notes[heap[0][1]].offset <= a:
+            heapq.heappop(heap)
+        if not heap:
             continue
-        top = max(sounding, key=lambda n: n.pitch)
+        top = notes[heap[0][1]]
         if out and out[-1].pitch == top.pitch and abs(out[-1].offset - a) < 1e-9 and top.onset < a:
             out[-1] = Note(out[-1].onset, b, top.pitch, out[-1].level_db)   # one note across a boundary
         else:
