@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import strategies as st
 
 import alignsts
 from alignsts import api
@@ -251,3 +252,62 @@ def test_every_exported_error_is_an_alignsts_error():
         if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == errors.__name__:
             assert issubclass(obj, AlignSTSError), name
     assert alignsts.convert is api.convert
+
+
+GARBAGE = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
+                    st.text(max_size=6), st.binary(max_size=6), st.lists(st.integers(), max_size=3),
+                    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+                    st.tuples(st.integers(), st.integers()), st.just(object()), st.just(np.zeros((3, 3))),
+                    st.just(np.array([1 + 2j])), st.just(float("inf")))
+CONVERT_KWARGS = ["sr", "reference", "melody", "midi", "notes", "f0", "melody_from", "track", "channel", "tempo",
+                  "bpm", "notes_only", "engine", "transpose", "config", "progress"]
+
+
+def test_convert_with_garbage_in_any_argument_raises_only_alignsts_errors(speech):
+    """Anything in any keyword: a Result or an AlignSTSError, never another exception."""
+    from hypothesis import given, settings
+
+    notes = [Note(0.0, 0.8, 60.0), Note(0.8, 1.6, 64.0)]
+
+    @settings(max_examples=40, deadline=None, derandomize=True, database=None)
+    @given(st.sampled_from(CONVERT_KWARGS), GARBAGE)
+    def prop(name, value):
+        kw = {"notes": notes, name: value}
+        if name in ("reference", "midi", "f0", "melody_from", "melody"):
+            kw.pop("notes")
+        try:
+            api.convert(speech[0], kw.pop("sr", speech[1]), **kw)
+        except AlignSTSError as e:
+            assert str(e) and "\n" not in str(e)
+
+    prop()
+
+
+def test_load_melody_and_save_with_garbage_raise_only_alignsts_errors(tmp_path, result):
+    from hypothesis import given, settings
+
+    @settings(max_examples=40, deadline=None, derandomize=True, database=None)
+    @given(st.sampled_from(["midi", "notes", "f0", "melody_from", "track", "channel", "tempo", "bpm", "notes_only"]),
+           GARBAGE)
+    def melody_prop(name, value):
+        kw = {"notes": [Note(0.0, 1.0, 60.0)], name: value}
+        if name in ("midi", "f0", "melody_from"):
+            kw.pop("notes")
+        try:
+            api.load_melody(**kw)
+        except AlignSTSError:
+            pass
+
+    @settings(max_examples=30, deadline=None, derandomize=True, database=None)
+    @given(st.sampled_from(["path", "sr", "plot"]), GARBAGE)
+    def save_prop(name, value):
+        kw = {"path": tmp_path / "o.wav", name: value}
+        try:
+            api.save(result, kw.pop("path"), **kw)
+        except AlignSTSError:
+            pass
+        for p in tmp_path.iterdir():
+            p.unlink()
+
+    melody_prop()
+    save_prop()

@@ -224,6 +224,8 @@ def save(result: Result, path: str | os.PathLike, sr: int | None = None,
     Refuses (OutputError) a path that is one of the files the result was made from."""
     if not isinstance(result, Result):
         raise InvalidValueError(f"save needs the Result of convert(), got {type(result).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise OutputError(f"output path must be a file name, got {type(path).__name__}")
     for what, value in (("output path", path), ("plot path", plot)):
         if value is not None and not isinstance(value, (str, os.PathLike)):
             raise OutputError(f"{what} must be a file name, got {type(value).__name__}")
@@ -248,6 +250,9 @@ def check_outputs(audio: dict[str, Any], plots: dict[str, Any] | None = None, sr
     from . import paths
 
     plots = plots or {}
+    for role, p in {**audio, **plots}.items():
+        if p is not None and not isinstance(p, (str, os.PathLike)):
+            raise OutputError(f"{role} must be a file name, got {type(p).__name__}")
     for role, p in audio.items():
         if p is not None:
             io.check_output_path(p, fe.SAMPLE_RATE if sr is None else sr)

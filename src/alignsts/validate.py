@@ -43,7 +43,11 @@ def _fmt(x: float) -> str:
 
 
 def _describe(value: Any) -> str:
-    text = repr(value)
+    """A short one-line description of a bad value for a message."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and getattr(value, "ndim", 0) > 0:
+        return f"an array of shape {list(shape)}"
+    text = " ".join(repr(value).split())
     return text if len(text) <= 40 else text[:37] + "..."
 
 
