@@ -556,6 +556,11 @@ def _run(args) -> int:
         print("alignsts: interrupted", file=sys.stderr)
         return exit_code(e)
     except Exception as e:  # a bug: still one line unless --verbose
+        from .runner import stop_requested
+
+        if args.command in SUPERVISED and stop_requested():   # the interrupt, re-raised as another exception
+            print("alignsts: interrupted", file=sys.stderr)
+            return 128 + stop_requested()
         if args.verbose:
             traceback.print_exc()
         msg = str(e).splitlines()[0] if str(e) else ""

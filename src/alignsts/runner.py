@@ -43,16 +43,25 @@ def exit_code(exc: BaseException) -> int:
     return exc.exit_code if isinstance(exc, Interrupted) else 128 + signal.SIGINT
 
 
+_stop_signal: list[int] = []   # the signal that asked this process to stop (process-wide, like signals)
+
+
+def stop_requested() -> int | None:
+    """The stop signal received since install_stop_handlers, or None. A library that turns the
+    KeyboardInterrupt into another exception (some do, e.g. inside imports) is still a stop."""
+    return _stop_signal[0] if _stop_signal else None
+
+
 def install_stop_handlers() -> dict:
     """SIGINT and SIGTERM raise Interrupted once (a second signal does not interrupt the clean-up).
 
     Returns the previous handlers, for restore_handlers."""
-    stopping = []
+    _stop_signal.clear()
 
     def stop(signum, _frame):
-        if stopping:
+        if _stop_signal:
             return
-        stopping.append(signum)
+        _stop_signal.append(signum)
         raise Interrupted(signum)
 
     return {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
@@ -116,6 +125,8 @@ def supervise(work: Callable[[], int]) -> int:
             code = e.exit_code
         except KeyboardInterrupt:
             code = 130
+        except BaseException:
+            code = 128 + stop_requested() if stop_requested() else 1
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         finally:

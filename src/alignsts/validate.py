@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import types
 import typing
 from typing import Any
 
@@ -237,7 +238,7 @@ def check_field(value: Any, hint: Any, name: str) -> Any:
             return m.func(value, name)
     rng = next((m for m in meta if isinstance(m, Range)), Range())
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
         options = [a for a in args if a is not type(None)]
