@@ -233,3 +233,14 @@ def test_config_defaults_are_valid():
     from alignsts.validate import check_config
 
     check_config(L.LyricsConfig())
+
+
+def test_decoder_errors_give_none(monkeypatch):
+    _needs("pocketsphinx")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Failed to set up alignment")
+
+    monkeypatch.setattr(L, "_align_pcm", broken)
+    x = io.load(ASSETS / "reasons.wav")
+    assert align_lyrics(x, _lyrics(WORDS["reasons.wav"]), "en") is None

@@ -186,15 +186,26 @@ def force_align(speech: np.ndarray, words: list[str],
     """Phones of each word of ``words`` (dictionary forms) in ``speech`` [N] at 24 kHz and the
     pauses (silence or noise between words, seconds), or None when the alignment fails or
     scores far below a free phone loop."""
-    import os
-
     try:
-        from pocketsphinx import Decoder, get_model_path
+        import pocketsphinx  # noqa: F401
     except ImportError:
         return None
     pcm = _pcm16k(speech)
     if pcm is None:
         return None
+    try:
+        return _align_pcm(pcm, words, cfg)
+    except RuntimeError:        # how pocketsphinx reports a word or search it cannot set up
+        return None
+
+
+def _align_pcm(pcm: bytes, words: list[str],
+               cfg: LyricsConfig) -> tuple[list[list[Phone]], list[tuple[float, float]]] | None:
+    """force_align on 16 kHz int16 audio."""
+    import os
+
+    from pocketsphinx import Decoder, get_model_path
+
     free = forced = None
     for options in _DECODER_OPTIONS:
         decoder = Decoder(lm=None, bestpath=False, loglevel="FATAL", **options)
