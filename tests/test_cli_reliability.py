@@ -154,7 +154,8 @@ def _bad_setting(hint) -> st.SearchStrategy:
         if rng is not None and rng.hi is not None:
             out.append(st.floats(min_value=rng.hi, exclude_min=True, allow_nan=False, allow_infinity=False))
         return st.one_of(wrong_shape, st.sampled_from(["abc", True, ".nan", ".inf"]), *out)
-    return st.one_of(wrong_shape, st.sampled_from([12345, "no-such-choice"]))
+    choices = any(isinstance(m, check.Check) for m in meta)   # free strings (paths) cannot be wrong text
+    return st.one_of(wrong_shape, st.sampled_from([12345, "no-such-choice"] if choices else [12345, 0.5]))
 
 
 def _yaml_value(v) -> str:
@@ -172,13 +173,15 @@ def _nested(path, text):
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("engine", ["reference", "score"])
+@pytest.mark.parametrize("engine", ["reference", "score", "neural"])
 def test_bad_config_settings(work, engine):
+    from alignsts.engines.neural import NeuralConfig
     from alignsts.engines.reference import ReferenceConfig
     from alignsts.engines.score import ScoreConfig
 
-    cls, base = (ReferenceConfig, REFERENCE) if engine == "reference" else (ScoreConfig, SCORE)
-    fields = [(p, h) for p, h in _config_fields(cls) if p[-1] != "transpose"] + \
+    cls, base = {"reference": (ReferenceConfig, REFERENCE), "score": (ScoreConfig, SCORE),
+                 "neural": (NeuralConfig, REFERENCE + ["--engine", "neural"])}[engine]
+    fields = [(p, h) for p, h in _config_fields(cls) if p[-1] not in ("transpose", "seed", "device")] + \
              [(("transpose",), typing.Annotated[float, check.Range(-36, 36)])]
 
     @PROPERTY
@@ -292,6 +295,49 @@ def test_bad_output_paths(work, out, plot):
     if out == "out.wav" and plot is None:
         return
     assert_refused(argv, work)
+
+
+def _midi_bytes(tracks, tpb=480, kind=1) -> bytes:
+    import mido
+
+    mid = mido.MidiFile(type=kind, ticks_per_beat=tpb)
+    for msgs in tracks:
+        mid.tracks.append(mido.MidiTrack(msgs))
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue()
+
+
+def _bad_midis():
+    """MIDI files with nothing singable or broken timing, as bytes (or raw garbage)."""
+    import mido
+
+    def note(n, t=0, ch=0, on=True, vel=80):
+        return mido.Message("note_on" if on else "note_off", note=n, velocity=vel if on else 0, time=t, channel=ch)
+
+    drums = st.lists(st.integers(35, 81), min_size=1, max_size=4).map(
+        lambda ns: _midi_bytes([[m for n in ns for m in (note(n, ch=9), note(n, 240, ch=9, on=False))]]))
+    never_ending = st.lists(st.integers(40, 80), min_size=1, max_size=4).map(
+        lambda ns: _midi_bytes([[note(n) for n in ns]]))
+    zero_tempo = st.integers(40, 80).map(lambda n: _midi_bytes(
+        [[mido.MetaMessage("set_tempo", tempo=0, time=0), note(n), note(n, 480, on=False)]]))
+    endless_rest = st.integers(2 * 10**7, 10**9).map(lambda ticks: _midi_bytes(
+        [[note(60), note(60, 480, on=False), note(62, ticks), note(62, 480, on=False)]]))
+    empty = st.just(_midi_bytes([[mido.MetaMessage("track_name", name="x", time=0)]]))
+    garbage = st.binary(min_size=0, max_size=64)
+    truncated = st.integers(1, 20).map(lambda k: _midi_bytes([[note(60), note(60, 480, on=False)]])[:k])
+    return st.one_of(drums, never_ending, zero_tempo, endless_rest, empty, garbage, truncated)
+
+
+@PROPERTY
+@given(data=_bad_midis())
+def test_bad_midi_files(work, data):
+    p = work / "bad.mid"
+    p.write_bytes(data)
+    try:
+        assert_refused(["convert", "take.wav", "--midi", p.name, "-o", "out.wav"], work, needle="bad.mid")
+    finally:
+        p.unlink()
 
 
 # ----------------------------------------------------------------------------- What was seen (issue 9)
