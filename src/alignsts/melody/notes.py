@@ -430,6 +430,10 @@ def read_f0_file(path: str | os.PathLike) -> np.ndarray:
     if p.suffix.lower() == ".npy":
         try:
             f0 = np.load(p, allow_pickle=False, mmap_mode="r")
+        except ValueError as e:
+            if "object" in str(e).lower():
+                raise MelodyError(f"{p}: holds Python objects; an F0 file holds numbers (Hz per frame)") from None
+            raise MelodyError(f"{p}: not a readable .npy file ({str(e).splitlines()[0]})") from None
         except Exception as e:
             raise MelodyError(f"{p}: not a readable .npy file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
         return check_f0_array(f0, str(p))
