@@ -29,7 +29,7 @@ from alignsts import api, cli
 from alignsts import validate as check
 
 SR = 24000
-PROPERTY = settings(max_examples=12, deadline=None, derandomize=True, database=None,
+PROPERTY = settings(max_examples=20, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
