@@ -1,7 +1,7 @@
 """Python API. The CLI is a thin layer over these functions."""
 from __future__ import annotations
 
-import dataclasses
+import copy
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -184,6 +184,10 @@ def _convert_neural(speech, reference, melody, sources_kw, transpose, config, pr
     if not isinstance(config, neural.NeuralConfig):
         raise AlignSTSError("the neural engine needs a NeuralConfig (checkpoint, vocoder, content model); "
                             "CLI: --checkpoint, --vocoder, --content-model")
+    cfg = copy.deepcopy(config)   # checked (and canonicalised) before any work, never the caller's object
+    if transpose != "auto":
+        cfg.transpose = transpose
+    check.check_config(cfg, "config")
     if reference is not None:
         target = ref_engine.target_melody(load_input(reference, "reference"), ref_engine.ReferenceConfig())
     else:
@@ -194,10 +198,6 @@ def _convert_neural(speech, reference, melody, sources_kw, transpose, config, pr
         else:
             n = fe.n_frames(int(round(max(x.offset for x in melody.notes) * fe.SAMPLE_RATE)))
             target = expressive_f0(melody.notes, n)
-    cfg = dataclasses.replace(config)
-    if transpose != "auto":
-        cfg.transpose = transpose
-    check.check_config(cfg, "config")
     wav, analysis = neural.convert(speech, target, cfg, progress=progress)
     return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis)
 
@@ -207,7 +207,7 @@ def _engine_config(config, cls, transpose):
     if config is None:
         cfg = cls()
     elif isinstance(config, cls):
-        cfg = dataclasses.replace(config)
+        cfg = copy.deepcopy(config)   # checking canonicalises values: never on the caller's object
     else:
         raise AlignSTSError(f"config is a {type(config).__name__}, the {cls.__name__.replace('Config', '').lower()} "
                             f"engine needs a {cls.__name__}")
