@@ -431,7 +431,9 @@ def read_f0_file(path: str | os.PathLike) -> np.ndarray:
         try:
             f0 = np.load(p, allow_pickle=False, mmap_mode="r")
         except ValueError as e:
-            if "object" in str(e).lower():
+            with open(p, "rb") as fh:
+                real_npy = fh.read(6) == b"\x93NUMPY"
+            if real_npy and "object" in str(e).lower():
                 raise MelodyError(f"{p}: holds Python objects; an F0 file holds numbers (Hz per frame)") from None
             raise MelodyError(f"{p}: not a readable .npy file ({str(e).splitlines()[0]})") from None
         except Exception as e:
