@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -99,3 +101,51 @@ def test_save(tmp_path, demo_conversion):
     y16, sr16 = sf.read(str(out16))
     assert sr16 == 16000 and abs(len(y16) - len(result.wav) * 2 / 3) <= 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["song.flac", "song16.wav"]
+
+
+# ----------------------------------------------------------------- the API decides, the CLI calls
+def test_engine_choice_lives_in_the_api():
+    from alignsts.errors import AlignSTSError
+
+    assert api.choose_engine(None, reference="sing.wav") == "reference"
+    assert api.choose_engine(None) == "score"
+    assert api.choose_engine("neural", reference="sing.wav") == "neural"
+    with pytest.raises(AlignSTSError, match="unknown engine"):
+        api.choose_engine("magic")
+    cli_source = (Path(api.__file__).parent / "cli.py").read_text(encoding="utf-8")
+    assert '"reference" if' not in cli_source
+
+
+def test_engine_config_defaults_and_yaml(tmp_path):
+    from alignsts.engines.reference import ReferenceConfig
+    from alignsts.engines.score import ScoreConfig
+
+    assert isinstance(api.engine_config("reference"), ReferenceConfig)
+    (tmp_path / "s.yaml").write_text("transpose: -12\n", encoding="utf-8")
+    cfg = api.engine_config("score", tmp_path / "s.yaml")
+    assert isinstance(cfg, ScoreConfig) and cfg.transpose == -12
+
+
+def test_convert_command_leaves_its_arguments_alone(tmp_path, monkeypatch):
+    from alignsts import cli
+
+    speech, _, midi = api.demo_files()
+    args = cli.build_parser().parse_args(["convert", str(speech), "--midi", str(midi), "-o",
+                                          str(tmp_path / "out.wav"), "-q"])
+    before = dict(vars(args))
+    calls = []
+    monkeypatch.setattr(api, "convert", lambda *a, **kw: calls.append(kw) or api.Result(
+        np.zeros(2400, np.float32), 24000, SimpleNamespace(transpose=0.0)))
+    assert cli.cmd_convert(args) == 0
+    assert vars(args) == before
+    assert calls and calls[0]["melody"] is not None and "midi" not in calls[0]
+
+
+def test_every_analysis_shares_the_typed_base():
+    from alignsts.engines.analysis import ConversionAnalysis
+    from alignsts.engines.neural import NeuralAnalysis
+    from alignsts.engines.reference import Analysis
+    from alignsts.engines.score import ScoreAnalysis
+
+    assert all(issubclass(c, ConversionAnalysis) for c in (Analysis, ScoreAnalysis, NeuralAnalysis))
+    assert api.Result.__annotations__["analysis"] in (ConversionAnalysis, "ConversionAnalysis")

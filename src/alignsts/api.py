@@ -15,6 +15,7 @@ from .audio import io
 from .engines import reference as ref_engine
 from .engines import score as score_engine
 from . import validate as check
+from .engines.analysis import ConversionAnalysis
 from .errors import AlignSTSError, AudioInputError, InvalidValueError, MelodyError, OutputError
 from .melody import sources
 from .melody.notes import Melody, Note
@@ -27,15 +28,38 @@ ENGINES = ("reference", "score", "neural")
 
 @dataclass
 class Result:
-    """A converted song: ``wav`` [N] at ``sr`` plus the frame-level ``analysis``
-    (reference engine: engines.reference.Analysis; score engine: engines.score.ScoreAnalysis)."""
+    """A converted song: ``wav`` [N] at ``sr`` plus the frame-level ``analysis``, a
+    ConversionAnalysis (speech_f0, target_f0, transpose) of the engine's kind: reference
+    engines.reference.Analysis, score engines.score.ScoreAnalysis, neural engines.neural.NeuralAnalysis."""
     wav: np.ndarray
     sr: int
-    analysis: Any
+    analysis: ConversionAnalysis
     inputs: tuple = ()   # the input files it was made from: save() never writes over them
 
     def __iter__(self):  # allows ``wav, sr, analysis = alignsts.convert(...)``
         return iter((self.wav, self.sr, self.analysis))
+
+
+def choose_engine(engine: str | None, reference: AudioInput | None = None) -> str:
+    """The engine to run: ``engine`` when given, else 'reference' with a sung reference, else 'score'."""
+    if engine is not None and not isinstance(engine, str):
+        raise InvalidValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    engine = engine or ("reference" if reference is not None else "score")
+    if engine not in ENGINES:
+        raise InvalidValueError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+    return engine
+
+
+def engine_config(engine: str, path: str | os.PathLike | None = None):
+    """The config of ``engine`` ('reference', 'score' or 'neural'): read from a YAML file when
+    ``path`` is given (unknown keys are an error), else the defaults."""
+    from .config import load_yaml
+
+    if engine == "neural":
+        from .engines.neural import NeuralConfig as cls
+    else:
+        cls = {"reference": ref_engine.ReferenceConfig, "score": score_engine.ScoreConfig}[choose_engine(engine)]
+    return load_yaml(cls, path) if path else cls()
 
 
 def load_input(audio: AudioInput, name: str) -> np.ndarray:
@@ -130,11 +154,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         raise AlignSTSError("give either a sung reference or a melody (MIDI, notes, F0, recording), not both")
     if melody is not None and not isinstance(melody, Melody):
         raise MelodyError(f"melody must be an alignsts Melody (see load_melody), got {type(melody).__name__}")
-    if engine is not None and not isinstance(engine, str):
-        raise InvalidValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    engine = engine or ("reference" if reference is not None else "score")
-    if engine not in ENGINES:
-        raise InvalidValueError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+    engine = choose_engine(engine, reference)
     transpose = check.transpose(transpose, "transpose", check.TRANSPOSE_WORDS)
     if progress is not None and not callable(progress):
         raise InvalidValueError(f"progress must be a function (stage, fraction) or None, got {progress!r:.40}")

@@ -181,28 +181,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_config(args):
-    """The engine's config: YAML file if given, then the command-line expression options."""
+    """The engine's config (YAML file or defaults, from the API), with the command-line options on top."""
+    from . import api
     from . import validate as check
-    from .config import load_yaml
-    from .engines.reference import ReferenceConfig
-    from .engines.score import ScoreConfig
 
-    engine = args.engine or ("reference" if args.reference else "score")
+    engine = api.choose_engine(args.engine, args.reference)
+    cfg = api.engine_config(engine, args.config)
     if engine == "neural":
-        from .engines.neural import NeuralConfig
-
-        cfg = load_yaml(NeuralConfig, args.config) if args.config else NeuralConfig()
         for key, value in (("checkpoint", args.checkpoint), ("vocoder", args.vocoder),
                            ("content_model", args.content_model)):
             if value:
                 setattr(cfg, key, value)
         cfg.trust_checkpoint = bool(args.trust_checkpoint)   # never from the YAML (see NeuralConfig)
         cfg.speaker, cfg.seed, cfg.device = args.speaker_embedding, args.seed, args.device
-        return cfg
-    cls = ReferenceConfig if engine == "reference" else ScoreConfig
-    cfg = load_yaml(cls, args.config) if args.config else None
-    if engine == "score":
-        cfg = cfg or ScoreConfig()
+    elif engine == "score":
         if args.expression is not None:
             cfg.expression.expression = args.expression
         if args.vibrato_depth is not None:
@@ -214,19 +206,25 @@ def _load_config(args):
     return cfg
 
 
-def _melody_kwargs(args) -> dict:
-    return dict(reference=args.reference, midi=args.midi, notes=args.notes, f0=args.f0,
-                melody_from=args.melody_from, track=args.track, channel=args.channel, tempo=args.tempo,
-                bpm=args.bpm, notes_only=args.notes_only)
+def _melody_source(args) -> dict:
+    """The melody as api.convert takes it: the sung reference, or the melody read once (every
+    speech file of a batch sings the same one)."""
+    from . import api
+
+    if args.reference:
+        return {"reference": args.reference}
+    return {"melody": api.load_melody(midi=args.midi, notes=args.notes, f0=args.f0, melody_from=args.melody_from,
+                                      track=args.track, channel=args.channel, tempo=args.tempo, bpm=args.bpm,
+                                      notes_only=args.notes_only)}
 
 
-def _convert_one(args, speech: str, output: Path, plot: Path | None, config, melody=None) -> None:
+def _convert_one(args, speech: str, output: Path, plot: Path | None, config, source: dict) -> None:
     from . import api
 
     t0 = time.perf_counter()
     label = f"{Path(speech).name}: " if len(args.speech) > 1 else ""
     result = api.convert(speech, engine=args.engine, transpose=args.transpose, config=config,
-                         progress=_Progress(not args.quiet, label), melody=melody, **_melody_kwargs(args))
+                         progress=_Progress(not args.quiet, label), **source)
     api.save(result, output, sr=args.sr, plot=plot)
     dur = len(result.wav) / result.sr
     wall = time.perf_counter() - t0
@@ -332,18 +330,11 @@ def cmd_convert(args) -> int:
                       plots={f"plot of {speech}" if batch else "plot": p for speech, _, p in plan},
                       sr=args.sr, inputs=_inputs(args))
     config = _load_config(args)
-    if config is not None:
-        check_config(config, "config")
-    melody = None
-    if not args.reference and args.engine != "neural":  # read the melody once for every speech file
-        kw = _melody_kwargs(args)
-        kw.pop("reference")
-        melody = api.load_melody(**kw)
-        for key in ("midi", "notes", "f0", "melody_from"):
-            setattr(args, key, None)
+    check_config(config, "config")
+    source = _melody_source(args)
     if len(plan) == 1:
         speech, output, plot = plan[0]
-        _convert_one(args, speech, output, plot, config, melody)
+        _convert_one(args, speech, output, plot, config, source)
         return 0
     from .runner import report_done, report_planned
 
@@ -352,7 +343,7 @@ def cmd_convert(args) -> int:
     try:
         for speech, output, plot in plan:
             try:
-                _convert_one(args, speech, output, plot, config, melody)
+                _convert_one(args, speech, output, plot, config, source)
                 done.append(output)
                 report_done(output)
             except AlignSTSError as e:

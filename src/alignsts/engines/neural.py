@@ -22,6 +22,7 @@ from ..errors import NeuralSetupError
 from ..melody import contour
 from ..validate import CallerOnly, Check, Range, one_of, transpose_setting
 from ..validate import device as device_setting
+from .analysis import ConversionAnalysis
 
 __all__ = ["NeuralConfig", "NeuralAnalysis", "NeuralSetupError", "convert", "monotone"]
 
@@ -46,14 +47,11 @@ class NeuralConfig:
 
 
 @dataclass
-class NeuralAnalysis:
+class NeuralAnalysis(ConversionAnalysis):
     """speech_f0 [N]; target_f0 [T1] (sung); content [T2, 32]; mel [T1, 80] log10; transpose;
     rhythm_codes [T1] (empty for a model without the rhythm adaptor); vocoder ('hifigan' or 'griffin-lim')."""
-    speech_f0: np.ndarray
-    target_f0: np.ndarray
     content: np.ndarray
     mel: np.ndarray
-    transpose: float
     rhythm_codes: np.ndarray
     vocoder: str
 

@@ -17,6 +17,7 @@ from ..audio import world
 from ..errors import MelodyError
 from ..melody import contour
 from ..validate import Check, Range, one_of, transpose_setting
+from .analysis import ConversionAnalysis
 
 
 @dataclass
@@ -42,19 +43,16 @@ class ReferenceConfig:
 
 
 @dataclass
-class Analysis:
+class Analysis(ConversionAnalysis):
     """Frame-level analysis of a conversion (all on the 24 kHz / hop 128 grid).
 
     speech_f0 [N], reference_f0 [M], target_f0 [M] (what was synthesised),
     source [M] speech frame used at each output frame, path [L, 2] raw DTW path,
     transpose (semitones applied to the reference melody).
     """
-    speech_f0: np.ndarray
     reference_f0: np.ndarray
-    target_f0: np.ndarray
     source: np.ndarray
     path: np.ndarray
-    transpose: float
     speech_active: np.ndarray
     reference_active: np.ndarray
 

@@ -21,6 +21,7 @@ from ..errors import AudioInputError, MelodyError
 from ..melody import contour
 from ..melody.expression import ExpressionConfig, expressive_f0
 from ..melody.notes import Melody, Note
+from .analysis import ConversionAnalysis
 from .reference import apply_frame_gain
 from ..validate import Check, Range, transpose_setting
 
@@ -46,18 +47,15 @@ class ScoreConfig:
 
 
 @dataclass
-class ScoreAnalysis:
+class ScoreAnalysis(ConversionAnalysis):
     """speech_f0 [N]; syllables and notes (transposed) and their groups; on the output grid:
     target_f0 [M] (synthesised F0), source [M] speech frame per output frame, part [M]
     (0 silence, 1 onset consonants, 2 vowel, 3 coda consonants)."""
-    speech_f0: np.ndarray
     syllables: list[Syllable]
     notes: list[Note]
     groups: list[Group]
-    target_f0: np.ndarray
     source: np.ndarray
     part: np.ndarray
-    transpose: float
     message: str
 
 
