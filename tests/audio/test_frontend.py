@@ -189,8 +189,43 @@ def test_mel_energy_official_formula():
     np.testing.assert_allclose(fe.mel_energy(lm), np.sqrt(np.sum(np.exp(lm.astype(float)) ** 2, axis=1)),
                                rtol=1e-5)
     e = fe.mel_energy(lm).astype(float)
-    ref = 1 / (1 + np.exp(-35 * (e - e.mean()) / (e.std() + 1e-8)))
+    ref = 1 / (1 + np.exp(-35 * (e - e.mean()) / (e.std(ddof=1) + 1e-8)))   # torch's std(): N - 1
     np.testing.assert_allclose(fe.rhythm_curve(lm), ref, atol=1e-6)
+
+
+def _official_rhythm(logmel: np.ndarray, dtype) -> np.ndarray:
+    """The official data loader's rhythm curve, with its own torch operations (Tensor.std() is N - 1)."""
+    import torch
+
+    mel = torch.tensor(logmel, dtype=dtype)
+    energy = (mel.exp() ** 2).sum(-1).sqrt()
+    return torch.sigmoid((energy - energy.mean()) / (energy.std() + 1e-8) * 35.0).numpy()
+
+
+def test_rhythm_curve_equals_the_official_on_a_short_item():
+    """Short items are where N vs N - 1 shows: a 20-frame item differs by far more than 1e-5."""
+    pytest.importorskip("torch")
+    import torch
+
+    lm = np.random.default_rng(3).uniform(-5, 1, (20, 80)).astype(np.float32)
+    got = fe.rhythm_curve(lm)
+    assert np.max(np.abs(got - _official_rhythm(lm, torch.float64))) < 1e-7
+    assert np.max(np.abs(got - _official_rhythm(lm, torch.float32))) < 1e-5
+    e = np.sqrt(np.sum(np.exp(lm.astype(float)) ** 2, axis=1))
+    biased = 1 / (1 + np.exp(-35 * (e - e.mean()) / (e.std() + 1e-8)))
+    assert np.max(np.abs(biased - _official_rhythm(lm, torch.float64))) > 1e-3   # what the fix removed
+    assert fe.rhythm_curve(lm[:1]).tolist() == [0.5]                             # one frame: no spread
+
+
+def test_rhythm_curve_within_1e5_of_the_official_on_real_recordings(sts_pair):
+    pytest.importorskip("torch")
+    import torch
+
+    from alignsts.audio import io
+
+    for part in sts_pair("en-nhss-2"):
+        lm = fe.log_mel(io.load(part))
+        assert np.max(np.abs(fe.rhythm_curve(lm) - _official_rhythm(lm, torch.float32))) < 1e-5
 
 
 # ---------------------------------------------------------------- official vectors

@@ -154,3 +154,45 @@ def test_ablation_variants_run_end_to_end(tiny, tmp_path, flags):
     cfg.checkpoint = str(folder)
     res = api.convert(speech, midi=midi, engine="neural", config=cfg)
     assert np.all(np.isfinite(res.wav)) and len(res.wav) == len(res.analysis.target_f0) * fe.HOP
+
+
+def test_mel_is_clipped_to_the_official_range_before_the_vocoder():
+    """The official inference clips the predicted log10 mel to [mel_vmin, mel_vmax] = [-6, 1.5]
+    before vocoding; a model that overshoots must not reach the vocoder unclipped."""
+    from types import SimpleNamespace
+
+    from alignsts.models.alignsts import AlignSTSConfig
+
+    hp = yaml.safe_load(SMALL_CONFIG.read_text())
+    cfg = AlignSTSConfig.from_official(hp)
+    assert (cfg.mel_vmin, cfg.mel_vmax) == (-6.0, 1.5)
+    cfg = SimpleNamespace(content="mel", speaker_embed=False, hidden=8, rhythm_adaptor=True,
+                          mel_vmin=cfg.mel_vmin, mel_vmax=cfg.mel_vmax)
+
+    class Overshooting(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cfg = cfg
+
+        def forward(self, content, f0, spk, infer, noise_fn, spenv):
+            t = f0.shape[1]
+            ramp = torch.linspace(-9.0, 4.0, t * 80).reshape(1, t, 80)   # beyond both ends
+            return {"mel_out": ramp}
+
+    got = {}
+
+    class Recording(torch.nn.Module):
+        def forward(self, mel, f0, generator=None):
+            got["mel"] = mel.clone()
+            return torch.zeros(1, 1, mel.shape[-1] * fe.HOP)
+
+    speech, _, _ = api.demo_files()
+    from alignsts.audio import io
+
+    wav = io.load(speech)[: fe.SAMPLE_RATE]
+    f0 = np.full(fe.n_frames(len(wav)), 220.0)
+    y, an = neural.convert(wav, f0, neural.NeuralConfig(checkpoint="unused", speaker="none", device="cpu"),
+                           models={"acoustic": Overshooting(), "vocoder": Recording()})
+    mel = got["mel"][0].numpy()                     # [80, T] as the vocoder takes it
+    assert mel.min() == pytest.approx(-6.0) and mel.max() == pytest.approx(1.5)
+    assert np.array_equal(an.mel, mel.T) and an.vocoder == "hifigan" and len(y) == len(f0) * fe.HOP

@@ -211,9 +211,14 @@ def loudness_db(logmel: np.ndarray) -> np.ndarray:
 
 
 def rhythm_curve(logmel: np.ndarray) -> np.ndarray:
-    """AlignSTS rhythm curve, sigmoid(35 * standardised energy): [T, 80] -> [T]."""
-    e = mel_energy(logmel).astype(np.float64)
-    z = (e - e.mean()) / (e.std() + 1e-8)
+    """AlignSTS rhythm curve, sigmoid(35 * standardised energy): [T, 80] -> [T].
+
+    Standardised as the official data loader does it (torch ``Tensor.std()``: the unbiased
+    estimate, N - 1); a single frame has no spread and gives 0.5.
+    """
+    e = np.sqrt(np.sum(np.exp(np.asarray(logmel, dtype=np.float64)) ** 2, axis=-1))   # mel_energy, unrounded
+    std = e.std(ddof=1) if len(e) > 1 else 0.0
+    z = (e - e.mean()) / (std + 1e-8)
     return (1.0 / (1.0 + np.exp(-RHYTHM_COEF * z))).astype(np.float32)
 
 

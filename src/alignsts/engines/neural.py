@@ -48,8 +48,9 @@ class NeuralConfig:
 
 @dataclass
 class NeuralAnalysis(ConversionAnalysis):
-    """speech_f0 [N]; target_f0 [T1] (sung); content [T2, 32]; mel [T1, 80] log10; transpose;
-    rhythm_codes [T1] (empty for a model without the rhythm adaptor); vocoder ('hifigan' or 'griffin-lim')."""
+    """speech_f0 [N]; target_f0 [T1] (sung); content [T2, 32]; mel [T1, 80] log10, clipped to the
+    model's [mel_vmin, mel_vmax] as the vocoder got it; transpose; rhythm_codes [T1] (empty for a
+    model without the rhythm adaptor); vocoder ('hifigan' or 'griffin-lim')."""
     content: np.ndarray
     mel: np.ndarray
     rhythm_codes: np.ndarray
@@ -115,7 +116,8 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
                        torch.from_numpy(target[None]).float().to(device),
                        torch.from_numpy(np.asarray(spk)[None]).float().to(device), infer=True, noise_fn=noise,
                        spenv=spenv)
-    mel = out["mel_out"][0].float().cpu().numpy()
+    # as the official inference does before vocoding (and before saving the mel)
+    mel = np.clip(out["mel_out"][0].float().cpu().numpy(), acoustic.cfg.mel_vmin, acoustic.cfg.mel_vmax)
 
     report("vocoder", 0.0)
     if "vocoder" in models:

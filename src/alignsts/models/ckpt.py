@@ -114,12 +114,21 @@ def is_own_format(folder: str | os.PathLike) -> bool:
 
 
 # ----------------------------------------------------------------------------- the acoustic model
-def model_state_dict(ckpt: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The acoustic model's weights in an official checkpoint dict: ``state_dict['model']``."""
+def model_state_dict(ckpt: Mapping[str, Any], name: str = "model") -> Mapping[str, Any]:
+    """The acoustic model's weights in an official checkpoint dict, in either layout the official
+    loader accepts: nested ``state_dict['model'][key]``, or flat ``state_dict['model.<key>']``
+    (a state_dict with any dotted key is read as flat, as the official ``load_ckpt`` does)."""
     sd = ckpt.get("state_dict") if isinstance(ckpt, Mapping) else None
-    if not isinstance(sd, Mapping) or "model" not in sd:
-        raise CheckpointError("checkpoint has no state_dict['model'] (not an AlignSTS acoustic checkpoint)")
-    return sd["model"]
+    if isinstance(sd, Mapping):
+        if any(isinstance(k, str) and "." in k for k in sd):
+            prefix = f"{name}."
+            flat = {k[len(prefix):]: v for k, v in sd.items() if isinstance(k, str) and k.startswith(prefix)}
+            if flat:
+                return flat
+        elif isinstance(sd.get(name), Mapping):
+            return sd[name]
+    raise CheckpointError(f"checkpoint has no state_dict['{name}'] nor '{name}.*' keys "
+                          f"(not an AlignSTS acoustic checkpoint)")
 
 
 VOCODER_KEYS = ("upsample_rates", "resblock_kernel_sizes", "resblock")   # HiFi-GAN hyperparameters

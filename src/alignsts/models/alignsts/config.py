@@ -83,6 +83,9 @@ class AlignSTSConfig:
     # inputs the engine computes (a trained run's config says which; official: wav2vec2 + Resemblyzer)
     content: str = "wav2vec2"         # 'wav2vec2' (CTC logits of the monotone speech) or 'mel' (its log mel)
     speaker_embed: bool = True        # use_spk_embed: add the Resemblyzer embedding (else zeros)
+    # the range the official inference clips the predicted log10 mel to before vocoding
+    mel_vmin: float = -6.0            # mel_vmin
+    mel_vmax: float = 1.5             # mel_vmax
 
     @property
     def rhythm_scale(self) -> int:
@@ -158,6 +161,7 @@ class AlignSTSConfig:
             content="mel" if (g("use_speech_mel_mono", False) and not g("use_speech_wav2vec2_mono", True))
             else "wav2vec2",
             speaker_embed=bool(g("use_spk_embed", True)),
+            mel_vmin=float(g("mel_vmin", -6.0)), mel_vmax=float(g("mel_vmax", 1.5)),
         )
         if cfg.decoder == "fs2" and cfg.ffn_padding not in ("SAME", "LEFT"):
             raise UnsupportedConfig(f"ffn_padding={cfg.ffn_padding!r}: only 'SAME' and 'LEFT' are supported")
