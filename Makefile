@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.alignsts-installed
 APT_PACKAGES := espeak-ng festival sox chromium chromium-driver
 APT_TOOLS    := espeak-ng text2wave sox chromium chromedriver
 
-.PHONY: setup sysdeps demo test bench clean
+.PHONY: setup sysdeps demo test check bench clean
 
 setup: sysdeps $(STAMP)
 
@@ -34,6 +34,10 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# the developer loop: everything but the tests marked slow (CI runs them all with `make test`)
+check: setup
+	$(PY) -m pytest -q -m "not slow"
 
 bench: setup
 	$(PY) benchmarks/reference_pairs.py

@@ -43,13 +43,43 @@ def sts_pair(sts_pairs_dir):
     return get
 
 
+def compat_folder() -> Path:
+    """``$ALIGNSTS_COMPAT_DIR``, default ``<project root>/../shared/compat`` (may not exist)."""
+    env = os.environ.get("ALIGNSTS_COMPAT_DIR")
+    return Path(env) if env else PROJECT_ROOT / ".." / "shared" / "compat"
+
+
 @pytest.fixture(scope="session")
 def compat_dir() -> Path:
-    env = os.environ.get("ALIGNSTS_COMPAT_DIR")
-    folder = Path(env) if env else PROJECT_ROOT / ".." / "shared" / "compat"
+    folder = compat_folder()
     if not folder.is_dir():
         pytest.skip(f"compat vectors folder not found at {folder}")
     return folder
+
+
+@pytest.fixture(scope="session")
+def compat():
+    """compat(relative path) -> that file or folder of the compat fixture; skips the test when missing
+    (e.g. ``compat("alignsts_small")``, ``compat("hifigan_small/vectors.npz")``)."""
+
+    def need(relative: str) -> Path:
+        path = compat_folder() / relative
+        if not path.exists():
+            pytest.skip(f"compat fixture not found: {path}")
+        return path
+
+    return need
+
+
+@pytest.fixture(scope="session")
+def compat_vectors(compat):
+    """compat_vectors(relative .npz path) -> {name: array}; skips when missing."""
+
+    def load(relative: str) -> dict[str, np.ndarray]:
+        with np.load(compat(relative)) as d:
+            return {k: d[k] for k in d.files}
+
+    return load
 
 
 @pytest.fixture

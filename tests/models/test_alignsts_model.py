@@ -6,7 +6,6 @@ compat tests skip when it is absent.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,28 +18,18 @@ from alignsts.models.alignsts import (  # noqa: E402
 from alignsts.models.alignsts.crossformer import window_mask  # noqa: E402
 from alignsts.models.ckpt import load_acoustic, read_config  # noqa: E402
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-COMPAT_DIR = Path(os.environ.get("ALIGNSTS_COMPAT_DIR", PROJECT_ROOT / ".." / "shared" / "compat"))
-SMALL = COMPAT_DIR / "alignsts_small"
 ATOL = 1e-4
 
 
-def _need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"compat fixture not found: {path}")
-    return path
+@pytest.fixture(scope="module")
+def vectors(compat_vectors):
+    return compat_vectors("alignsts_small/vectors.npz")
 
 
 @pytest.fixture(scope="module")
-def vectors():
-    d = np.load(_need(SMALL / "vectors.npz"))
-    return {k: d[k] for k in d.files}
-
-
-@pytest.fixture(scope="module")
-def model():
-    _need(SMALL / "config.yaml")
-    return load_acoustic(SMALL, trust=True)
+def model(compat):
+    compat("alignsts_small/config.yaml")
+    return load_acoustic(compat("alignsts_small"), trust=True)
 
 
 def _t(v, k):
@@ -76,12 +65,12 @@ OUTPUT_VECTORS = [
 
 
 @pytest.mark.compat
-def test_checkpoint_loads_strictly():
-    _need(SMALL / "config.yaml")
+def test_checkpoint_loads_strictly(compat):
+    compat("alignsts_small/config.yaml")
     from alignsts.models.ckpt import load_pickle, model_state_dict, newest_checkpoint
 
-    sd = model_state_dict(load_pickle(newest_checkpoint(SMALL), trust=True))
-    m = AlignSTSModel(AlignSTSConfig.from_official(read_config(SMALL)))
+    sd = model_state_dict(load_pickle(newest_checkpoint(compat("alignsts_small")), trust=True))
+    m = AlignSTSModel(AlignSTSConfig.from_official(read_config(compat("alignsts_small"))))
     mine = m.state_dict()
     assert set(mine) == set(sd)
     for k, v in sd.items():
@@ -90,24 +79,24 @@ def test_checkpoint_loads_strictly():
 
 
 @pytest.mark.compat
-def test_untrusted_load_is_safe():
+def test_untrusted_load_is_safe(compat):
     """Without ``trust`` the checkpoint is read weights-only: it either loads or is refused with a
     CheckpointError (never unpickles arbitrary objects)."""
-    _need(SMALL / "config.yaml")
+    compat("alignsts_small/config.yaml")
     from alignsts.models.ckpt import CheckpointError
 
     try:
-        m = load_acoustic(SMALL, trust=False)
+        m = load_acoustic(compat("alignsts_small"), trust=False)
     except CheckpointError:
         return
     assert not m.training
 
 
 @pytest.mark.compat
-def test_full_size_manifest():
+def test_full_size_manifest(compat):
     """Every key, shape, dtype and buffer flag of the official full configuration."""
-    manifest = json.loads(_need(COMPAT_DIR / "alignsts_full_keys.json").read_text())
-    hp = dict(read_config(_need(SMALL)))
+    manifest = json.loads(compat("alignsts_full_keys.json").read_text())
+    hp = dict(read_config(compat("alignsts_small")))
     # official configs/singing/speech2singing/alignsts.yaml sizes (the small fixture shrinks only these)
     hp.update(hidden_size=256, diffvae_hidden=256, f0_embed_size=256, residual_channels=256,
               residual_layers=20, spk_embed_size=256)
@@ -152,9 +141,9 @@ def test_diffusion_buffers(model, vectors):
 
 
 @pytest.mark.compat
-def test_schedule_formula_shapes():
+def test_schedule_formula_shapes(compat):
     """A freshly built model computes the vpsde schedule for timesteps + 1 steps."""
-    hp = read_config(_need(SMALL))
+    hp = read_config(compat("alignsts_small"))
     m = AlignSTSModel(AlignSTSConfig.from_official(hp))
     n = int(hp["timesteps"]) + 1
     assert m.diff_decoder.betas.shape == (n,)
@@ -164,8 +153,8 @@ def test_schedule_formula_shapes():
 
 
 @pytest.mark.compat
-def test_f0_coarse_matches_frontend_vectors():
-    d = np.load(_need(COMPAT_DIR / "frontend_vectors.npz"))
+def test_f0_coarse_matches_frontend_vectors(compat):
+    d = np.load(compat("frontend_vectors.npz"))
     got = f0_to_coarse_torch(torch.from_numpy(d["out.f0_hz"]).float()).numpy()
     np.testing.assert_array_equal(got, d["out.f0_coarse"].astype(np.int64))
 
@@ -263,16 +252,16 @@ def test_chunked_attention_gives_the_same_mel(vectors, model):
 # modules/speech2singing/diffvae2.py; FastspeechDecoder/FFTBlocks in modules/fastspeech/tts_modules.py;
 # EncSALayer/MultiheadAttention(bias=False)/TransformerFFNLayer in modules/commons/common_layers.py).
 
-def _small_variant(**changes):
-    hp = dict(read_config(_need(SMALL)))
+def _small_variant(small: Path, **changes):
+    hp = dict(read_config(small))
     hp.update(changes)
     return hp, AlignSTSModel(AlignSTSConfig.from_official(hp)).eval()
 
 
-def _small_ckpt_shapes():
+def _small_ckpt_shapes(small: Path):
     from alignsts.models.ckpt import load_pickle, model_state_dict, newest_checkpoint
 
-    sd = model_state_dict(load_pickle(newest_checkpoint(SMALL), trust=True))
+    sd = model_state_dict(load_pickle(newest_checkpoint(small), trust=True))
     return {k: tuple(v.shape) for k, v in sd.items()}
 
 
@@ -293,8 +282,8 @@ def _fs2_expected(hp):
     return keys
 
 
-def _variant_expected(hp):
-    base = _small_ckpt_shapes()
+def _variant_expected(hp, small: Path):
+    base = _small_ckpt_shapes(small)
     drop = []
     if hp.get("wo_rhythm_adaptor"):
         drop += ["rhythm_predictor.", "rhythm_vqvae."]
@@ -320,9 +309,9 @@ VARIANTS = {
 
 @pytest.mark.compat
 @pytest.mark.parametrize("name", list(VARIANTS))
-def test_variant_state_dict_keys(name):
-    hp, m = _small_variant(**VARIANTS[name])
-    want = _variant_expected(hp)
+def test_variant_state_dict_keys(name, compat):
+    hp, m = _small_variant(compat("alignsts_small"), **VARIANTS[name])
+    want = _variant_expected(hp, compat("alignsts_small"))
     got = {k: tuple(v.shape) for k, v in m.state_dict().items()}
     assert set(got) == set(want), (sorted(set(got) - set(want)), sorted(set(want) - set(got)))
     assert got == want
@@ -330,16 +319,16 @@ def test_variant_state_dict_keys(name):
     assert {k for k in got if k.startswith("fs2_decoder.")} & buffers <= {"fs2_decoder.embed_positions._float_tensor"}
     # the shared weights of the official checkpoint load into the variant
     from alignsts.models.ckpt import load_pickle, model_state_dict, newest_checkpoint
-    sd = model_state_dict(load_pickle(newest_checkpoint(SMALL), trust=True))
+    sd = model_state_dict(load_pickle(newest_checkpoint(compat("alignsts_small")), trust=True))
     missing, unexpected = m.load_state_dict({k: v for k, v in sd.items() if k in want}, strict=False)
     assert not unexpected and all(k in want and k not in sd for k in missing)
 
 
 @pytest.mark.compat
 @pytest.mark.parametrize("name", list(VARIANTS))
-def test_variant_inference(name, vectors):
+def test_variant_inference(name, vectors, compat):
     torch.manual_seed(0)
-    hp, m = _small_variant(**VARIANTS[name])
+    hp, m = _small_variant(compat("alignsts_small"), **VARIANTS[name])
     cfg = m.cfg
     content, f0, spk = _t(vectors, "in.content"), _t(vectors, "in.f0_hz"), _t(vectors, "in.spk_embed")
     b, t2 = content.shape[:2]

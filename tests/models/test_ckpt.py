@@ -1,9 +1,6 @@
 """The checkpoint loader: file names, both official state-dict layouts, and this project's format."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -11,10 +8,6 @@ torch = pytest.importorskip("torch")
 
 from alignsts.models.ckpt import (CheckpointError, build_model, checkpoint_name, checkpoint_steps,  # noqa: E402
                                   load_acoustic, model_state_dict, newest_checkpoint)
-
-ROOT = Path(__file__).resolve().parents[2]
-COMPAT = Path(os.environ.get("ALIGNSTS_COMPAT_DIR", ROOT / ".." / "shared" / "compat"))
-SMALL_CONFIG = COMPAT / "alignsts_small" / "config.yaml"
 
 
 def test_one_file_name_pattern(tmp_path):
@@ -39,10 +32,9 @@ def test_both_state_dict_layouts_give_the_same_weights():
         model_state_dict({"epoch": 3})
 
 
-@pytest.mark.skipif(not SMALL_CONFIG.is_file(), reason="official config template not found")
-def test_flat_official_checkpoint_loads_like_the_nested_one(tmp_path):
+def test_flat_official_checkpoint_loads_like_the_nested_one(tmp_path, compat):
     """The official load_ckpt accepts state_dict = {'model.<key>': tensor}; so does the loader."""
-    hp = yaml.safe_load(SMALL_CONFIG.read_text())
+    hp = yaml.safe_load(compat("alignsts_small/config.yaml").read_text())
     hp["residual_channels"], hp["residual_layers"] = 16, 2
     torch.manual_seed(0)
     model = build_model(hp)

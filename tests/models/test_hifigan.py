@@ -6,9 +6,7 @@ compat tests skip when it is absent.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,10 +17,6 @@ from alignsts.models.ckpt import CheckpointError, load_vocoder  # noqa: E402
 from alignsts.models.hifigan import HifiGan, HifiGanConfig, fold_weight_norm  # noqa: E402
 from alignsts.models.vocoder import vocode  # noqa: E402
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-COMPAT_DIR = Path(os.environ.get("ALIGNSTS_COMPAT_DIR", PROJECT_ROOT / ".." / "shared" / "compat"))
-YAML_DIR = COMPAT_DIR / "hifigan_small"
-JSON_DIR = COMPAT_DIR / "hifigan_json"
 ATOL = 1e-4
 
 # values of the official repository's configs/tts/hifigan.yaml, with NSF on (as in the manifest)
@@ -38,26 +32,19 @@ OFFICIAL_FULL = {
 }
 
 
-def _need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"compat fixture not found: {path}")
-    return path
+@pytest.fixture(scope="module")
+def vectors(compat_vectors):
+    return compat_vectors("hifigan_small/vectors.npz")
 
 
 @pytest.fixture(scope="module")
-def vectors():
-    d = np.load(_need(YAML_DIR / "vectors.npz"))
-    return {k: d[k] for k in d.files}
+def yaml_model(compat):
+    return load_vocoder(compat("hifigan_small"))
 
 
 @pytest.fixture(scope="module")
-def yaml_model():
-    return load_vocoder(_need(YAML_DIR))
-
-
-@pytest.fixture(scope="module")
-def json_model():
-    return load_vocoder(_need(JSON_DIR))
+def json_model(compat):
+    return load_vocoder(compat("hifigan_json"))
 
 
 def _run(model, vectors):
@@ -110,8 +97,8 @@ def test_default_source_is_random_but_close(yaml_model, vectors):
 
 
 @pytest.mark.compat
-def test_full_size_keys_match_manifest():
-    manifest = json.loads(_need(COMPAT_DIR / "hifigan_full_keys.json").read_text())
+def test_full_size_keys_match_manifest(compat):
+    manifest = json.loads(compat("hifigan_full_keys.json").read_text())
     model = HifiGan(HifiGanConfig.from_official(OFFICIAL_FULL))
     got = model.official_key_shapes()
     want = {k: tuple(v["shape"]) for k, v in manifest["keys"].items()}
@@ -123,8 +110,8 @@ def test_full_size_keys_match_manifest():
 
 
 @pytest.mark.compat
-def test_bad_checkpoints_give_checkpoint_error(tmp_path):
-    src = _need(YAML_DIR)
+def test_bad_checkpoints_give_checkpoint_error(tmp_path, compat):
+    src = compat("hifigan_small")
     # config but no checkpoint
     d = tmp_path / "nockpt"
     d.mkdir()
@@ -134,14 +121,14 @@ def test_bad_checkpoints_give_checkpoint_error(tmp_path):
     # json config without generator_v1
     j = tmp_path / "json"
     j.mkdir()
-    shutil.copy(_need(JSON_DIR) / "config.json", j / "config.json")
+    shutil.copy(compat("hifigan_json") / "config.json", j / "config.json")
     with pytest.raises(CheckpointError, match="generator_v1"):
         load_vocoder(j)
     # weights that do not fit the config: bigger channel count -> shape mismatch
-    cfg = json.loads((JSON_DIR / "config.json").read_text())
+    cfg = json.loads((compat("hifigan_json/config.json")).read_text())
     cfg["upsample_initial_channel"] = 64
     (j / "config.json").write_text(json.dumps(cfg))
-    shutil.copy(JSON_DIR / "generator_v1", j / "generator_v1")
+    shutil.copy(compat("hifigan_json") / "generator_v1", j / "generator_v1")
     with pytest.raises(CheckpointError, match="shape mismatch"):
         load_vocoder(j)
     # NSF off: the m_source / noise_convs keys are unexpected
@@ -153,7 +140,7 @@ def test_bad_checkpoints_give_checkpoint_error(tmp_path):
     # wrong container key
     w = tmp_path / "wrong"
     w.mkdir()
-    shutil.copy(JSON_DIR / "config.json", w / "config.json")
+    shutil.copy(compat("hifigan_json") / "config.json", w / "config.json")
     torch.save({"gen": {}}, str(w / "generator_v1"))
     with pytest.raises(CheckpointError, match="generator"):
         load_vocoder(w)

@@ -1,10 +1,8 @@
 """import-official: the official folders rewritten as safetensors + YAML load and compute the same."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,20 +13,11 @@ pytest.importorskip("safetensors")
 from alignsts.models.ckpt import CheckpointError, load_acoustic, load_vocoder  # noqa: E402
 from alignsts.models.official import import_official  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPAT = Path(os.environ.get("ALIGNSTS_COMPAT_DIR", ROOT / ".." / "shared" / "compat"))
-
 pytestmark = pytest.mark.compat
 
 
-def _need(p: Path) -> Path:
-    if not p.exists():
-        pytest.skip(f"compat fixture not found: {p}")
-    return p
-
-
-def test_acoustic_round_trip(tmp_path):
-    src = _need(COMPAT / "alignsts_small")
+def test_acoustic_round_trip(tmp_path, compat):
+    src = compat("alignsts_small")
     dst = import_official(src, tmp_path / "acoustic")
     assert sorted(p.name for p in dst.iterdir()) == ["config.yaml", "model.safetensors"]
     a, b = load_acoustic(src), load_acoustic(dst)
@@ -37,9 +26,9 @@ def test_acoustic_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["hifigan_small", "hifigan_json"])
-def test_vocoder_round_trip_gives_the_same_audio(tmp_path, fmt):
-    src = _need(COMPAT / fmt)
-    vec = np.load(_need(COMPAT / "hifigan_small" / "vectors.npz"))
+def test_vocoder_round_trip_gives_the_same_audio(tmp_path, fmt, compat):
+    src = compat(fmt)
+    vec = np.load(compat("hifigan_small/vectors.npz"))
     dst = import_official(src, tmp_path / "voc")
     model = load_vocoder(dst)
     with torch.no_grad():
@@ -48,16 +37,16 @@ def test_vocoder_round_trip_gives_the_same_audio(tmp_path, fmt):
     np.testing.assert_allclose(wav.numpy(), vec["out.wav"], atol=1e-4)
 
 
-def test_wrong_kind_and_existing_target(tmp_path):
-    dst = import_official(_need(COMPAT / "hifigan_small"), tmp_path / "voc")
+def test_wrong_kind_and_existing_target(tmp_path, compat):
+    dst = import_official(compat("hifigan_small"), tmp_path / "voc")
     with pytest.raises(CheckpointError, match="vocoder model, not the acoustic"):
         load_acoustic(dst)
     with pytest.raises(CheckpointError, match="already exists"):
-        import_official(COMPAT / "hifigan_small", dst)
+        import_official(compat("hifigan_small"), dst)
 
 
-def test_cli_import_official(tmp_path):
-    src = _need(COMPAT / "alignsts_small")
+def test_cli_import_official(tmp_path, compat):
+    src = compat("alignsts_small")
     proc = subprocess.run([sys.executable, "-m", "alignsts", "import-official", str(src), "out"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
