@@ -152,6 +152,7 @@ def test_item_id_is_filesystem_safe_and_unique():
 # ----------------------------------------------------------------- prepare
 
 
+@pytest.mark.slow
 def test_prepare_end_to_end(prepared, corpus):
     cfg, report = prepared
     out = Path(cfg.out)

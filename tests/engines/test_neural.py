@@ -72,6 +72,7 @@ def test_convert_with_a_reference_gives_audio_on_its_time_axis(tiny):
     assert abs(a.content.shape[0] - 50 * speech_s) < 3
 
 
+@pytest.mark.slow
 def test_convert_from_midi_with_resemblyzer_is_deterministic(tiny):
     speech, _, midi = api.demo_files()
     r1 = api.convert(speech, midi=midi, engine="neural", config=_cfg(tiny, 256, seed=3))
@@ -105,6 +106,7 @@ def test_resemblyzer_needs_a_256_model(tiny):
         api.convert(speech, reference=sing, engine="neural", config=cfg)
 
 
+@pytest.mark.slow
 def test_cli_neural(tiny, tmp_path):
     import subprocess
     import sys
@@ -124,6 +126,7 @@ def test_cli_neural(tiny, tmp_path):
     assert not (tmp_path / "m.wav").exists()
 
 
+@pytest.mark.slow
 def test_convert_with_the_official_vocoder_format_is_deterministic(tiny):
     vocoder = COMPAT / "hifigan_small"
     if not vocoder.is_dir():
@@ -138,6 +141,7 @@ def test_convert_with_the_official_vocoder_format_is_deterministic(tiny):
     np.testing.assert_array_equal(r1.wav, r2.wav)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", [{"wo_rhythm_adaptor": True}, {"wo_content_rhythm_aligner": True},
                                    {"diffvae_decoder": "fs2"}], ids=["no-adaptor", "no-aligner", "fs2"])
 def test_ablation_variants_run_end_to_end(tiny, tmp_path, flags):

@@ -201,6 +201,7 @@ def _tiny_hparams():
     }
 
 
+@pytest.mark.slow
 def test_tiny_random_model_shapes():
     torch.manual_seed(0)
     m = AlignSTSModel(AlignSTSConfig.from_official(_tiny_hparams())).eval()

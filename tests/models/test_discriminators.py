@@ -98,6 +98,7 @@ def test_losses_values():
     assert mel_l1_loss(a + 1, a).item() == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_generator_gradients_reach_fake(discs):
     mpd, msd = discs
     y_real = torch.randn(1, 1, 4096)
@@ -131,6 +132,7 @@ def test_mel_of_wave_silence_and_grad():
     assert torch.isfinite(wav.grad).all()
 
 
+@pytest.mark.slow
 def test_toy_discriminators_separate_sine_from_noise():
     torch.manual_seed(0)
     n = 2048

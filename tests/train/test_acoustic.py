@@ -59,6 +59,7 @@ def infer_l1(trainer, items) -> float:
     return float(np.mean(errs))
 
 
+@pytest.mark.slow
 def test_tiny_model_learns(prepared, tmp_path):
     """300 steps on 8 synthetic pairs: the teacher-forced mel loss on training items falls by a large
     factor and inference reconstructs a training item's mel better than the untrained model."""
@@ -119,6 +120,7 @@ def _wait_for_step(run: Path, step: int, proc: subprocess.Popen, timeout: float 
     raise AssertionError("training did not reach the step in time")
 
 
+@pytest.mark.slow
 def test_sigterm_stops_with_a_checkpoint_and_resuming_matches_one_run(prepared, tmp_path):
     run = tmp_path / "stopped"
     proc = _spawn_train(prepared, run, 10_000, {"log_every": 1, "valid_every": 0, "ckpt_every": 10_000}, tmp_path)

@@ -31,6 +31,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module,cls,loader,config", [
     ("acoustic", "AcousticTrainer", "load_acoustic_config", "alignsts_tiny.yaml"),
     ("vocoder", "VocoderTrainer", "load_vocoder_config", "hifigan_tiny.yaml"),
