@@ -113,7 +113,9 @@ class Trainer:
 
     def resume(self) -> int:
         """Load the newest checkpoint of the run folder, if any; return the step to continue at."""
-        self.run.clean_temp()
+        if self.procs.main:   # only the writer cleans: another rank's clean-up could take its live temp file
+            self.run.clean_temp()
+        self.procs.barrier()
         latest = self.run.latest()
         if latest is None:
             return 0
