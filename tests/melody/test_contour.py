@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alignsts.audio import frontend as fe
 from alignsts.melody import contour
 
 
@@ -56,13 +55,6 @@ def test_transpose():
     assert f0[1] == 100.0                                # input untouched
 
 
-def test_runs():
-    mask = np.array([1, 1, 0, 0, 1, 0, 1, 1, 1], bool)
-    assert contour.runs(mask) == [(0, 2), (4, 5), (6, 9)]
-    assert contour.runs(np.zeros(4, bool)) == []
-    assert contour.runs(np.ones(3, bool)) == [(0, 3)]
-
-
 def test_bridge_gaps_fills_short_interior_gaps_only():
     f0 = np.array([0, 0, 100, 100, 0, 0, 400, 400, 0, 0, 0, 0, 0, 0, 200, 0, 0], float)
     out = contour.bridge_gaps(f0, max_gap=3)
@@ -96,9 +88,3 @@ def test_remove_short_voiced():
     f0 = np.array([0, 100, 0, 0, 200, 200, 200, 0, 300, 300], float)
     np.testing.assert_array_equal(contour.remove_short_voiced(f0, 3), [0, 0, 0, 0, 200, 200, 200, 0, 0, 0])
     np.testing.assert_array_equal(contour.remove_short_voiced(f0, 1), f0)
-
-
-def test_ms_to_frames():
-    assert contour.ms_to_frames(fe.FRAME_PERIOD_MS * 15) == 15
-    assert contour.ms_to_frames(80.0) == 15
-    assert contour.ms_to_frames(0.0) == 0
