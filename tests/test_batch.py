@@ -146,8 +146,11 @@ def test_output_is_valid(tmp_path):
     assert not batch.output_is_valid(tmp_path / "junk.wav")
     sf.write(tmp_path / "short.wav", harmonic_tone(dur=0.1), SR)
     assert not batch.output_is_valid(tmp_path / "short.wav")
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])   # header says 2 s, half is there
+    assert not batch.output_is_valid(truncated, expected=2.0)
     nan = harmonic_tone(dur=1.0).astype(np.float32)
-    nan[100] = np.nan
+    nan[-100] = np.nan
     sf.write(tmp_path / "nan.wav", nan, SR, subtype="FLOAT")
     assert not batch.output_is_valid(tmp_path / "nan.wav")
 
