@@ -108,6 +108,10 @@ def test_outputs_never_replace_inputs_or_each_other(tmp_path):
     assert "input of the manifest (line 2)" in reasons[3]
     assert "input of the manifest" in reasons[4]
     assert "output of line 2" in reasons[5]
+    (tmp_path / "settings.yaml").write_text("x: 1\n")                 # a file every row reads (--config)
+    row = batch.Row(6, "s.wav", "midi", "m.mid", str(tmp_path / "settings.yaml"))
+    good, problems = batch.check_paths([row], shared_inputs=[str(tmp_path / "settings.yaml")])
+    assert good == [] and "not overwriting" in problems[0].reason
 
 
 def test_an_output_hard_linked_to_an_input_is_refused(tmp_path, demo):

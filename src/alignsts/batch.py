@@ -216,13 +216,19 @@ def _row_inputs(row: Row) -> dict[str, str]:
     return inputs
 
 
-def check_paths(rows: list[Row]) -> tuple[list[Row], list[Problem]]:
+def check_paths(rows: list[Row], shared_inputs: list[str] = ()) -> tuple[list[Row], list[Problem]]:
     """Rows whose output is nobody's input and nobody else's output -> (good rows, problems).
 
     An output may never replace an input of the manifest (any row's speech, melody or lyrics
-    file) nor be written twice; the first row naming an output keeps it. Linear in the rows
-    (identities are hashed, not compared pairwise)."""
+    file, or one of ``shared_inputs``: the config, checkpoint files, the manifest itself) nor be
+    written twice; the first row naming an output keeps it. Linear in the rows (identities are
+    hashed, not compared pairwise)."""
+    from .paths import input_files
+
     inputs: dict = {}
+    for _role, path in input_files({"shared": list(shared_inputs)}):
+        for key in _identities(str(path)):
+            inputs.setdefault(key, 1)
     for r in rows:
         for path in _row_inputs(r).values():
             for key in _identities(path):
@@ -528,7 +534,10 @@ def run(manifest: str | os.PathLike, settings: Settings | None = None, *, worker
     settings = settings or Settings()
     t0 = time.perf_counter()
     rows, problems = read_manifest(manifest)
-    rows, path_problems = check_paths(rows)
+    shared = [str(manifest)] + [v for v in (settings.config, *(v for k, v in settings.neural
+                                                              if k in ("checkpoint", "vocoder", "content_model")))
+                                if isinstance(v, str) and v]
+    rows, path_problems = check_paths(rows, shared)
     problems += path_problems
     problems_path = Path(problems_path) if problems_path else default_problems_path(manifest)
     _check_problems_path(problems_path, rows)
