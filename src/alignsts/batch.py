@@ -431,9 +431,7 @@ def _convert(row: Row, settings: Settings) -> float:
         if "lyrics" not in accepted:
             raise AlignSTSError("lyrics are not supported by this alignsts version")
         kwargs["lyrics"] = row.lyrics
-    engine = row.engine or settings.engine
-    if engine is None:   # the API's rule: a sung reference -> reference engine, any other melody -> score
-        engine = "reference" if kind == "reference" else "score"
+    engine = api.choose_engine(row.engine or settings.engine, row.melody if kind == "reference" else None)
     if engine not in configs:
         raise AlignSTSError(f"unknown engine {engine!r}; available: {', '.join(configs)}")
     Path(row.output).parent.mkdir(parents=True, exist_ok=True)   # (run() made it; a Dask worker may be elsewhere)
