@@ -271,3 +271,68 @@ def test_real_pair_sings_all_the_words(sts_pair):
     speech, sing = sts_pair("en-nhss-2")
     a = api.convert(speech, reference=sing).analysis
     assert spoken_coverage(a.source, a.speech_active) >= 0.7
+
+
+# ---------------------------------------------------------------- long inputs in pieces
+def test_conversion_in_pieces_approximates_the_whole(demo_paths, demo_conversion):
+    """Small pieces (about 1.5 s) and analysis windows (1 s) on the demo: same alignment and
+    melody, the same sound up to WORLD's noise, and no clicks at the joins."""
+    from alignsts.audio import chunks
+
+    whole, speech, ref = demo_conversion
+    cfg = eng.ReferenceConfig(pieces=chunks.PieceConfig(piece_s=1.5, analysis_s=1.0, analysis_margin_s=0.5))
+    y, a = eng.convert(speech, ref, cfg)
+    assert len(y) == len(whole.wav) and y.dtype == np.float32
+    assert np.mean(np.abs(a.reference_f0 - whole.analysis.reference_f0) < 1.0) > 0.97
+    assert np.mean(np.abs(a.source - whole.analysis.source) <= 2) > 0.95
+    assert np.corrcoef(y, whole.wav)[0, 1] > 0.85     # 0.90: WORLD noise differs per piece
+    assert metrics.lsd(whole.wav, y) < 1.8
+    assert abs(metrics.lsd(ref, y) - metrics.lsd(ref, whole.wav)) < 0.3
+    assert metrics.rca(_f0(ref), _f0(y)) >= metrics.rca(_f0(ref), _f0(whole.wav)) - 0.02
+    # no clicks: the largest sample-to-sample step is no larger than in the one-piece output
+    assert np.max(np.abs(np.diff(y))) < 1.2 * np.max(np.abs(np.diff(whole.wav)))
+
+
+# ---------------------------------------------------------------- unrelated inputs
+def _alignment(cost, spoken, sung):
+    from alignsts.align.speech_to_sung import Alignment
+
+    act_s = np.zeros(1000, bool)
+    act_s[:spoken] = True
+    act_r = np.zeros(1000, bool)
+    act_r[:sung] = True
+    return Alignment(path=np.zeros((1, 2), int), source=np.zeros(1000, int), speech_active=act_s,
+                     reference_active=act_r, cost_ratio=cost)
+
+
+def test_unrelated_warnings_on_cost_and_length():
+    assert eng.unrelated_warnings(_alignment(0.6, 300, 400)) == []
+    assert eng.unrelated_warnings(_alignment(0.6, 300, 890)) == []            # 2.97x: still a pair
+    (msg,) = eng.unrelated_warnings(_alignment(0.6, 200, 700))
+    assert "3x" in msg and "same words" in msg
+    (msg,) = eng.unrelated_warnings(_alignment(eng.ALIGN_COST_WARN + 0.05, 300, 400))
+    assert "align poorly" in msg
+    assert len(eng.unrelated_warnings(_alignment(0.9, 900, 100))) == 2
+
+
+def test_length_mismatch_warns_but_converts(demo_paths, caplog):
+    speech, sing = demo_paths
+    s, r = io.load(speech), io.load(sing)
+    with caplog.at_level("WARNING", logger="alignsts"):
+        y, _ = eng.convert(s, np.tile(r, 2))
+    assert len(y) == 2 * len(r)
+    assert any("3x" in rec.getMessage() for rec in caplog.records)
+
+
+def test_real_pair_does_not_warn_and_mismatched_pair_does(sts_pair, caplog):
+    from alignsts.align.speech_to_sung import align_stats
+    from alignsts.audio import chunks
+
+    en_speech, en_sing = sts_pair("en-nhss-10")
+    _, zh_sing = sts_pair("zh-svpt-5")
+    stats = {p: chunks.spectral_stats(io.load(p)) for p in (en_speech, en_sing, zh_sing)}
+    same = align_stats(*stats[en_speech], *stats[en_sing])
+    other = align_stats(*stats[en_speech], *stats[zh_sing])
+    assert eng.unrelated_warnings(same) == []
+    assert same.cost_ratio < eng.ALIGN_COST_WARN - 0.1
+    assert any("align poorly" in w for w in eng.unrelated_warnings(other))

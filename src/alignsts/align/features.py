@@ -27,7 +27,12 @@ def alignment_features(mag: np.ndarray, active: np.ndarray) -> np.ndarray:
     Mean and variance come from the active (non-silent) frames only, so long sung
     vowels or pauses do not dominate the normalisation.
     """
-    c = fe.cepstra(mag)[:, 1:]
+    return features_from_cepstra(fe.cepstra(mag), active)
+
+
+def features_from_cepstra(ceps: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """``alignment_features`` from mel-cepstra c0.. already computed: [T, 1 + ALIGN_N_CEPS] -> [T, 2 * ALIGN_N_CEPS]."""
+    c = ceps[:, 1:]
     ref = c[active] if active.sum() > 10 else c
     c = (c - ref.mean(axis=0)) / (ref.std(axis=0) + 1e-6)
     return np.concatenate([c, deltas(c)], axis=1).astype(np.float32)

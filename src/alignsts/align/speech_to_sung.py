@@ -13,7 +13,7 @@ import numpy as np
 from ..audio import frontend as fe
 from ..validate import Range
 from .dtw import multiscale_dtw
-from .features import active_frames, alignment_features
+from .features import active_frames, features_from_cepstra
 
 
 @dataclass
@@ -33,6 +33,7 @@ class Alignment:
     source: np.ndarray
     speech_active: np.ndarray
     reference_active: np.ndarray
+    cost_ratio: float = float("nan")   # see path_cost_ratio
 
 
 def _core(active: np.ndarray) -> tuple[int, int]:
@@ -60,13 +61,19 @@ def align(speech_mag: np.ndarray, reference_mag: np.ndarray, config: AlignConfig
 
     Leading/trailing silence of both is cut before the DTW and mapped silence to silence.
     """
+    return align_stats(fe.frame_energy_db(speech_mag), fe.cepstra(speech_mag),
+                       fe.frame_energy_db(reference_mag), fe.cepstra(reference_mag), config, progress)
+
+
+def align_stats(speech_energy_db: np.ndarray, speech_ceps: np.ndarray, reference_energy_db: np.ndarray,
+                reference_ceps: np.ndarray, config: AlignConfig | None = None, progress=None) -> Alignment:
+    """``align`` from frame energies [N], [M] (dB) and mel-cepstra [N, 14], [M, 14] (what the
+    alignment uses of the spectra; audio.chunks.spectral_stats computes them block by block)."""
     cfg = config or AlignConfig()
-    e_s = fe.frame_energy_db(speech_mag)
-    e_r = fe.frame_energy_db(reference_mag)
-    act_s = active_frames(e_s)
-    act_r = active_frames(e_r)
-    fs = alignment_features(speech_mag, act_s)
-    fr = alignment_features(reference_mag, act_r)
+    act_s = active_frames(speech_energy_db)
+    act_r = active_frames(reference_energy_db)
+    fs = features_from_cepstra(speech_ceps, act_s)
+    fr = features_from_cepstra(reference_ceps, act_r)
     s0, s1 = _core(act_s)
     r0, r1 = _core(act_r)
     weight = np.where(act_s[s0:s1], 1.0, cfg.silence_weight)
@@ -74,10 +81,31 @@ def align(speech_mag: np.ndarray, reference_mag: np.ndarray, config: AlignConfig
                           max_full_cells=cfg.max_full_cells, pen_i=cfg.compress_penalty,
                           pen_j=cfg.stretch_penalty, progress=progress)
     path = core + np.array([s0, r0])
-    n, m = len(speech_mag), len(reference_mag)
+    n, m = len(speech_energy_db), len(reference_energy_db)
     source = np.empty(m, dtype=np.int64)
     source[r0:r1] = source_per_frame(core, r1 - r0) + s0
     # outside the sung core: walk through the speech's own leading/trailing silence
     source[:r0] = np.clip(s0 - (r0 - np.arange(r0)), 0, n - 1)
     source[r1:] = np.clip(s1 + np.arange(m - r1), 0, n - 1)
-    return Alignment(path=path, source=source, speech_active=act_s, reference_active=act_r)
+    return Alignment(path=path, source=source, speech_active=act_s, reference_active=act_r,
+                     cost_ratio=path_cost_ratio(fs, fr, path, act_s, act_r))
+
+
+def path_cost_ratio(fs: np.ndarray, fr: np.ndarray, path: np.ndarray, act_s: np.ndarray,
+                    act_r: np.ndarray, pairs: int = 4096, block: int = 65536) -> float:
+    """Mean feature distance along the path's active-to-active steps over the mean distance of
+    random active frame pairs: fs [N, D], fr [M, D], path [L, 2] -> about 0.6 for the same words,
+    near 1 when the recordings have nothing in common (see ALIGN_COST_WARN in engines.reference)."""
+    keep = act_s[path[:, 0]] & act_r[path[:, 1]]
+    on = path[keep]
+    i_s, i_r = np.flatnonzero(act_s), np.flatnonzero(act_r)
+    if len(on) < 10 or len(i_s) < 10 or len(i_r) < 10:
+        return float("nan")
+    total = 0.0
+    for a in range(0, len(on), block):
+        p = on[a:a + block]
+        total += float(np.linalg.norm(fs[p[:, 0]] - fr[p[:, 1]], axis=1).sum())
+    rng = np.random.default_rng(0)
+    rs, rr = rng.choice(i_s, pairs), rng.choice(i_r, pairs)
+    baseline = float(np.linalg.norm(fs[rs] - fr[rr], axis=1).mean())
+    return (total / len(on)) / max(baseline, 1e-9)

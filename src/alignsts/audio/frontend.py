@@ -91,11 +91,30 @@ def mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_ME
 
 def stft_magnitude(wav: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
     """Centred, zero-padded Hann STFT magnitude: [N] -> [n_frames(N), n_fft//2+1] float32."""
-    from scipy.fft import rfft
-
     wav = np.asarray(wav, dtype=np.float32)
     padded = np.pad(wav, (n_fft // 2, n_fft // 2))
-    n = 1 + (len(padded) - n_fft) // hop
+    return _magnitude_of_padded(padded, 1 + (len(padded) - n_fft) // hop, n_fft, hop)
+
+
+def stft_magnitude_frames(wav: np.ndarray, start: int, stop: int, n_fft: int = N_FFT,
+                          hop: int = HOP) -> np.ndarray:
+    """Frames start..stop-1 of ``stft_magnitude(wav)``, computing only those: -> [stop-start, n_fft//2+1].
+
+    Reads only the samples those frames cover, so long inputs can be analysed block by block
+    with the same result as the whole; frames past the end see zeros, as the whole STFT's padding.
+    """
+    first = start * hop - n_fft // 2
+    seg = np.zeros(max(stop - start - 1, 0) * hop + n_fft, dtype=np.float32)
+    lo, hi = max(first, 0), min(first + len(seg), len(wav))
+    if hi > lo:
+        seg[lo - first: hi - first] = wav[lo:hi]
+    return _magnitude_of_padded(seg, max(stop - start, 0), n_fft, hop)
+
+
+def _magnitude_of_padded(padded: np.ndarray, n: int, n_fft: int, hop: int) -> np.ndarray:
+    """|rfft| of ``n`` Hann-windowed frames hop apart from the start of ``padded``: -> [n, n_fft//2+1]."""
+    from scipy.fft import rfft
+
     frames = np.lib.stride_tricks.as_strided(
         padded, shape=(n, n_fft), strides=(padded.strides[0] * hop, padded.strides[0]), writeable=False)
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann

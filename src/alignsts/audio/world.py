@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .frontend import F0_CEIL, FRAME_PERIOD_MS, SAMPLE_RATE, fit_length, load_pyworld, n_frames
+from .frontend import F0_CEIL, FRAME_PERIOD_MS, HOP, SAMPLE_RATE, fit_length, load_pyworld, n_frames
 
 WORLD_F0_FLOOR = 71.0     # also fixes CheapTrick's FFT size (1024 at 24 kHz)
 
@@ -39,14 +39,105 @@ def analyze(wav: np.ndarray, f0: np.ndarray | None = None, n: int | None = None)
         n = n_frames(len(x))
     t = np.arange(n) * FRAME_PERIOD_MS / 1000.0
     if f0 is None:
-        f0_raw, t_raw = pyworld.dio(x, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR, f0_ceil=F0_CEIL,
-                                    frame_period=FRAME_PERIOD_MS)
-        f0 = pyworld.stonemask(x, f0_raw, t_raw, SAMPLE_RATE)
-        f0 = fit_length(f0, n)
+        f0 = f0_dio(x, n)
     f0 = np.ascontiguousarray(f0, dtype=np.float64)
     sp = pyworld.cheaptrick(x, f0, t, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR)
     ap = pyworld.d4c(x, f0, t, SAMPLE_RATE)
     return WorldFeatures(f0=f0, sp=sp, ap=ap)
+
+
+def f0_dio(wav: np.ndarray, n: int | None = None) -> np.ndarray:
+    """F0 by dio + stonemask (what ``analyze`` uses): [N] -> [n] Hz float64, 0 = unvoiced."""
+    pyworld = load_pyworld()
+
+    x = np.asarray(wav, dtype=np.float64)
+    n = n_frames(len(x)) if n is None else n
+    f0_raw, t_raw = pyworld.dio(x, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR, f0_ceil=F0_CEIL,
+                                frame_period=FRAME_PERIOD_MS)
+    return fit_length(pyworld.stonemask(x, f0_raw, t_raw, SAMPLE_RATE), n)
+
+
+# CheapTrick reads about +-1.5 periods of the F0 floor around a frame, D4C about +-2 periods of
+# its own 47 Hz floor (~1000 samples); this many samples around a frame cover both.
+ANALYSIS_PAD = 2048
+
+
+def _frame_segments(frames: np.ndarray, max_gap: int = 64):
+    """Split sorted frame indices into runs whose gaps are at most ``max_gap``: -> [(i0, i1)]."""
+    cut = np.flatnonzero(np.diff(frames) > max_gap) + 1
+    edges = np.concatenate([[0], cut, [len(frames)]])
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+
+
+# Frame statistics of long recordings are estimated from at most this many frames.
+STAT_FRAMES = 16384
+
+
+def spread(idx: np.ndarray, limit: int = STAT_FRAMES) -> np.ndarray:
+    """At most ``limit`` of the indices ``idx``, evenly spread (all of them when there are fewer)."""
+    if len(idx) <= limit:
+        return idx
+    return idx[np.linspace(0, len(idx) - 1, limit).round().astype(np.int64)]
+
+
+class FrameAnalyzer:
+    """CheapTrick envelope and D4C aperiodicity of any frames of a waveform with a known F0.
+
+    wav [N] (24 kHz), f0 [T] Hz on the front-end grid. ``at(frames)`` analyses only the
+    samples around the frames asked for, so memory depends on how many frames are asked
+    at once, not on the length of the recording; the values equal those of ``analyze``.
+    With ``keep_all`` everything is analysed once up front (short inputs: no repeated work).
+    """
+
+    def __init__(self, wav: np.ndarray, f0: np.ndarray, keep_all: bool = False):
+        self.wav = wav
+        self.f0 = np.ascontiguousarray(f0, dtype=np.float64)
+        self.whole = analyze(wav, self.f0, len(self.f0)) if keep_all else None
+
+    def __len__(self) -> int:
+        return len(self.f0)
+
+    def at(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(sp, ap) of the given frame indices (any order, repeats allowed): -> [F, K], [F, K] float64."""
+        frames = np.asarray(frames, dtype=np.int64)
+        if self.whole is not None:
+            return self.whole.sp[frames], self.whole.ap[frames]
+        uniq, inverse = np.unique(frames, return_inverse=True)
+        sp, ap = self.unique_frames(uniq)
+        return sp[inverse], ap[inverse]
+
+    def unique_frames(self, frames: np.ndarray, aperiodicity: bool = True):
+        """(sp, ap) of sorted, distinct frame indices: [F] -> [F, K], [F, K] float64
+        (ap is None without ``aperiodicity``)."""
+        pyworld = load_pyworld()
+        k = fft_size() // 2 + 1
+        sp = np.empty((len(frames), k))
+        ap = np.empty((len(frames), k)) if aperiodicity else None
+        for i0, i1 in _frame_segments(frames):
+            fr = frames[i0:i1]
+            s0 = max(0, int(fr[0]) * HOP - ANALYSIS_PAD)
+            s1 = min(len(self.wav), int(fr[-1]) * HOP + ANALYSIS_PAD)
+            x = np.asarray(self.wav[s0:s1], dtype=np.float64)
+            t = (fr * HOP - s0) / SAMPLE_RATE
+            f0 = np.ascontiguousarray(self.f0[fr])
+            sp[i0:i1] = pyworld.cheaptrick(x, f0, t, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR)
+            if aperiodicity:
+                ap[i0:i1] = pyworld.d4c(x, f0, t, SAMPLE_RATE)
+        return sp, ap
+
+    def median_voiced_aperiodicity(self) -> np.ndarray | None:
+        """Median aperiodicity of the voiced frames [K] (of at most STAT_FRAMES of them spread
+        over the recording); None when nothing is voiced."""
+        voiced = np.flatnonzero(self.f0 > 0)
+        if not len(voiced):
+            return None
+        if self.whole is not None:
+            return np.median(self.whole.ap[voiced], axis=0)
+        return np.median(self.unique_frames(spread(voiced))[1], axis=0)
+
+    def envelope_at(self, frames: np.ndarray) -> np.ndarray:
+        """CheapTrick envelope of sorted, distinct frame indices: [F] -> [F, K] float64."""
+        return self.unique_frames(np.asarray(frames, dtype=np.int64), aperiodicity=False)[0]
 
 
 def synthesize(feats: WorldFeatures, n_samples: int | None = None) -> np.ndarray:
@@ -70,9 +161,15 @@ def synthesize(feats: WorldFeatures, n_samples: int | None = None) -> np.ndarray
 
 
 def envelope(wav: np.ndarray, f0: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """CheapTrick envelope of frames start..stop-1 for a known F0 [T]: -> [stop-start, fft_size()//2+1]."""
+    """CheapTrick envelope of frames start..stop-1 for a known F0 [T]: -> [stop-start, fft_size()//2+1].
+
+    Only the samples around those frames are read (and converted to float64).
+    """
     pyworld = load_pyworld()
     stop = len(f0) if stop is None else stop
     f0 = np.ascontiguousarray(f0[start:stop], dtype=np.float64)
-    t = np.arange(start, stop) * FRAME_PERIOD_MS / 1000.0
-    return pyworld.cheaptrick(np.asarray(wav, dtype=np.float64), f0, t, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR)
+    s0 = max(0, start * HOP - ANALYSIS_PAD)
+    s1 = min(len(wav), max(stop - 1, start) * HOP + ANALYSIS_PAD)
+    t = (np.arange(start, stop) * HOP - s0) / SAMPLE_RATE
+    return pyworld.cheaptrick(np.asarray(wav[s0:s1], dtype=np.float64), f0, t, SAMPLE_RATE,
+                              f0_floor=WORLD_F0_FLOOR)

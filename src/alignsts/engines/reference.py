@@ -6,12 +6,14 @@ reference [M] ─ DTW alignment ┘   ─ reference F0 (transposed) ─ WORLD sy
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Annotated
 
 import numpy as np
 
-from ..align.speech_to_sung import AlignConfig, Alignment, align
+from ..align.speech_to_sung import AlignConfig, Alignment, align_stats
+from ..audio import chunks
 from ..audio import frontend as fe
 from ..audio import world
 from ..errors import MelodyError
@@ -40,6 +42,10 @@ class ReferenceConfig:
     balance_global_order: Annotated[int, Range(1, 256)] = 64
     balance_smooth_ms: Annotated[float, Range(0, 1000)] = 16.0
     align: AlignConfig = field(default_factory=AlignConfig)
+    pieces: chunks.PieceConfig = field(default_factory=chunks.PieceConfig)
+
+
+log = logging.getLogger("alignsts")
 
 
 @dataclass
@@ -117,20 +123,24 @@ def _log_diff_ceps(sp: np.ndarray, ref_sp: np.ndarray) -> np.ndarray:
 
 
 def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, frame_order: int,
-                           global_order: int, strength: float, smooth: int) -> None:
+                           global_order: int, strength: float, smooth: int,
+                           global_ceps: np.ndarray | None = None) -> None:
     """Move envelope ``sp`` [T, K] (in place) toward the coarse shape of the reference's.
 
     ``ref_envelope(a, b)`` returns the reference envelope of frames a..b-1 ([b-a, K]).
     The difference of the log envelopes is liftered: per frame up to ``frame_order``,
     and its mean over ``active`` frames up to ``global_order`` (time-invariant).
-    Works in blocks of BALANCE_CHUNK frames.
+    Works in blocks of BALANCE_CHUNK frames. ``global_ceps`` [K]: that mean, when it was
+    taken over more than ``sp`` (a piece of a long conversion; see balance_global_ceps).
     """
     from scipy.fft import idct
 
     n, k = sp.shape
     blocks = [(a, min(a + BALANCE_CHUNK, n)) for a in range(0, n, BALANCE_CHUNK)]
     glob = np.zeros(k)
-    if global_order > frame_order and active[:n].any():
+    if global_ceps is not None:
+        glob[frame_order + 1: global_order + 1] = global_ceps[frame_order + 1: global_order + 1]
+    elif global_order > frame_order and active[:n].any():
         total = np.zeros(k)
         for a, b in blocks:
             if active[a:b].any():
@@ -155,8 +165,13 @@ def loudness_gain(out_logmel: np.ndarray, ref_logmel: np.ndarray, max_db: float)
     Loudness is the front-end's frame energy (the quantity the rhythm curve is made of);
     it grows as gain**(1/ln 10), hence the exponent.
     """
-    e_out = fe.mel_energy(out_logmel).astype(np.float64)
-    e_ref = fe.mel_energy(ref_logmel).astype(np.float64)
+    return loudness_gain_from_energy(fe.mel_energy(out_logmel), fe.mel_energy(ref_logmel), max_db)
+
+
+def loudness_gain_from_energy(e_out: np.ndarray, e_ref: np.ndarray, max_db: float) -> np.ndarray:
+    """``loudness_gain`` from the frame energies (frontend.mel_energy) [T], [T']: -> [T]."""
+    e_out = np.asarray(e_out, dtype=np.float64)
+    e_ref = np.asarray(e_ref, dtype=np.float64)
     n = min(len(e_out), len(e_ref))
     gain = np.ones(len(e_out))
     gain[:n] = (e_ref[:n] / np.maximum(e_out[:n], 1e-12)) ** np.log(10.0)
@@ -170,13 +185,40 @@ def apply_frame_gain(wav: np.ndarray, gain: np.ndarray) -> np.ndarray:
     return (wav * np.interp(np.arange(len(wav)), centres, gain)).astype(np.float32)
 
 
-def target_melody(reference: np.ndarray, cfg: ReferenceConfig) -> np.ndarray:
-    """Reference F0 cleaned for use as a melody: [M samples] -> [n_frames] Hz."""
-    f0 = fe.f0_track(reference, cfg.reference_f0).astype(np.float64)
+def target_melody(reference: np.ndarray, cfg: ReferenceConfig, tick=None) -> np.ndarray:
+    """Reference F0 cleaned for use as a melody: [M samples] -> [n_frames] Hz.
+
+    Long references are tracked in overlapping windows (audio.chunks.framewise).
+    """
+    f0 = chunks.framewise(reference, lambda seg, n: fe.f0_track(seg, cfg.reference_f0, n), cfg=cfg.pieces,
+                          keep_peak=True, tick=tick).astype(np.float64)
     f0 = contour.remove_short_voiced(f0, contour.ms_to_frames(cfg.min_voiced_ms))
     if not np.any(f0 > 0):
         raise MelodyError("reference: no voiced (sung) frames found, so there is no melody to follow")
     return f0
+
+
+# Normalised alignment cost (align.speech_to_sung.path_cost_ratio) above which the speech and
+# the reference are unlikely to be the same words. benchmarks/unrelated_inputs.py: the 7 real
+# pairs give 0.56-0.70; English speech with Chinese singing 0.71-0.79 (most above 0.74),
+# other mismatched pairs 0.67-0.76. So the warning is sure, not exhaustive.
+ALIGN_COST_WARN = 0.74
+LENGTH_RATIO_WARN = 3.0
+
+
+def unrelated_warnings(ali: Alignment) -> list[str]:
+    """Why the speech and the reference look unrelated (empty when they look like a pair)."""
+    out = []
+    spoken = int(ali.speech_active.sum())
+    sung = int(ali.reference_active.sum())
+    if spoken and sung and max(spoken, sung) > LENGTH_RATIO_WARN * min(spoken, sung):
+        out.append(f"the reference has {sung * fe.HOP / fe.SAMPLE_RATE:.1f} s of singing and the speech "
+                   f"{spoken * fe.HOP / fe.SAMPLE_RATE:.1f} s of speaking (more than {LENGTH_RATIO_WARN:g}x "
+                   f"apart): are they the same words?")
+    if ali.cost_ratio > ALIGN_COST_WARN:
+        out.append(f"the speech and the reference align poorly (cost {ali.cost_ratio:.2f}, same-words pairs "
+                   f"stay below {ALIGN_COST_WARN:g}): the reference should sing the words that are spoken")
+    return out
 
 
 def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | None = None,
@@ -184,22 +226,25 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     """Sing ``speech`` [N] (24 kHz) with the melody and timing of ``reference`` [M] (24 kHz).
 
     Returns (sung waveform [M'] at 24 kHz on the reference's time axis, Analysis).
+    Long inputs are analysed and synthesised in pieces (audio.chunks): memory stays flat.
     """
     cfg = cfg or ReferenceConfig()
     report = progress or (lambda stage, frac: None)
     m = fe.n_frames(len(reference))
 
     report("melody", 0.0)
-    ref_f0 = target_melody(reference, cfg)
+    ref_f0 = target_melody(reference, cfg, tick=lambda f: report("melody", f))
 
     report("analysis", 0.0)
-    speech_feats = world.analyze(speech)
-    speech_f0 = speech_feats.f0
+    speech_f0 = chunks.framewise(speech, world.f0_dio, cfg=cfg.pieces, tick=lambda f: report("analysis", f))
 
     report("alignment", 0.0)
-    s_mag = fe.stft_magnitude(speech)
-    r_mag = fe.stft_magnitude(reference)
-    ali: Alignment = align(s_mag, r_mag, cfg.align, progress=lambda f: report("alignment", f))
+    r_energy, r_ceps = chunks.spectral_stats(reference)
+    ali: Alignment = align_stats(*chunks.spectral_stats(speech), r_energy, r_ceps, cfg.align,
+                                 progress=lambda f: report("alignment", f))
+    del r_ceps
+    for message in unrelated_warnings(ali):
+        log.warning("%s", message)
     source = skip_silent_sources(ali.source, ali.speech_active, ali.reference_active)
     if cfg.consonant_rate:
         cons = consonant_frames(speech_f0, ali.speech_active)
@@ -212,27 +257,56 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     target = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms), allow=voiced_src)
     target = contour.transpose(target, semitones)
 
-    sp = speech_feats.sp[source]
-    ap = speech_feats.ap[source]
-    voiced = target > 0
-    if np.any(speech_f0 > 0):
-        # sung frames must be periodic even where the speech frame was not (consonants)
-        ap_voiced = np.median(speech_feats.ap[speech_f0 > 0], axis=0)
-        ap[voiced] = np.minimum(ap[voiced], ap_voiced)
-    del speech_feats
-    if cfg.balance_strength > 0:
-        ref_f0_env = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms))
-        apply_spectral_balance(sp, lambda a, b: world.envelope(reference, ref_f0_env, a, b),
-                               ali.reference_active, cfg.balance_frame_order, cfg.balance_global_order,
-                               cfg.balance_strength, contour.ms_to_frames(cfg.balance_smooth_ms))
-    y = world.synthesize(world.WorldFeatures(target, sp, ap), n_samples=len(reference))
+    window, _ = cfg.pieces.analysis_frames()
+    speech_frames = world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window)
+    ap_voiced = speech_frames.median_voiced_aperiodicity()
+    bounds = chunks.plan_pieces(m, cfg.pieces.piece_frames(), chunks.join_cost(r_energy, target > 0))
+    ref_f0_env = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms))
+    global_ceps = None
+    if cfg.balance_strength > 0 and len(bounds) > 2:
+        global_ceps = balance_global_ceps(speech_frames, source, reference, ref_f0_env, ali.reference_active)
+
+    def features(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """Envelope and aperiodicity of output frames lo..hi-1, re-timed and balanced."""
+        sp, ap = speech_frames.at(source[lo:hi])
+        voiced = target[lo:hi] > 0
+        if ap_voiced is not None:
+            # sung frames must be periodic even where the speech frame was not (consonants)
+            ap[voiced] = np.minimum(ap[voiced], ap_voiced)
+        if cfg.balance_strength > 0:
+            apply_spectral_balance(sp, lambda a, b: world.envelope(reference, ref_f0_env, lo + a, lo + b),
+                                   ali.reference_active[lo:hi], cfg.balance_frame_order,
+                                   cfg.balance_global_order, cfg.balance_strength,
+                                   contour.ms_to_frames(cfg.balance_smooth_ms), global_ceps)
+        return sp, ap
+
+    y = chunks.synthesize_in_pieces(target, len(reference), features, bounds,
+                                    tick=lambda f: report("synthesis", f))
+    del speech_frames
 
     if cfg.follow_loudness:
-        ref_logmel = fe.log_mel_from_magnitude(r_mag)   # reuse the alignment's STFT
+        e_ref = chunks.mel_energy(reference)
         for _ in range(2):  # the second pass corrects what the window smeared
-            y = apply_frame_gain(y, loudness_gain(fe.log_mel(y), ref_logmel, cfg.max_gain_db))
+            chunks.apply_frame_gain(y, loudness_gain_from_energy(chunks.mel_energy(y), e_ref, cfg.max_gain_db))
     report("done", 1.0)
     analysis = Analysis(speech_f0=speech_f0, reference_f0=ref_f0, target_f0=target[:m], source=source,
                         path=ali.path, transpose=semitones, speech_active=ali.speech_active,
                         reference_active=ali.reference_active)
     return y, analysis
+
+
+def balance_global_ceps(speech_frames: world.FrameAnalyzer, source: np.ndarray, reference: np.ndarray,
+                        ref_f0_env: np.ndarray, active: np.ndarray, block: int = 4096) -> np.ndarray | None:
+    """Mean cepstrum of log(reference / re-timed speech envelope) over the active output frames
+    (what apply_spectral_balance takes as its time-invariant part): -> [K], None if none is active."""
+    frames = world.spread(np.flatnonzero(active[:len(source)]))
+    if not len(frames):
+        return None
+    total = None
+    for a in range(0, len(frames), block):
+        fr = frames[a:a + block]
+        sp, _ = speech_frames.at(source[fr])
+        ref = world.FrameAnalyzer(reference, ref_f0_env).envelope_at(fr)
+        part = _log_diff_ceps(sp, ref).sum(axis=0)
+        total = part if total is None else total + part
+    return total / len(frames)

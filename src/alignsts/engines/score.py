@@ -15,6 +15,7 @@ import numpy as np
 
 from ..align.assign import AssignConfig, Group, assign, summary, syllable_durations
 from ..align.syllables import Syllable, SyllableConfig, detect
+from ..audio import chunks
 from ..audio import frontend as fe
 from ..audio import world
 from ..errors import AudioInputError, MelodyError
@@ -22,7 +23,6 @@ from ..melody import contour
 from ..melody.expression import ExpressionConfig, expressive_f0
 from ..melody.notes import Melody, Note
 from .analysis import ConversionAnalysis
-from .reference import apply_frame_gain
 from ..validate import Check, Range, transpose_setting
 
 log = logging.getLogger("alignsts")
@@ -44,6 +44,7 @@ class ScoreConfig:
     expression: ExpressionConfig = field(default_factory=ExpressionConfig)
     syllables: SyllableConfig = field(default_factory=SyllableConfig)
     assign: AssignConfig = field(default_factory=AssignConfig)
+    pieces: chunks.PieceConfig = field(default_factory=chunks.PieceConfig)
 
 
 @dataclass
@@ -142,10 +143,13 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     report = progress or (lambda stage, frac: None)
 
     report("analysis", 0.0)
-    feats = world.analyze(speech)
+    window, _ = cfg.pieces.analysis_frames()
+    speech_f0 = chunks.framewise(speech, world.f0_dio, cfg=cfg.pieces, tick=lambda f: report("analysis", f))
+    feats = world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window)
     mag = fe.stft_magnitude(speech)
     report("syllables", 0.0)
     sylls = detect(mag, feats.f0, cfg.syllables)
+    del mag
     if not sylls:
         raise AudioInputError("speech: no syllables found (no voiced speech?)")
     notes = melody.notes
@@ -186,21 +190,36 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     speech_voiced = feats.f0 > 0
     voiced = (part == VOWEL) | (sounding & speech_voiced[source])
     target = np.where(voiced, np.where(sung > 0, sung, held), 0.0)
-    sp = feats.sp[source]
-    ap = feats.ap[source]
-    if speech_voiced.any():  # sung frames are periodic even where the speech was breathy
-        ap[voiced] = np.minimum(ap[voiced], np.median(feats.ap[speech_voiced], axis=0))
-    y = world.synthesize(world.WorldFeatures(target, sp, ap), n_samples=m * fe.HOP)
+    y = _synthesize(feats, source, target, voiced, sounding, cfg.pieces, lambda f: report("synthesis", f))
     gain = _sounding_gain(sounding, contour.ms_to_frames(cfg.fade_ms))
     if cfg.sustain > 0:
-        gain *= sustain_gain(fe.loudness_db(fe.log_mel(y))[:m], part == VOWEL, cfg.sustain,
+        gain *= sustain_gain(chunks.loudness_db(y)[:m], part == VOWEL, cfg.sustain,
                              cfg.max_boost_db, contour.ms_to_frames(30.0), note_level_db(notes_t, m))
     gain[(part == ONSET) | (part == CODA)] *= 10.0 ** (cfg.consonant_gain_db / 20.0)
-    y = apply_frame_gain(y, gain)
+    chunks.apply_frame_gain(y, gain)
     report("done", 1.0)
     return y, ScoreAnalysis(speech_f0=feats.f0, syllables=sylls, notes=notes_t, groups=groups,
                             target_f0=target, source=source, part=part,
                             transpose=semitones, message=message)
+
+
+def _synthesize(feats: world.FrameAnalyzer, source: np.ndarray, target: np.ndarray, voiced: np.ndarray,
+                sounding: np.ndarray, pieces: chunks.PieceConfig, tick) -> np.ndarray:
+    """WORLD synthesis of the re-timed speech frames ``source`` [M] at ``target`` F0 [M], in pieces
+    joined where nothing is sung: -> [M * HOP] float32."""
+    m = len(target)
+    ap_voiced = feats.median_voiced_aperiodicity()
+
+    def features(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        sp, ap = feats.at(source[lo:hi])
+        if ap_voiced is not None:  # sung frames are periodic even where the speech was breathy
+            v = voiced[lo:hi]
+            ap[v] = np.minimum(ap[v], ap_voiced)
+        return sp, ap
+
+    cost = chunks.join_cost(np.where(sounding, 0.0, -100.0), target > 0)
+    bounds = chunks.plan_pieces(m, pieces.piece_frames(), cost)
+    return chunks.synthesize_in_pieces(target, m * fe.HOP, features, bounds, tick=tick)
 
 
 def _held_f0(notes: list[Note], m: int) -> np.ndarray:
