@@ -15,16 +15,11 @@ _INF = np.inf
 
 
 @njit(cache=True)
-def _accumulate_band(X, Y, lo, hi, row_weight, pen_i, pen_j):
-    """Accumulated symmetric cost over a band; returns flat backpointers and row offsets."""
-    n = X.shape[0]
+def _accumulate_rows(X, Y, lo, hi, row_weight, pen_i, pen_j, offsets, acc, back, i0, i1):
+    """Accumulated symmetric cost of band rows i0..i1-1 (rows before i0 already done), in place
+    into the flat ``acc`` and backpointers ``back`` laid out by ``offsets``."""
     dim = X.shape[1]
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    for i in range(n):
-        offsets[i + 1] = offsets[i] + (hi[i] - lo[i])
-    acc = np.full(offsets[n], _INF)
-    back = np.zeros(offsets[n], dtype=np.int8)
-    for i in range(n):
+    for i in range(i0, i1):
         base = offsets[i]
         pbase = offsets[i - 1] if i > 0 else 0
         plo = lo[i - 1] if i > 0 else 0
@@ -59,6 +54,26 @@ def _accumulate_band(X, Y, lo, hi, row_weight, pen_i, pen_j):
                     move = 2
             acc[base + j - lo[i]] = best
             back[base + j - lo[i]] = move
+
+
+# cells per call into numba: a long band is filled in pieces of about this size, so the
+# interpreter regains control (progress, Ctrl-C) every fraction of a second
+BAND_CELLS_PER_CALL = 4_000_000
+
+
+def _accumulate_band(X, Y, lo, hi, row_weight, pen_i, pen_j):
+    """Accumulated symmetric cost over a band; returns flat acc, backpointers and row offsets."""
+    n = X.shape[0]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(hi - lo, out=offsets[1:])
+    acc = np.full(offsets[n], _INF)
+    back = np.zeros(offsets[n], dtype=np.int8)
+    i0 = 0
+    while i0 < n:
+        i1 = int(np.searchsorted(offsets, offsets[i0] + BAND_CELLS_PER_CALL, side="right"))
+        i1 = min(max(i1, i0 + 1), n)
+        _accumulate_rows(X, Y, lo, hi, row_weight, pen_i, pen_j, offsets, acc, back, i0, i1)
+        i0 = i1
     return acc, back, offsets
 
 
