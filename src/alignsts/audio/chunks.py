@@ -19,10 +19,11 @@ float32, is the one per-sample array of full length).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Annotated, Callable
 
 import numpy as np
 
+from ..validate import Range
 from . import frontend as fe
 
 FRAMES_PER_S = fe.SAMPLE_RATE / fe.HOP
@@ -32,9 +33,9 @@ FRAMES_PER_S = fe.SAMPLE_RATE / fe.HOP
 class PieceConfig:
     """How long inputs are cut. Outputs up to 1.5 pieces and inputs up to one analysis
     window are processed whole (identical to a one-piece run)."""
-    piece_s: float = 20.0        # output seconds synthesised per piece
-    analysis_s: float = 60.0     # input seconds per analysis window (F0 tracking, STFT statistics)
-    analysis_margin_s: float = 2.0   # context on each side of an analysis window, dropped afterwards
+    piece_s: Annotated[float, Range(1.5, 3600)] = 20.0     # output seconds synthesised per piece
+    analysis_s: Annotated[float, Range(1, 3600)] = 60.0    # input seconds per analysis window (F0, STFT statistics)
+    analysis_margin_s: Annotated[float, Range(0.1, 60)] = 2.0   # context each side of a window, dropped afterwards
 
     def piece_frames(self) -> int:
         return max(int(round(self.piece_s * FRAMES_PER_S)), MIN_PIECE)
