@@ -137,3 +137,22 @@ def test_syllable_durations_and_pauses():
     dur, pause = syllable_durations(sylls, dt)
     np.testing.assert_allclose(dur, [0.25, 0.2, 0.3, 0.25])
     assert pause.tolist() == [False, True, False, False]    # 50 ms is not a pause; the last has none
+
+
+def test_long_score_is_assigned_in_a_band_of_bounded_memory():
+    """2000 syllables on 2000 notes: one to one, and only a band of the programme is stored
+    (a full table would take 2001 x 2001 x 24 bytes = 96 MB)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    dur = rng.uniform(0.2, 0.5, n)
+    rest = np.zeros(n, bool)
+    rest[::10] = True
+    tracemalloc.start()
+    groups = assign(dur, rest, dur * 1.1, rest)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    _check_cover(groups, n, n)
+    assert all(g.s1 - g.s0 == 1 and g.n1 - g.n0 == 1 for g in groups)
+    assert peak < 30e6

@@ -48,50 +48,70 @@ def assign(syllable_dur: np.ndarray, pause_after: np.ndarray, note_dur: np.ndarr
         return []
     cs = np.concatenate([[0.0], np.cumsum(syllable_dur)])
     cn = np.concatenate([[0.0], np.cumsum(note_dur)])
-    cost = np.full((S + 1, N + 1), np.inf)
-    back = np.zeros((S + 1, N + 1, 2), dtype=np.int64)
+    pause = np.asarray(pause_after, dtype=bool)
+    rest = np.asarray(rest_after, dtype=bool)
+    pauses = np.concatenate([[0.0], np.cumsum(pause.astype(np.float64))])
+    # Only a band of notes around the proportional diagonal is searched, and only it is stored
+    # (memory and time linear in the song's length): +-20 % of the song, at most MAX_BAND notes.
+    band = max(24, min(int(0.2 * max(S, N)), MAX_BAND))
+    lo = np.zeros(S + 1, dtype=np.int64)
+    hi = np.zeros(S + 1, dtype=np.int64)      # inclusive
+    for i in range(1, S + 1):
+        centre = int(i * N / S)
+        lo[i], hi[i] = max(1, centre - band), min(N, centre + band)
+    width = int(np.max(hi - lo)) + 1
+    cost = np.full((S + 1, width), np.inf)
+    back = np.zeros((S + 1, width, 2), dtype=np.int64)
     cost[0, 0] = 0.0
 
-    def group_cost(i0, i1, j0, j1):
-        sd = max(cs[i1] - cs[i0], 1e-3)
-        nd = max(cn[j1] - cn[j0], 1e-3)
-        c = cfg.duration_weight * abs(np.log(nd / sd))
-        c += cfg.melisma_cost * (j1 - j0 - 1) + cfg.merge_cost * (i1 - i0 - 1)
-        # a rest of the melody should coincide with a pause of the speech, and no pause
-        # should fall inside a group
-        if i1 < S and j1 < N and rest_after[j1 - 1] != pause_after[i1 - 1]:
-            c += cfg.rest_weight
-        c += cfg.rest_weight * float(np.sum(pause_after[i0:i1 - 1]))
-        return c
+    def prev_cost(i: int, j: np.ndarray) -> np.ndarray:
+        """cost[i, j] for note indices j (inf outside row i's band): [len(j)]."""
+        inside = (j >= lo[i]) & (j <= hi[i])
+        out = np.full(len(j), np.inf)
+        out[inside] = cost[i, j[inside] - lo[i]]
+        return out
 
-    band = max(24, int(0.2 * max(S, N)))   # long songs: stay near the proportional diagonal
     for i in range(1, S + 1):
-        centre = i * N / S
-        for j in range(max(1, int(centre) - band), min(N, int(centre) + band) + 1):
-            best, arg = np.inf, (0, 0)
-            for r in range(1, min(cfg.max_melisma, j) + 1):      # syllable i-1 over r notes
-                prev = cost[i - 1, j - r]
-                if prev < best:
-                    v = prev + group_cost(i - 1, i, j - r, j)
-                    if v < best:
-                        best, arg = v, (1, r)
-            for k in range(2, min(cfg.max_merge, i) + 1):        # k syllables on note j-1
-                prev = cost[i - k, j - 1]
-                if prev < best:
-                    v = prev + group_cost(i - k, i, j - 1, j)
-                    if v < best:
-                        best, arg = v, (k, 1)
-            cost[i, j] = best
-            back[i, j] = arg
-    if not np.isfinite(cost[S, N]):
+        j = np.arange(lo[i], hi[i] + 1)
+        if len(j) == 0:
+            continue
+        best = np.full(len(j), np.inf)
+        arg = np.zeros((len(j), 2), dtype=np.int64)
+        # the same candidates, in the same order, as a loop over r then k keeping the first best
+        cands = [(1, r) for r in range(1, cfg.max_melisma + 1)] + [(k, 1) for k in range(2, cfg.max_merge + 1)]
+        for k, r in cands:
+            if k > i:
+                continue
+            ok = j - r >= 0
+            prev = np.where(ok, prev_cost(i - k, np.maximum(j - r, 0)), np.inf)
+            i0, i1, j0 = i - k, i, j - r
+            sd = max(cs[i1] - cs[i0], 1e-3)
+            nd = np.maximum(cn[j] - cn[np.maximum(j0, 0)], 1e-3)
+            c = cfg.duration_weight * np.abs(np.log(nd / sd))
+            c = c + (cfg.melisma_cost * (r - 1) + cfg.merge_cost * (k - 1))
+            # a rest of the melody should coincide with a pause of the speech, and no pause
+            # should fall inside a group
+            if i1 < S:
+                c = c + np.where((j < N) & (rest[np.minimum(j, N) - 1] != pause[i1 - 1]), cfg.rest_weight, 0.0)
+            c = c + cfg.rest_weight * (pauses[i1 - 1] - pauses[i0])
+            v = prev + c
+            better = v < best
+            best = np.where(better, v, best)
+            arg[better] = (k, r)
+        cost[i, :len(j)] = best
+        back[i, :len(j)] = arg
+    if not (lo[S] <= N <= hi[S]) or not np.isfinite(cost[S, N - lo[S]]):
         return _proportional(S, N)
     groups = []
-    i, j = S, N
-    while i > 0 and j > 0:
-        k, r = back[i, j]
-        groups.append(Group(i - k, i, j - r, j))
-        i, j = i - k, j - r
+    i, jn = S, N
+    while i > 0 and jn > 0:
+        k, r = back[i, jn - lo[i]]
+        groups.append(Group(int(i - k), int(i), int(jn - r), int(jn)))
+        i, jn = int(i - k), int(jn - r)
     return groups[::-1]
+
+
+MAX_BAND = 150   # notes either side of the proportional diagonal (long scores)
 
 
 def _proportional(S: int, N: int) -> list[Group]:

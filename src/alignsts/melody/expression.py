@@ -47,15 +47,21 @@ def _second_order(x: np.ndarray, omega_rad_per_ms: float, zeta: float) -> np.nda
     return y
 
 
+def _frames_of(t: np.ndarray, note: Note) -> slice:
+    """The frames whose time t [n] (sorted) lies in [onset, offset): the same frames as the mask
+    (t >= onset) & (t < offset), found in O(log n) so long scores stay linear."""
+    return slice(int(np.searchsorted(t, note.onset, side="left")), int(np.searchsorted(t, note.offset, side="left")))
+
+
 def note_steps_cents(notes: list[Note], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Step contour in cents (held through rests) and the in-note mask: -> [n], bool [n]."""
     t = fe.frame_times(n)
     cents = np.full(n, np.nan)
     inside = np.zeros(n, dtype=bool)
     for x in notes:
-        sel = (t >= x.onset) & (t < x.offset)
+        sel = _frames_of(t, x)
         cents[sel] = 100.0 * x.pitch
-        inside |= sel
+        inside[sel] = True
     if not inside.any():
         return np.zeros(n), inside
     # hold the previous note through rests (the filters then glide across short rests)
@@ -75,7 +81,7 @@ def vibrato(notes: list[Note], n: int, cfg: ExpressionConfig) -> np.ndarray:
     for x in notes:
         if x.duration * 1000 < cfg.vibrato_min_note_ms:
             continue
-        sel = (t >= x.onset) & (t < x.offset)
+        sel = _frames_of(t, x)
         local = t[sel] - x.onset
         ramp = np.clip((local - cfg.vibrato_delay_ms / 1000) / (cfg.vibrato_ramp_ms / 1000), 0, 1)
         fade = np.clip((x.offset - t[sel]) / 0.05, 0, 1)
