@@ -70,7 +70,7 @@ def _frame_segments(frames: np.ndarray, max_gap: int = 64):
 
 
 # Frame statistics of long recordings are estimated from at most this many frames.
-STAT_FRAMES = 16384
+STAT_FRAMES = 8192
 
 
 def spread(idx: np.ndarray, limit: int = STAT_FRAMES) -> np.ndarray:

@@ -305,7 +305,8 @@ def balance_global_ceps(speech_frames: world.FrameAnalyzer, source: np.ndarray, 
     total = None
     for a in range(0, len(frames), block):
         fr = frames[a:a + block]
-        sp, _ = speech_frames.at(source[fr])
+        uniq, inverse = np.unique(source[fr], return_inverse=True)
+        sp = speech_frames.envelope_at(uniq)[inverse]    # the envelope only: no D4C here
         ref = world.FrameAnalyzer(reference, ref_f0_env).envelope_at(fr)
         part = _log_diff_ceps(sp, ref).sum(axis=0)
         total = part if total is None else total + part
