@@ -356,39 +356,33 @@ def _configs(settings: Settings) -> dict:
 
 
 def _build_configs(settings: Settings) -> dict:
-    from .config import load_yaml
-    from .engines.reference import ReferenceConfig
-    from .engines.score import ScoreConfig
+    """{engine: config} for the three engines: the ``--config`` YAML for the engines it is written
+    for (api.engine_config; with a default engine, only that one's), the defaults otherwise, then
+    the command-line overrides; every config checked (validate.check_config)."""
+    from . import api
+    from .validate import check_config
 
-    from .engines.neural import NeuralConfig   # cheap: torch is imported only to convert
-
-    configs: dict = {"reference": None, "score": None, "neural": None}
-    classes = {"reference": ReferenceConfig, "score": ScoreConfig, "neural": NeuralConfig}
-    if settings.config:
-        fits = {}
-        errors = []
-        for name, cls in classes.items():
-            try:
-                fits[name] = load_yaml(cls, settings.config)
-            except AlignSTSError as e:
-                errors.append(str(e))
-        if not fits:
-            raise AlignSTSError(errors[0])
-        if settings.engine in fits:
-            fits = {settings.engine: fits[settings.engine]}
-        configs.update(fits)
+    configs: dict = {}
+    errors = []
+    for engine in api.ENGINES:
+        try:
+            configs[engine] = api.engine_config(engine, settings.config) if settings.config else None
+        except AlignSTSError as e:   # a YAML written for another engine
+            configs[engine] = None
+            errors.append(str(e))
+    if settings.config and not any(configs.values()):
+        raise AlignSTSError(errors[0])
+    if settings.config and settings.engine is not None and configs.get(settings.engine) is None:
+        raise AlignSTSError(f"{settings.config}: not settings of the {settings.engine} engine")
     if settings.score:
-        cfg = configs["score"] or ScoreConfig()
+        cfg = configs["score"] or api.engine_config("score")
         for key, value in settings.score:
             setattr(cfg.expression, key, value)
         configs["score"] = cfg
-    if settings.neural or configs["neural"] is None:
-        cfg = configs["neural"] or NeuralConfig()
-        for key, value in settings.neural:
-            setattr(cfg, key, bool(value) if key == "trust_checkpoint" else value)   # trust: never from a YAML
-        configs["neural"] = cfg
-    from .validate import check_config
-
+    cfg = configs["neural"] or api.engine_config("neural")
+    for key, value in settings.neural:
+        setattr(cfg, key, bool(value) if key == "trust_checkpoint" else value)   # trust: never from a YAML
+    configs["neural"] = cfg
     for name, cfg in configs.items():
         if cfg is not None:
             check_config(cfg, f"{name} engine settings")
@@ -432,8 +426,6 @@ def _convert(row: Row, settings: Settings) -> float:
             raise AlignSTSError("lyrics are not supported by this alignsts version")
         kwargs["lyrics"] = row.lyrics
     engine = api.choose_engine(row.engine or settings.engine, row.melody if kind == "reference" else None)
-    if engine not in configs:
-        raise AlignSTSError(f"unknown engine {engine!r}; available: {', '.join(configs)}")
     Path(row.output).parent.mkdir(parents=True, exist_ok=True)   # (run() made it; a Dask worker may be elsewhere)
     result = api.convert(row.speech, engine=engine, transpose=row.transpose, config=configs[engine], **kwargs)
     api.save(result, row.output, sr=settings.sr)
