@@ -47,6 +47,7 @@ bench: setup
 	$(PY) benchmarks/neural_speed.py
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/train_tiny.py
+	$(PY) benchmarks/batch.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache
