@@ -27,8 +27,9 @@ class SyllableConfig:
     min_voiced_ms: Annotated[float, Range(0, 1000)] = 30.0
 
     def validate(self) -> None:
-        if not self.band_hz[0] < self.band_hz[1]:
-            raise InvalidValueError(f"band_hz must be [low, high] with low < high, got {list(self.band_hz)}")
+        # narrower than ~2 STFT bins (47 Hz each) the band holds no energy to find syllables in
+        if not self.band_hz[1] - self.band_hz[0] >= 100:
+            raise InvalidValueError(f"band_hz must be [low, high] with high - low >= 100 Hz, got {list(self.band_hz)}")
 
 
 @dataclass(frozen=True)
