@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import logging
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -11,7 +13,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from .audio import frontend as fe
-from .audio import io
+from .audio import io, level
 from .engines import reference as ref_engine
 from .engines import score as score_engine
 from . import validate as check
@@ -19,6 +21,8 @@ from .engines.analysis import ConversionAnalysis
 from .errors import AlignSTSError, AudioInputError, InvalidValueError, MelodyError, OutputError
 from .melody import sources
 from .melody.notes import Melody, Note
+
+log = logging.getLogger("alignsts")
 
 AudioInput = Union[str, os.PathLike, tuple]   # a path, or (waveform [N], sample_rate)
 Progress = Callable[[str, float], None]       # (stage name, fraction done of that stage)
@@ -30,11 +34,13 @@ ENGINES = ("reference", "score", "neural")
 class Result:
     """A converted song: ``wav`` [N] at ``sr`` plus the frame-level ``analysis``, a
     ConversionAnalysis (speech_f0, target_f0, transpose) of the engine's kind: reference
-    engines.reference.Analysis, score engines.score.ScoreAnalysis, neural engines.neural.NeuralAnalysis."""
+    engines.reference.Analysis, score engines.score.ScoreAnalysis, neural engines.neural.NeuralAnalysis;
+    with an accompaniment, ``mix`` [N'] or [N', C] is the vocal over it."""
     wav: np.ndarray
     sr: int
     analysis: ConversionAnalysis
     inputs: tuple = ()   # the input files it was made from: save() never writes over them
+    mix: np.ndarray | None = None
 
     def __iter__(self):  # allows ``wav, sr, analysis = alignsts.convert(...)``
         return iter((self.wav, self.sr, self.analysis))
@@ -91,21 +97,51 @@ def _check_source_kwargs(track, channel, tempo, bpm, notes_only) -> tuple:
 
 
 def load_melody(*, midi=None, notes=None, f0=None, melody_from: AudioInput | None = None,
-                track: int | None = None, channel: int | None = None, tempo: float = 1.0,
-                bpm: float | None = None, notes_only: bool = False) -> Melody:
+                score=None, lyrics: str | None = None, track: int | None = None, channel: int | None = None,
+                tempo: float = 1.0, bpm: float | None = None, notes_only: bool = False) -> Melody:
     """Exactly one melody source -> Melody.
 
     ``midi``: a .mid path; ``notes``: a note-list path ('C4 0.5' per line; beats with ``bpm``)
     or a list of Note; ``f0``: a CSV/NPY path or an array [T] Hz on the 24 kHz / hop 128 grid;
     ``melody_from``: a recording (path or (wav, sr)) whose melody, not words, is taken: its
-    notes and its performed pitch contour, or with ``notes_only`` its notes alone.
+    notes and its performed pitch contour, or with ``notes_only`` its notes alone;
+    ``score``: a score with words (MusicXML .musicxml/.xml/.mxl, UTAU .ust, OpenUtau .ustx,
+    MIDI with lyric events; ``track`` picks its part). ``lyrics``: words for notes that have
+    none (the text, or '@file.txt'): one syllable per note, see melody.lyrics.put_lyrics;
+    what was done is logged as a warning.
     """
-    given = [k for k, v in (("midi", midi), ("notes", notes), ("f0", f0), ("melody_from", melody_from))
-             if v is not None]
+    melody = _load_notes(midi=midi, notes=notes, f0=f0, melody_from=melody_from, score=score, track=track,
+                         channel=channel, tempo=tempo, bpm=bpm, notes_only=notes_only)
+    if lyrics is not None:
+        melody = with_lyrics(melody, lyrics)
+    return melody
+
+
+def with_lyrics(melody: Melody, lyrics: str) -> Melody:
+    """``melody`` with the words ``lyrics`` (text or '@file.txt') laid on its notes, one
+    syllable per note; a score's own words are replaced (with a warning)."""
+    from .melody import lyrics as lyr
+
+    if not isinstance(lyrics, str):
+        raise MelodyError(f"lyrics: expected the words as text (or '@file.txt'), got {type(lyrics).__name__}")
+    text = lyr.read_lyrics_arg(lyrics)
+    if lyr.has_lyrics(melody.notes):
+        log.warning("lyrics: the melody has words of its own; replacing them with the given lyrics")
+    notes, message = lyr.put_lyrics(melody.notes, text)
+    log.warning("%s", message)
+    return dataclasses.replace(melody, notes=notes)
+
+
+def _load_notes(*, midi, notes, f0, melody_from, score, track, channel, tempo, bpm, notes_only) -> Melody:
+    given = [k for k, v in (("midi", midi), ("notes", notes), ("f0", f0), ("melody_from", melody_from),
+                            ("score", score)) if v is not None]
     if len(given) != 1:
-        raise MelodyError("give exactly one melody source (midi, notes, f0 or melody_from), got "
+        raise MelodyError("give exactly one melody source (midi, notes, f0, melody_from or score), got "
                           + (", ".join(given) or "none"))
     track, channel, tempo, bpm, notes_only = _check_source_kwargs(track, channel, tempo, bpm, notes_only)
+    if score is not None:
+        _expect_path(score, "score")
+        return sources.from_score(score, track=track, tempo=tempo)
     if midi is not None:
         _expect_path(midi, "midi")
         return sources.from_midi(midi, track=track, channel=channel, tempo=tempo)
@@ -133,23 +169,32 @@ def load_melody(*, midi=None, notes=None, f0=None, melody_from: AudioInput | Non
 
 def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput | None = None,
             melody: Melody | None = None, midi=None, notes=None, f0=None,
-            melody_from: AudioInput | None = None, track: int | None = None, channel: int | None = None,
+            melody_from: AudioInput | None = None, score=None, lyrics: str | None = None,
+            track: int | None = None, channel: int | None = None,
             tempo: float = 1.0, bpm: float | None = None, notes_only: bool = False, engine: str | None = None,
-            transpose: str | float = "auto", config=None, progress: Progress | None = None) -> Result:
+            transpose: str | float = "auto", lead_in: float | None = None,
+            accompaniment: AudioInput | None = None, loudness: float | None = level.TARGET_LUFS,
+            config=None, progress: Progress | None = None) -> Result:
     """Sing ``speech`` to a melody.
 
     ``speech`` is a path, a (waveform, sr) pair, or a waveform with ``sr`` given. The melody is
     either a sung ``reference`` of the same words (reference engine: its melody, rhythm and
     loudness are followed) or, for the score engine, a ``melody`` value or one source as in
-    load_melody (the engine decides which syllable goes on which note). Returns
-    Result(wav [N] at 24 kHz, sr, analysis). ``engine="neural"`` runs AlignSTS on the melody's
-    F0 (or the reference's) and needs ``config=engines.neural.NeuralConfig(checkpoint=...)``.
+    load_melody (``score`` a score with words, ``lyrics`` words for one without; with words
+    the score says which syllable goes on which note, otherwise the engine decides).
+    The score engine's output is on the score's timeline (output time t = score time t);
+    ``lead_in`` seconds shift it all later. ``loudness``: the output's integrated loudness in
+    LUFS (default -16, sample peak at most -1 dBFS; None keeps the engine's level), for every
+    engine. ``accompaniment``: a backing track (path or (wav, sr)) that starts at score time
+    0; Result.mix is then the vocal over it (see audio.level.mix). Returns
+    Result(wav [N] at 24 kHz, sr, analysis, mix). ``engine="neural"`` runs AlignSTS on the
+    melody's F0 (or the reference's) and needs ``config=engines.neural.NeuralConfig(checkpoint=...)``.
     """
     if sr is not None and not isinstance(speech, tuple):
         if isinstance(speech, (str, os.PathLike)):
             raise AudioInputError("speech: sr is only for a waveform; a file carries its own sample rate")
         speech = (speech, sr)
-    has_score = melody is not None or any(v is not None for v in (midi, notes, f0, melody_from))
+    has_score = melody is not None or any(v is not None for v in (midi, notes, f0, melody_from, score))
     if reference is not None and has_score:
         raise AlignSTSError("give either a sung reference or a melody (MIDI, notes, F0, recording), not both")
     if melody is not None and not isinstance(melody, Melody):
@@ -159,36 +204,69 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     if progress is not None and not callable(progress):
         raise InvalidValueError(f"progress must be a function (stage, fraction) or None, got {progress!r:.40}")
     _check_source_kwargs(track, channel, tempo, bpm, notes_only)
-    inputs = _input_paths(speech, reference, midi, notes, f0, melody_from)
+    inputs = _input_paths(speech, reference, midi, notes, f0, melody_from, score, accompaniment)
     if engine == "reference" and reference is None:
         raise AlignSTSError("the reference engine needs --reference (a sung recording of the same words)")
     if engine == "score" and reference is not None:
         raise AlignSTSError("the score engine sings to a melody without words (--midi, --notes, --f0, "
                             "--melody-from); a sung --reference goes to the reference or neural engine")
     if engine in ("score", "neural") and not has_score and reference is None:
-        raise AlignSTSError("no melody given: use a sung --reference, or --midi, --notes, --f0 or --melody-from")
+        raise AlignSTSError("no melody given: use a sung --reference, or --midi, --notes, --f0, --melody-from or --score")
+    if lyrics is not None and reference is not None:
+        raise AlignSTSError("lyrics go on the notes of a melody (--midi, --notes, --score, ...); a sung "
+                            "reference already carries its words")
+    if lead_in is not None:
+        lead_in = check.number(lead_in, "lead-in (seconds)", 0.0, 60.0)
+    if loudness is not None:
+        loudness = check.number(loudness, "loudness (LUFS)", -70.0, 0.0)
     s = load_input(speech, "speech")
+    backing = _load_accompaniment(accompaniment) if accompaniment is not None else None
+    source_kw = dict(midi=midi, notes=notes, f0=f0, melody_from=melody_from, score=score, lyrics=lyrics,
+                     track=track, channel=channel, tempo=tempo, bpm=bpm, notes_only=notes_only)
+    shift = 0.0
     if engine == "neural":
-        result = _convert_neural(s, reference, melody, dict(midi=midi, notes=notes, f0=f0, melody_from=melody_from,
-                                                            track=track, channel=channel, tempo=tempo, bpm=bpm,
-                                                            notes_only=notes_only), transpose, config, progress)
+        result = _convert_neural(s, reference, melody, source_kw, transpose, config, progress)
         result.inputs = inputs
-        return result
-    if engine == "reference":
+    elif engine == "reference":
         r = load_input(reference, "reference")
         cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose)
         wav, analysis = ref_engine.convert(s, r, cfg, progress=progress)
+        result = Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
     else:
         if melody is None:
-            melody = load_melody(midi=midi, notes=notes, f0=f0, melody_from=melody_from, track=track,
-                                 channel=channel, tempo=tempo, bpm=bpm, notes_only=notes_only)
+            melody = load_melody(**source_kw)
+        elif lyrics is not None:
+            melody = with_lyrics(melody, lyrics)
         cfg = _engine_config(config, score_engine.ScoreConfig, transpose)
+        if lead_in is not None:
+            cfg.lead_in_s = float(lead_in)
         if not isinstance(cfg.transpose, str):   # a fixed shift is checked against the melody before any work
             from .melody.contour import check_sung_range
 
             check_sung_range(melody.f0, float(cfg.transpose))
         wav, analysis = score_engine.convert(s, melody, cfg, progress=progress)
-    return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
+        shift = analysis.lead_in
+        result = Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
+    if loudness is not None:
+        result.wav, _ = level.normalize(result.wav, result.sr, target_lufs=loudness)
+    if backing is not None:   # the backing starts at score time 0, after the lead-in
+        delay = np.zeros((int(round(shift * result.sr)), backing.shape[1]), dtype=np.float32)
+        result.mix = level.mix(result.wav, np.concatenate([delay, backing]), result.sr)
+    return result
+
+
+def _load_accompaniment(accompaniment: AudioInput) -> np.ndarray:
+    """A backing track (path or (wav, sr)) at 24 kHz with its channels: -> [N, C]."""
+    if isinstance(accompaniment, (str, os.PathLike)):
+        return io.load_channels(accompaniment, fe.SAMPLE_RATE, name=f"accompaniment {accompaniment}")
+    if isinstance(accompaniment, tuple) and len(accompaniment) == 2:
+        wav, sr = accompaniment
+        wav = np.asarray(wav, dtype=np.float32)
+        wav = wav[:, None] if wav.ndim == 1 else wav
+        io.check_audio(wav.mean(axis=1), sr, "accompaniment")
+        return np.stack([io.resample(wav[:, c], int(sr), fe.SAMPLE_RATE) for c in range(wav.shape[1])], axis=1)
+    raise AudioInputError("accompaniment: expected a file path or a (waveform, sample_rate) pair, "
+                          f"got {type(accompaniment).__name__}")
 
 
 def _expect_path(value, name: str) -> None:
@@ -260,12 +338,13 @@ def save(result: Result, path: str | os.PathLike, sr: int | None = None,
 
 
 def check_outputs(audio: dict[str, Any], plots: dict[str, Any] | None = None, sr: int | None = None,
-                  inputs: dict[str, Any] | None = None) -> None:
+                  inputs: dict[str, Any] | None = None, others: dict[str, Any] | None = None) -> None:
     """Everything about the outputs that can fail, checked before any work: raises OutputError.
 
-    ``audio``/``plots``: {role: path} (None = not written); ``inputs``: {role: path(s)} that no
-    output may be or replace; ``sr``: the output rate (None: the engine's 24 kHz), checked
-    against what each file format can hold.
+    ``audio``/``plots``/``others`` (any other file, e.g. the analysis JSON): {role: path}
+    (None = not written); ``inputs``: {role: path(s)} that no output may be or replace;
+    ``sr``: the output rate (None: the engine's 24 kHz), checked against what each file
+    format can hold.
     """
     from . import paths
 
@@ -273,6 +352,9 @@ def check_outputs(audio: dict[str, Any], plots: dict[str, Any] | None = None, sr
     for role, p in {**audio, **plots}.items():
         if p is not None and not isinstance(p, (str, os.PathLike)):
             raise OutputError(f"{role} must be a file name, got {type(p).__name__}")
+    others = {role: p for role, p in (others or {}).items() if p is not None}
+    for role, p in others.items():
+        io.check_output_file(Path(p))
     for role, p in audio.items():
         if p is not None:
             io.check_output_path(p, fe.SAMPLE_RATE if sr is None else sr)
@@ -282,7 +364,60 @@ def check_outputs(audio: dict[str, Any], plots: dict[str, Any] | None = None, sr
         if Path(p).suffix.lower() != ".png":
             raise OutputError(f"{p}: the plot is written as PNG; give a .png path")
         io.check_output_file(Path(p))
-    paths.check_outputs({**audio, **plots}, inputs or {})
+    paths.check_outputs({**audio, **plots, **others}, inputs or {})
+
+
+def mix_path(output: str | os.PathLike) -> Path:
+    """Where the mix of an output goes: ``<output stem>_mix.wav`` beside it."""
+    p = Path(output)
+    return p.with_name(f"{p.stem}_mix.wav")
+
+
+def save_mix(result: Result, path: str | os.PathLike, sr: int | None = None) -> Path:
+    """Write a Result's mix (vocal over the accompaniment) atomically as WAV."""
+    if not isinstance(result, Result) or result.mix is None:
+        raise InvalidValueError("this result has no mix (convert with accompaniment=...)")
+    check_outputs({"mix": path}, sr=sr, inputs={"input": list(result.inputs)})
+    mix = result.mix
+    if sr and sr != result.sr:
+        mix = np.stack([io.resample(mix[:, c], result.sr, sr) for c in range(mix.shape[1])], axis=1)
+        mix = np.clip(mix, -1.0, 1.0)
+    return io.write_audio(path, mix, sr or result.sr)
+
+
+def analysis_dict(result: Result) -> dict:
+    """What was sung where (score engine): {"notes": [{"onset", "offset" (s, output time),
+    "pitch" (MIDI number as sung, i.e. transposed; None for a rest), "lyric" (the syllable(s)
+    starting on the note, None for rests, melisma continuations and notes without words),
+    "speech": [start, end] (s) of the input speech sung on that note, or None}], "transpose"
+    (semitones), "lead_in" (s)}. Rests between notes are entries of their own."""
+    an = getattr(result, "analysis", None)
+    if not isinstance(an, score_engine.ScoreAnalysis):
+        raise InvalidValueError("the analysis (what was sung on which note) is written for the score engine only")
+    spans = score_engine.note_speech_spans(an)
+    rows, t = [], 0.0
+    for x, span in zip(an.notes, spans):
+        if x.onset > t + 1e-6:
+            rows.append({"onset": round(t, 4), "offset": round(x.onset, 4), "pitch": None, "lyric": None,
+                         "speech": None})
+        rows.append({"onset": round(x.onset, 4), "offset": round(x.offset, 4), "pitch": round(float(x.pitch), 3),
+                     "lyric": None if x.melisma else x.lyric,
+                     "speech": None if span is None else [round(span[0], 4), round(span[1], 4)]})
+        t = max(t, x.offset)
+    return {"notes": rows, "transpose": float(an.transpose), "lead_in": float(an.lead_in)}
+
+
+def save_analysis(result: Result, path: str | os.PathLike) -> Path:
+    """Write analysis_dict(result) as JSON, atomically."""
+    import json
+
+    p = Path(path)
+    if p.suffix.lower() != ".json":
+        raise OutputError(f"{p}: the analysis is written as JSON; give a .json path")
+    data = json.dumps(analysis_dict(result), indent=1, ensure_ascii=False)
+    with io.atomic_path(p) as tmp:
+        tmp.write_text(data + "\n", encoding="utf-8")
+    return p
 
 
 def demo_files() -> tuple[Path, Path, Path]:

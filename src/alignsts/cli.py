@@ -32,6 +32,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"alignsts: error: {message} (see {self.prog} --help)\n")
 
 
+def _loudness(value: str):
+    if value.lower() in ("off", "none"):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LUFS (e.g. -16) or 'off', got {value!r}") from None
+
+
 class _Progress:
     """Renders (stage, fraction) callbacks on stderr; silent when quiet."""
 
@@ -66,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("convert", parents=[verbosity], help="sing a speech recording to a melody",
                        description="Sing SPEECH (your spoken lyrics) to a melody: the melody and rhythm of "
                                    "a sung reference of the same words (--reference), or a melody without "
-                                   "words (--midi, --notes, --f0, --melody-from).")
+                                   "words (--midi, --notes, --f0, --melody-from), or a score with words (--score).")
     c.add_argument("speech", nargs="*", help="speech recording(s): wav/flac/ogg/mp3, any rate")
     src = c.add_argument_group("melody (exactly one)")
     one = src.add_mutually_exclusive_group()
@@ -75,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--notes", help="note list: 'C4 0.5' per line, seconds (or beats with --bpm)")
     one.add_argument("--f0", help="F0 contour: CSV 'time,Hz' (0 = unvoiced) or .npy at hop 128 / 24 kHz")
     one.add_argument("--melody-from", help="any singing/playing: its melody is used, not its words")
+    one.add_argument("--score", help="a score with words: MusicXML (.musicxml/.xml/.mxl), UTAU .ust, OpenUtau "
+                                     ".ustx, or MIDI with lyric events (its syllable-to-note mapping is sung)")
     score = c.add_argument_group("score engine")
     score.add_argument("--track", type=int, help="MIDI track index (default: the one with most notes)")
     score.add_argument("--channel", type=int, help="MIDI channel 0-15 (default: all but drums)")
@@ -86,6 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="flat notes: no vibrato, overshoot or preparation")
     score.add_argument("--vibrato-depth", type=float, help="vibrato depth in cents (default 45)")
     score.add_argument("--vibrato-rate", type=float, help="vibrato rate in Hz (default 6)")
+    score.add_argument("--lyrics", metavar="TEXT",
+                       help="the words, for a melody without them: the text or @file.txt (one syllable per "
+                            "note, extra notes extend the last syllable)")
+    score.add_argument("--lead-in", type=float, metavar="SECONDS",
+                       help="start the output this long before score time 0 (default 0: output time = score time)")
+    score.add_argument("--analysis", metavar="JSON",
+                       help="also write what was sung where: notes with their lyric and the speech span sung on "
+                            "them (in batch mode: any value writes <name>_sung.json beside each output)")
+    c.add_argument("--accompaniment", metavar="FILE",
+                   help="a backing track starting at score time 0: also writes <output>_mix.wav, the vocal over it")
+    c.add_argument("--loudness", type=_loudness, default=-16.0, metavar="LUFS",
+                   help="output loudness (integrated, LUFS; peak at most -1 dBFS); default -16; 'off' keeps the "
+                        "engine's level")
     c.add_argument("-o", "--output",
                    help="output file (.wav/.flac/.ogg); a folder when several speech files are given")
     many = c.add_argument_group("manifest batch (pip install 'alignsts[batch]' for --dask-scheduler)")
@@ -214,8 +238,8 @@ def _melody_source(args) -> dict:
     if args.reference:
         return {"reference": args.reference}
     return {"melody": api.load_melody(midi=args.midi, notes=args.notes, f0=args.f0, melody_from=args.melody_from,
-                                      track=args.track, channel=args.channel, tempo=args.tempo, bpm=args.bpm,
-                                      notes_only=args.notes_only)}
+                                      score=args.score, lyrics=args.lyrics, track=args.track, channel=args.channel,
+                                      tempo=args.tempo, bpm=args.bpm, notes_only=args.notes_only)}
 
 
 def _convert_one(args, speech: str, output: Path, plot: Path | None, config, source: dict) -> None:
@@ -224,8 +248,13 @@ def _convert_one(args, speech: str, output: Path, plot: Path | None, config, sou
     t0 = time.perf_counter()
     label = f"{Path(speech).name}: " if len(args.speech) > 1 else ""
     result = api.convert(speech, engine=args.engine, transpose=args.transpose, config=config,
-                         progress=_Progress(not args.quiet, label), **source)
+                         progress=_Progress(not args.quiet, label), lead_in=args.lead_in,
+                         accompaniment=args.accompaniment, loudness=args.loudness, **source)
     api.save(result, output, sr=args.sr, plot=plot)
+    if result.mix is not None:
+        api.save_mix(result, api.mix_path(output), sr=args.sr)
+    if args.analysis:
+        api.save_analysis(result, _analysis_path(args, output))
     dur = len(result.wav) / result.sr
     wall = time.perf_counter() - t0
     log.info("wrote %s (%.1f s of audio, transposed %+g st, %.1f s, RTF %.2f)", output, dur,
@@ -284,7 +313,9 @@ def _settings(args):
                ("seed", args.seed), ("device", args.device))
     convert = tuple((k, v) for k, v in (("track", args.track), ("channel", args.channel), ("bpm", args.bpm))
                     if v is not None)
-    convert += (("tempo", args.tempo), ("notes_only", args.notes_only))
+    convert += (("tempo", args.tempo), ("notes_only", args.notes_only), ("loudness", args.loudness))
+    if args.lead_in is not None:
+        convert += (("lead_in", args.lead_in),)
     return Settings(engine=args.engine, config=args.config, sr=args.sr, score=score, neural=neural,
                     convert=convert)
 
@@ -293,7 +324,8 @@ def cmd_convert_manifest(args) -> int:
     from . import batch
     from .errors import AlignSTSError
 
-    given = [f"--{k.replace('_', '-')}" for k in ("reference", "midi", "notes", "f0", "melody_from", "output", "plot")
+    given = [f"--{k.replace('_', '-')}" for k in ("reference", "midi", "notes", "f0", "melody_from", "score", "lyrics",
+                                                  "output", "plot", "analysis", "accompaniment")
              if getattr(args, k)]
     if args.speech or given:
         raise AlignSTSError("with --manifest, the speech files, melodies and outputs come from the CSV; "
@@ -307,6 +339,13 @@ def cmd_convert_manifest(args) -> int:
     return 1 if report.problems else 0
 
 
+def _analysis_path(args, output: Path) -> Path | None:
+    """Where --analysis goes: its path, or in batch mode <stem>_sung.json beside each output."""
+    if not args.analysis:
+        return None
+    return Path(args.analysis) if len(args.speech) == 1 else output.with_suffix(".json")
+
+
 def cmd_convert(args) -> int:
     from . import api
     from .errors import AlignSTSError
@@ -318,17 +357,27 @@ def cmd_convert(args) -> int:
         raise AlignSTSError("--workers, --dask-scheduler and --problems go with --manifest CSV")
     if not args.speech:
         raise AlignSTSError("give the speech recording(s) to convert, or --manifest CSV")
-    if not any((args.reference, args.midi, args.notes, args.f0, args.melody_from)):
-        raise AlignSTSError("give a melody: --reference, --midi, --notes, --f0 or --melody-from")
+    if not any((args.reference, args.midi, args.notes, args.f0, args.melody_from, args.score)):
+        raise AlignSTSError("give a melody: --reference, --midi, --notes, --f0, --melody-from or --score")
     if not args.output:
         raise AlignSTSError("give the output file with -o/--output")
 
     plan = _plan(args)
     # everything that can be checked is checked before any work: outputs, rates, paths, settings
     batch = len(plan) > 1
-    api.check_outputs({f"output of {speech}" if batch else "output": out for speech, out, _ in plan},
-                      plots={f"plot of {speech}" if batch else "plot": p for speech, _, p in plan},
-                      sr=args.sr, inputs=_inputs(args))
+    if args.analysis and (args.reference or args.engine in ("reference", "neural")):
+        raise AlignSTSError("--analysis (what was sung on which note) is written by the score engine only")
+    if args.analysis and not batch and Path(args.analysis).suffix.lower() != ".json":
+        from .errors import OutputError
+
+        raise OutputError(f"{args.analysis}: the analysis is written as JSON; give a .json path")
+    audio = {f"output of {speech}" if batch else "output": out for speech, out, _ in plan}
+    if args.accompaniment:
+        audio.update({f"mix of {speech}" if batch else "mix": api.mix_path(out) for speech, out, _ in plan})
+    api.check_outputs(audio, plots={f"plot of {speech}" if batch else "plot": p for speech, _, p in plan},
+                      sr=args.sr, inputs=_inputs(args),
+                      others={f"analysis of {speech}" if batch else "analysis": _analysis_path(args, out)
+                              for speech, out, _ in plan})
     config = _load_config(args)
     check_config(config, "config")
     source = _melody_source(args)

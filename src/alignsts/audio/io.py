@@ -228,3 +228,16 @@ def write_audio(path: str | os.PathLike, wav: np.ndarray, sr: int = SAMPLE_RATE,
         if before_commit is not None:
             before_commit()
     return p
+
+
+def load_channels(path: str | os.PathLike, sr: int = SAMPLE_RATE, name: str | None = None) -> np.ndarray:
+    """Read, validate and resample a file keeping its channels (a backing track): -> [N, C] float32."""
+    import soundfile as sf
+
+    who = name or str(path)
+    read_audio(path, who)     # the same checks and one-line errors as every input
+    data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    check_audio(data.mean(axis=1), file_sr, who)
+    if file_sr == sr:
+        return np.ascontiguousarray(data)
+    return np.stack([resample(data[:, c], file_sr, sr) for c in range(data.shape[1])], axis=1)

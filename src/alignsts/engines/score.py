@@ -1,14 +1,22 @@
-"""Score engine: sing the speech to a melody given without words (MIDI, notes, F0, a recording).
+"""Score engine: sing the speech to a melody (MIDI, notes, F0, a recording, a score with words).
 
 speech ─ WORLD analysis ─ syllables ─┐
-                                      ├─ syllable→note groups (DP) ─ re-timing: consonants at
+                                      ├─ syllable→note groups ─ re-timing: consonants at
 melody ─ notes ──────────────────────┘  their natural rate, vowels fill the notes ─ expressive
                                          F0 from the notes ─ WORLD synthesis
+
+With words on the notes (a score with lyrics, or ``--lyrics``) the syllables of the speech
+come from aligning it to the lyrics (align.lyrics.align_lyrics) and the groups from the
+score (melisma included); otherwise, or when that alignment fails, the syllables are found
+without text and a dynamic programme groups them with the notes.
+
+Output time t is score time t (plus an explicit ``lead_in_s``): the first syllable's onset
+consonants go into the leading rest, shortened when there is too little room.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated
 
 import numpy as np
@@ -21,6 +29,7 @@ from ..audio import world
 from ..errors import AudioInputError, MelodyError
 from ..melody import contour
 from ..melody.expression import ExpressionConfig, expressive_f0
+from ..melody.lyrics import ScoreSyllable, has_lyrics, language_of, score_syllables
 from ..melody.notes import Melody, Note
 from .analysis import ConversionAnalysis
 from ..validate import Check, Range, transpose_setting
@@ -35,7 +44,7 @@ class ScoreConfig:
     transpose: Annotated[str | float, Check(transpose_setting)] = "auto"
     max_consonant_ms: Annotated[float, Range(10, 2000)] = 250.0   # longer consonant clusters are compressed to this
     min_vowel_share: Annotated[float, Range(0, 1)] = 0.8      # legato consonants leave the vowel at least this share
-    lead_in_s: Annotated[float, Range(0, 60)] = 0.3            # a score's first note starts no earlier than this
+    lead_in_s: Annotated[float, Range(0, 60)] = 0.0            # shift the whole output by this (s); 0 = on the score's timeline
     tail_s: Annotated[float, Range(0, 60)] = 0.3               # silence after the last note
     fade_ms: Annotated[float, Range(0, 1000)] = 12.0             # fades at the edges of sung phrases
     sustain: Annotated[float, Range(0, 1)] = 1.0              # 0..1: how far sung vowels are levelled to a common loudness
@@ -58,6 +67,9 @@ class ScoreAnalysis(ConversionAnalysis):
     source: np.ndarray
     part: np.ndarray
     message: str
+    lead_in: float = 0.0                       # seconds added before score time 0
+    lyrics: list[ScoreSyllable] = field(default_factory=list)   # the score's syllables, when it has words
+    lyrics_aligned: bool = False               # syllables come from aligning the speech to the lyrics
 
 
 def _place(src_a: int, src_b: int, out_a: float, out_b: float, source: np.ndarray, part: np.ndarray,
@@ -136,6 +148,54 @@ def retime(sylls: list[Syllable], notes: list[Note], groups: list[Group], m: int
     return source, part
 
 
+def lyric_groups(lyric_sylls: list[ScoreSyllable]) -> list[Group]:
+    """The score's syllable-to-note mapping as groups: syllables sharing their notes form one
+    group (several syllables on one note), a syllable over several notes a melisma."""
+    groups: list[Group] = []
+    i = 0
+    while i < len(lyric_sylls):
+        j = i + 1
+        while j < len(lyric_sylls) and (lyric_sylls[j].n0, lyric_sylls[j].n1) == (lyric_sylls[i].n0, lyric_sylls[i].n1):
+            j += 1
+        groups.append(Group(i, j, lyric_sylls[i].n0, lyric_sylls[i].n1))
+        i = j
+    return groups
+
+
+def align_to_lyrics(speech: np.ndarray, lyric_sylls: list[ScoreSyllable], n_frames: int) -> list[Syllable] | None:
+    """Syllables of ``speech`` [N] (24 kHz), one per score syllable, from aligning it to the
+    lyrics (align.lyrics.align_lyrics); None, with a warning, when that is not available or
+    fails, or when its answer is not one ordered syllable per lyric syllable."""
+    from ..align import lyrics as aligner
+
+    text = " ".join(s.text for s in lyric_sylls)
+    fallback = "; the syllables are found without the words instead"
+    align = getattr(aligner, "align_lyrics", None)
+    if align is None:
+        log.warning("lyrics: aligning speech to lyrics is not available%s", fallback)
+        return None
+    wanted = [aligner.LyricSyllable(s.text, s.word_index) for s in lyric_sylls]
+    try:
+        found = align(speech, wanted, language=language_of(text))
+    except Exception as e:   # an aligner bug must not cost the conversion: fall back, and say why
+        log.warning("lyrics: aligning the speech to the lyrics failed (%s: %s)%s", type(e).__name__, e, fallback)
+        return None
+    if found is None:
+        log.warning("lyrics: the speech could not be aligned to the lyrics%s", fallback)
+        return None
+    found = list(found)
+    if len(found) != len(wanted):
+        log.warning("lyrics: the aligner returned %d syllables for %d%s", len(found), len(wanted), fallback)
+        return None
+    prev_end = 0
+    for s in found:
+        if not (0 <= s.start <= s.vowel_start < s.vowel_end <= s.end <= n_frames) or s.start < prev_end - 1:
+            log.warning("lyrics: the aligner returned syllables out of order or outside the speech%s", fallback)
+            return None
+        prev_end = s.end
+    return found
+
+
 def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
             progress=None) -> tuple[np.ndarray, ScoreAnalysis]:
     """Sing ``speech`` [N] (24 kHz) to ``melody``. Returns (waveform [M] at 24 kHz, analysis)."""
@@ -146,32 +206,38 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     window, _ = cfg.pieces.analysis_frames()
     speech_f0 = chunks.framewise(speech, world.f0_dio, cfg=cfg.pieces, tick=lambda f: report("analysis", f))
     feats = world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window)
-    mag = fe.stft_magnitude(speech)
-    report("syllables", 0.0)
-    sylls = detect(mag, feats.f0, cfg.syllables)
-    del mag
-    if not sylls:
-        raise AudioInputError("speech: no syllables found (no voiced speech?)")
     notes = melody.notes
     if not notes:
         raise MelodyError("melody: contains no notes")
-
-    report("assignment", 0.0)
-    dur, pause = syllable_durations(sylls, DT)
-    note_dur = np.array([x.duration for x in notes])
-    rest = np.array([(notes[k + 1].onset - notes[k].offset) >= 0.1 for k in range(len(notes) - 1)] + [True])
-    groups = assign(dur, pause, note_dur, rest, cfg.assign)
-    message = summary(groups, len(sylls), len(notes))
-    if message:
-        log.warning("%s", message)
+    report("syllables", 0.0)
+    lyric_sylls = score_syllables(notes) if has_lyrics(notes) else []
+    sylls = align_to_lyrics(speech, lyric_sylls, len(feats.f0)) if lyric_sylls else None
+    aligned = sylls is not None
+    if aligned:
+        groups = lyric_groups(lyric_sylls)
+        message = ""
+    else:
+        sylls = detect(fe.stft_magnitude(speech), feats.f0, cfg.syllables)
+        if not sylls:
+            raise AudioInputError("speech: no syllables found (no voiced speech?)")
+        report("assignment", 0.0)
+        dur, pause = syllable_durations(sylls, DT)
+        note_dur = np.array([x.duration for x in notes])
+        rest = np.array([(notes[k + 1].onset - notes[k].offset) >= 0.1 for k in range(len(notes) - 1)] + [True])
+        groups = assign(dur, pause, note_dur, rest, cfg.assign)
+        message = summary(groups, len(sylls), len(notes))
+        if message:
+            log.warning("%s", message)
 
     semitones = contour.resolve_transpose(cfg.transpose, feats.f0, melody.f0)
-    # a score starting at 0 s gets room for the first syllable's onset consonants; melodies
-    # taken from recordings keep their own timeline
-    lead = 0.0
-    if not (melody.transcribed or melody.has_expression):
-        lead = max(0.0, cfg.lead_in_s - notes[0].onset)
-    notes_t = [Note(x.onset + lead, x.offset + lead, x.pitch + semitones, x.level_db) for x in notes]
+    # output time = score time; only an explicit lead-in moves everything (and says so)
+    lead = float(cfg.lead_in_s)
+    if lead < 0:
+        raise MelodyError(f"lead-in must not be negative, got {lead:g} s")
+    if lead > 0:
+        log.warning("lead-in: the output starts %.3f s before score time 0 (score time t is output time t + %.3f s)",
+                    lead, lead)
+    notes_t = [replace(x, onset=x.onset + lead, offset=x.offset + lead, pitch=x.pitch + semitones) for x in notes]
     m = fe.n_frames(int(round((max(x.offset for x in notes_t) + cfg.tail_s) * fe.SAMPLE_RATE)))
     if melody.has_expression:
         m = max(m, len(melody.f0) + int(round(lead / DT)))
@@ -200,7 +266,8 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     report("done", 1.0)
     return y, ScoreAnalysis(speech_f0=feats.f0, syllables=sylls, notes=notes_t, groups=groups,
                             target_f0=target, source=source, part=part,
-                            transpose=semitones, message=message)
+                            transpose=semitones, message=message, lead_in=lead, lyrics=lyric_sylls,
+                            lyrics_aligned=aligned)
 
 
 def _synthesize(feats: world.FrameAnalyzer, source: np.ndarray, target: np.ndarray, voiced: np.ndarray,
@@ -260,3 +327,34 @@ def _sounding_gain(sounding: np.ndarray, fade: int) -> np.ndarray:
     if fade > 1:
         g = np.clip(np.convolve(g, np.ones(fade) / fade, "same"), 0.0, 1.0) * sounding
     return g
+
+
+def note_speech_spans(an: ScoreAnalysis) -> list[tuple[float, float] | None]:
+    """For each note of ``an.notes``: (start, end) in seconds of the input speech sung on it,
+    or None when nothing is. A syllable's onset consonants count for its first note, its coda
+    for its last; in a melisma each note gets the part of the vowel it sings."""
+    n_speech = len(an.speech_f0)
+    syllable_of = np.full(n_speech + 1, -1, dtype=np.int64)      # speech frame -> syllable
+    for k, s in enumerate(an.syllables):
+        syllable_of[max(s.start, 0):min(s.end, n_speech)] = k
+    group_of = np.full(len(an.syllables), -1, dtype=np.int64)
+    for g_index, g in enumerate(an.groups):
+        group_of[g.s0:g.s1] = g_index
+    onsets = np.array([x.onset for x in an.notes])
+    t = fe.frame_times(len(an.part))
+    lo = np.full(len(an.notes), np.inf)
+    hi = np.full(len(an.notes), -np.inf)
+    for j in np.flatnonzero(an.part > 0):
+        k = syllable_of[an.source[j]]
+        if k < 0 or group_of[k] < 0:
+            continue
+        g = an.groups[group_of[k]]
+        if an.part[j] == ONSET:
+            note = g.n0
+        elif an.part[j] == CODA:
+            note = g.n1 - 1
+        else:
+            note = int(np.clip(np.searchsorted(onsets, t[j] + 1e-9, side="right") - 1, g.n0, g.n1 - 1))
+        lo[note] = min(lo[note], an.source[j])
+        hi[note] = max(hi[note], an.source[j] + 1)
+    return [(float(a * DT), float(b * DT)) if np.isfinite(a) else None for a, b in zip(lo, hi)]

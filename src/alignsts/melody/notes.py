@@ -5,7 +5,7 @@ import heapq
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +22,21 @@ _REST = {"r", "rest", "-", "sil", "pau"}
 @dataclass(frozen=True)
 class Note:
     """One note: onset and offset in seconds, pitch as a (possibly fractional) MIDI number,
-    loudness in dB relative to the loudest note (0; MIDI velocity, or measured on a recording)."""
+    loudness in dB relative to the loudest note (0; MIDI velocity, or measured on a recording).
+
+    Scores with words add what is sung on it: ``lyric`` the text of the syllable(s) that start
+    on this note (several on one note are separated by spaces or '_', e.g. an elision), or
+    None; ``melisma`` True when the note continues the previous note's syllable (a MusicXML
+    note without lyric after one with, UST '-'/'+', USTX '+~'); ``syllabic`` where the
+    (first) syllable sits in its word, as MusicXML says it: 'single', 'begin', 'middle',
+    'end', or None (= a word of its own)."""
     onset: float
     offset: float
     pitch: float
     level_db: float = 0.0
+    lyric: str | None = None
+    melisma: bool = False
+    syllabic: str | None = None
 
     @property
     def duration(self) -> float:
@@ -179,9 +189,9 @@ def read_midi(path: str | os.PathLike, track: int | None = None, channel: int | 
         if track is not None and k != track:
             continue
         notes, open_notes = _track_notes(trk, mid.ticks_per_beat, tempo_map, channel)
-        per_track.append(notes)
+        per_track.append((k, notes))
         unended += open_notes
-    per_track = [n for n in per_track if n]
+    per_track = [(k, n) for k, n in per_track if n]
     if not per_track:
         what = f"track {track}" if track is not None else "any track"
         if channel is not None:
@@ -192,7 +202,7 @@ def read_midi(path: str | os.PathLike, track: int | None = None, channel: int | 
         raise MelodyError(f"{p}: no pitched notes in {what} (drum channel 10 is ignored)")
     if unended:
         log.warning("%s: %d notes have no note-off; they end with their track", p, unended)
-    raw = max(per_track, key=len)
+    chosen, raw = max(per_track, key=lambda kn: len(kn[1]))
     end = max(x.offset for x in raw)
     if end > MAX_SCORE_S:
         raise MelodyError(f"{p}: the melody lasts {end / 60:.3g} minutes; at most {MAX_SCORE_S / 60:g} minutes "
@@ -206,7 +216,13 @@ def read_midi(path: str | os.PathLike, track: int | None = None, channel: int | 
                     "sounding note is sung", p, overlaps)
     if legato:
         log.info("%s: %d legato overlaps (a note held into the next) cut at the next note", p, legato)
-    return _fold_into_range(notes, p)
+    notes = _fold_into_range(notes, p)
+    events = _lyric_events(mid, chosen, tempo_map)
+    if events:
+        notes, unplaced = attach_lyrics(notes, events)
+        if unplaced:
+            log.warning("%s: %d lyric events fall on no note onset and are ignored", p, unplaced)
+    return notes
 
 
 def _fold_into_range(notes: list[Note], where) -> list[Note]:
@@ -221,10 +237,72 @@ def _fold_into_range(notes: list[Note], where) -> list[Note]:
         while pitch > MAX_PITCH:
             pitch -= 12
         moved += pitch != x.pitch
-        out.append(Note(x.onset, x.offset, pitch, x.level_db) if pitch != x.pitch else x)
+        out.append(replace(x, pitch=pitch) if pitch != x.pitch else x)
     if moved:
         log.warning("%s: %d notes outside the singable range C1-C7 moved by octaves into it", where, moved)
     return out
+
+
+def _meta_text(msg) -> str:
+    """A text meta event's text; mido decodes latin-1, most lyric files are UTF-8."""
+    try:
+        return msg.text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return msg.text
+
+
+def _lyric_events(mid, chosen: int, tempo_map) -> list[tuple[float, str]]:
+    """(seconds, text) of the file's lyric meta events (any track); without any, the text
+    events of the melody's track (karaoke .kar files), '@' header lines left out."""
+    found: dict[str, list[tuple[float, str]]] = {"lyrics": [], "text": []}
+    for k, trk in enumerate(mid.tracks):
+        tick = 0
+        for msg in trk:
+            tick += msg.time
+            if msg.type == "lyrics" or (msg.type == "text" and k == chosen):
+                text = _meta_text(msg)
+                if msg.type == "text" and text.startswith("@"):
+                    continue
+                found[msg.type].append((_ticks_to_seconds(tick, mid.ticks_per_beat, tempo_map), text))
+    return found["lyrics"] or found["text"]
+
+
+def attach_lyrics(notes: list[Note], events: list[tuple[float, str]],
+                  tolerance_s: float = 0.03) -> tuple[list[Note], int]:
+    """Put timed lyric syllables on the notes starting with them (within ``tolerance_s``).
+
+    Karaoke conventions: a syllable ending in '-' continues into the next one's word, a
+    leading space or '/' '\\' (new line) starts a new word; '+' or '-' alone, and notes
+    without an event, continue the previous syllable (melisma). Returns (notes, number of
+    events that fell on no note)."""
+    onsets = np.array([x.onset for x in notes])
+    texts: dict[int, list[str]] = {}
+    unplaced = 0
+    for t, text in sorted(events, key=lambda e: e[0]):
+        if not text.strip(" \r\n/\\"):
+            continue
+        k = int(np.argmin(np.abs(onsets - t)))
+        if abs(onsets[k] - t) > tolerance_s:
+            unplaced += 1
+            continue
+        texts.setdefault(k, []).append(text)
+    if not texts:
+        return notes, unplaced
+    out = []
+    continues_word = False        # the previous syllable ended with '-'
+    for k, x in enumerate(notes):
+        raw = "".join(texts.get(k, []))
+        word = raw.strip(" \r\n/\\")
+        if not word or word in ("+", "-", "~"):
+            out.append(replace(x, lyric=None, melisma=True, syllabic=None))
+            continue
+        new_word = not continues_word or raw[:1] in (" ", "/", "\\")
+        hyphen = word.endswith("-")
+        word = word.rstrip("-").strip()
+        syllabic = ("begin" if hyphen else "single") if new_word else ("middle" if hyphen else "end")
+        out.append(replace(x, lyric=word, melisma=False, syllabic=syllabic))
+        continues_word = hyphen
+    return out, unplaced
 
 
 def _tempo_map(mid, where=None) -> list[tuple[int, int]]:
@@ -299,7 +377,7 @@ def _cut_legato(notes: list[Note]) -> tuple[list[Note], int]:
     for i, x in enumerate(out):
         nxt = next((y for y in out[i + 1:] if y.onset > x.onset + CHORD_ONSET_S), None)
         if nxt is not None and nxt.onset < x.offset <= nxt.onset + LEGATO_OVERLAP_S:
-            out[i] = Note(x.onset, nxt.onset, x.pitch, x.level_db)
+            out[i] = replace(x, offset=nxt.onset)
             cut += 1
     return out, cut
 
@@ -344,7 +422,7 @@ def _monophonic(notes: list[Note]) -> tuple[list[Note], int, int]:
             continue
         top = notes[heap[0][1]]
         if out and out[-1].pitch == top.pitch and abs(out[-1].offset - a) < 1e-9 and top.onset < a:
-            out[-1] = Note(out[-1].onset, b, top.pitch, out[-1].level_db)   # one note across a boundary
+            out[-1] = replace(out[-1], offset=b)   # one note across a boundary
         else:
             out.append(Note(a, b, top.pitch, top.level_db))
     return out, chords, overlaps
@@ -354,7 +432,7 @@ def scale_tempo(notes: list[Note], tempo: float) -> list[Note]:
     """Play ``tempo`` times faster (1.1 = 10% faster)."""
     if not tempo > 0:
         raise MelodyError(f"tempo must be positive, got {tempo}")
-    return [Note(n.onset / tempo, n.offset / tempo, n.pitch, n.level_db) for n in notes]
+    return [replace(n, onset=n.onset / tempo, offset=n.offset / tempo) for n in notes]
 
 
 def notes_to_f0(notes: list[Note], n: int | None = None, lead_s: float = 0.0) -> np.ndarray:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 
@@ -96,7 +97,7 @@ def note_levels(notes: list[nt.Note], energy_db: np.ndarray, floor_db: float = -
         seg = energy_db[a:b]
         med.append(float(np.median(seg)) if len(seg) else -np.inf)
     top = max(med)
-    return [nt.Note(x.onset, x.offset, x.pitch, float(max(floor_db, lv - top))) for x, lv in zip(notes, med)]
+    return [replace(x, level_db=float(max(floor_db, lv - top))) for x, lv in zip(notes, med)]
 
 
 # sung notes swell and fade: only clear loudness dips (4.5 dB, nuclei 120 ms apart) mark a
@@ -126,3 +127,10 @@ def split_at_syllables(notes: list[nt.Note], onsets: np.ndarray, min_s: float = 
         edges.append(x.offset)
         out.extend(nt.Note(a, b, x.pitch, x.level_db) for a, b in zip(edges[:-1], edges[1:]))
     return out
+
+
+def from_score(path: str | os.PathLike, track: int | None = None, tempo: float = 1.0) -> nt.Melody:
+    """A score with words (MusicXML, UST, USTX, MIDI with lyrics; melody.scores) -> Melody."""
+    from .scores import read_score
+
+    return from_notes(read_score(path, track=track), str(path), tempo)
