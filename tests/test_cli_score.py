@@ -88,3 +88,61 @@ def test_score_bad_melody_one_line_no_output(tmp_path, files, make, args, needle
 def test_two_melody_sources_are_refused(tmp_path, files):
     proc = run(["convert", files["speech"], "--midi", files["midi"], "--notes", "x.txt", "-o", "o.wav"], tmp_path)
     assert proc.returncode != 0 and "not allowed with" in proc.stderr
+
+
+# ---------------------------------------------------------------- scores with words
+
+SCORES = __import__("pathlib").Path(__file__).resolve().parent / "assets" / "scores"
+
+
+@pytest.mark.parametrize("name", ["twinkle.musicxml", "twinkle.ustx"])
+def test_score_with_words_analysis_and_mix(tmp_path, files, name):
+    import json
+
+    proc = run(["convert", files["speech"], "--score", str(SCORES / name), "-o", "out.flac",
+                "--analysis", "out.json", "--accompaniment", files["sing"], "--lead-in", "0.1"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "lead-in" in proc.stderr                      # an explicit shift is reported
+    y, sr = sf.read(str(tmp_path / "out.flac"))
+    assert sr == SR and np.abs(y).max() > 0.5            # normalised to -16 LUFS, peak -1 dBFS
+    mix, msr = sf.read(str(tmp_path / "out_mix.wav"))
+    assert msr == SR and len(mix) >= len(y) and np.abs(mix).max() <= 0.9
+    d = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert d["lead_in"] == 0.1 and d["notes"][1]["lyric"] == "Twin" and d["notes"][1]["onset"] == 0.1
+
+
+def test_lyrics_from_a_file_on_a_note_list(tmp_path, files):
+    (tmp_path / "tune.txt").write_text(TWINKLE)
+    (tmp_path / "words.txt").write_text("Twinkle twinkle little star\nhow I wonder what you are\n")
+    proc = run(["convert", files["speech"], "--notes", "tune.txt", "--lyrics", "@words.txt", "-o", "o.wav",
+                "--analysis", "o.json", "--loudness", "off"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "lyrics: 14 syllables (10 words) on 14 notes, one per note" in proc.stderr
+    import json
+
+    rows = json.loads((tmp_path / "o.json").read_text())["notes"]
+    assert [r["lyric"] for r in rows if r["pitch"] is not None][:3] == ["Twin", "kle", "twin"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--score", "missing.ust"], "no such file"),
+    (["--score", "bad.ust"], "not a UST file"),
+    (["--notes", "t.txt", "--lyrics", "@missing.txt"], "cannot read lyrics"),
+    (["--notes", "t.txt", "--analysis", "a.txt"], "JSON"),
+    (["--notes", "t.txt", "--accompaniment", "missing.wav"], "accompaniment"),
+    (["--notes", "t.txt", "--lead-in", "-1"], "lead-in"),
+    (["--reference", "{sing}", "--analysis", "a.json"], "score engine only"),
+    (["--reference", "{sing}", "--lyrics", "la la"], "lyrics"),
+], ids=["missing-score", "bad-ust", "missing-lyrics", "analysis-suffix", "missing-backing", "negative-lead-in",
+        "analysis-reference", "lyrics-reference"])
+def test_words_options_bad_input_one_line_no_output(tmp_path, files, args, needle):
+    (tmp_path / "bad.ust").write_text("hello\n")
+    (tmp_path / "t.txt").write_text("C4 1\nD4 1\n")
+    proc = run(["convert", files["speech"], *[a.format(**files) for a in args], "-o", "out.wav"], tmp_path)
+    assert_one_line_error(proc, needle)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".wav", ".json") or ".part" in p.name) == []
+
+
+def test_loudness_option_is_checked(tmp_path, files):
+    proc = run(["convert", files["speech"], "--notes", "x.txt", "--loudness", "loud", "-o", "o.wav"], tmp_path)
+    assert proc.returncode == 2 and "LUFS" in proc.stderr

@@ -264,3 +264,68 @@ def test_errors(demo_speech):
         score.convert(noise, melody)
     with pytest.raises(MelodyError, match="no notes"):
         score.convert(demo_speech, nt.Melody(f0=np.zeros(100), notes=[]))
+
+
+# ---------------------------------------------------------------- scores with words
+
+def _score_with_words():
+    from pathlib import Path
+
+    from alignsts.melody import scores
+
+    path = Path(__file__).resolve().parents[1] / "assets" / "scores" / "twinkle.ust"
+    return sources.from_notes(scores.read_score(path))
+
+
+def _fake_aligner(calls):
+    """Stands in for align.lyrics.align_lyrics: syllable k at frames [40k + 10, 40k + 45)."""
+    def align(speech, syllables, language=None):
+        calls.append(([s.text for s in syllables], [s.word_index for s in syllables], language))
+        return [Syllable(start=40 * k + 10, vowel_start=40 * k + 18, vowel_end=40 * k + 40, end=40 * k + 45,
+                         peak=40 * k + 30) for k in range(len(syllables))]
+    return align
+
+
+def test_words_on_notes_use_the_aligner_and_the_scores_mapping(demo_speech, monkeypatch):
+    from alignsts.align import lyrics as aligner
+
+    calls = []
+    monkeypatch.setattr(aligner, "align_lyrics", _fake_aligner(calls), raising=False)
+    melody = _score_with_words()
+    y, an = score.convert(demo_speech, melody, _config(False))
+    texts, words, language = calls[0]
+    assert texts == "Twin kle twin kle lit tle star how I won der what you are".split()
+    assert words == [0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 6, 7, 8, 9] and language == "en"
+    assert an.lyrics_aligned and an.message == ""
+    # one group per syllable, on the score's notes; 'are' over the last three (melisma)
+    assert [(g.s0, g.n0, g.n1) for g in an.groups] == [(k, k, k + 1) for k in range(13)] + [(13, 13, 16)]
+    spans = score.note_speech_spans(an)
+    for k in range(13):   # each note sings its own syllable's speech
+        a, b = spans[k]
+        assert (40 * k + 10) * DT - 1e-9 <= a < b <= (40 * k + 45) * DT + 1e-9
+    melisma = spans[13:]
+    assert all(s is not None for s in melisma)
+    assert melisma[0][0] < melisma[1][0] < melisma[2][0]            # each note its part of the vowel
+    assert melisma[0][0] >= (40 * 13 + 10) * DT - 1e-9 and melisma[2][1] <= (40 * 13 + 45) * DT + 1e-9
+
+
+@pytest.mark.parametrize("behaviour", ["none", "raises", "wrong count", "missing"])
+def test_failed_alignment_falls_back_with_a_warning(demo_speech, monkeypatch, caplog, behaviour):
+    import logging
+
+    from alignsts.align import lyrics as aligner
+
+    def align(speech, syllables, language=None):
+        if behaviour == "raises":
+            raise RuntimeError("boom")
+        return None if behaviour == "none" else _fake_aligner([])(speech, syllables[:-1])
+
+    if behaviour == "missing":
+        monkeypatch.delattr(aligner, "align_lyrics", raising=False)
+    else:
+        monkeypatch.setattr(aligner, "align_lyrics", align, raising=False)
+    with caplog.at_level(logging.WARNING, logger="alignsts"):
+        y, an = score.convert(demo_speech, _score_with_words(), _config(False))
+    assert not an.lyrics_aligned and np.all(np.isfinite(y))
+    assert any("without the words" in r.getMessage() for r in caplog.records)
+    assert abs(len(an.syllables) - 14) <= 2                        # the text-free detector's

@@ -52,7 +52,10 @@ def mix(vocal: np.ndarray, backing: np.ndarray, sr: int, vocal_over_backing_lu: 
     ``peak_dbfs_max``. Returns [max(N, K)] or [max(N, K), C] (the backing's channels)."""
     vocal = np.asarray(vocal, dtype=np.float32)
     backing = np.asarray(backing, dtype=np.float32)
-    v_loud, b_loud = integrated_loudness(vocal, sr), integrated_loudness(backing, sr)
+    channels = backing.shape[1] if backing.ndim == 2 else 1
+    # the vocal is heard on every channel of the backing: measure it so (BS.1770 sums channels)
+    v_loud = integrated_loudness(np.repeat(vocal[:, None], channels, axis=1) if channels > 1 else vocal, sr)
+    b_loud = integrated_loudness(backing, sr)
     gain_db = 0.0
     if np.isfinite(v_loud) and np.isfinite(b_loud):
         gain_db = (v_loud - vocal_over_backing_lu) - b_loud
