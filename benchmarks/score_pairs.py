@@ -2,7 +2,10 @@
 """Quality and speed of the score engine on the real speech/singing pairs (melody from sing.wav).
 
     python benchmarks/score_pairs.py [--pairs-dir DIR] [--out-dir DIR] [--no-mcd]
-                                     [--expression {auto,on,off}]
+                                     [--expression {auto,on,off}] [--part {all,pairs,targets}]
+
+``--part targets`` runs only issue 11's targets (timeline, voicing, level, words on notes;
+see score_targets.py); ``--part pairs`` only the table below.
 
 For every pair folder (speech.wav + sing.wav, see ../shared/data/sts-pairs/README.md) the
 notes of sing.wav are transcribed with ``alignsts.melody.sources.from_recording`` (its notes
@@ -55,11 +58,18 @@ def main(argv=None) -> int:
                          "contour: sing sing.wav's performed pitch contour on the notes' rhythm")
     ap.add_argument("--expression", choices=sorted(EXPRESSION), default="default",
                     help="expressive F0 (overshoot, preparation, vibrato) for notes: default = the config's (on)")
+    ap.add_argument("--part", choices=["all", "pairs", "targets"], default="all",
+                    help="pairs: the table against sing.wav; targets: issue 11's targets; all: both")
     args = ap.parse_args(argv)
 
     pairs = pairs_or_none(args.pairs_dir)
     if pairs is None:
         return 2
+    if args.part in ("all", "targets"):
+        print_targets(args.pairs_dir, pairs)
+        if args.part == "targets":
+            return 0
+        print()
 
     import logging
 
@@ -211,6 +221,66 @@ def main(argv=None) -> int:
                                      "with_mcd": with_mcd, "warmup_seconds": warmup, "results": results,
                                      "published_alignsts": pub}, HEADER, lines)
     return 0
+
+
+def print_targets(pairs_dir: Path, pairs: list[Path]) -> None:
+    """Issue 11's targets: the timeline, voicing and level on MIDIs of the sung melodies of the
+    English pairs (with their README lyrics and without words), and words on notes."""
+    import logging
+
+    import score_targets as st
+
+    logging.getLogger("alignsts").setLevel(logging.ERROR)
+    lyrics = st.readme_lyrics(pairs_dir)
+    rows = st.midi_pairs(pairs, lyrics)
+    print("# Score engine targets (issue 11)")
+    print()
+    print("MIDI = sing.wav transcribed (notes only) and written as MIDI; api.convert(speech, midi=..., "
+          "transpose=0[, lyrics=README lyrics]); default settings (loudness -16 LUFS, peak <= -1 dBFS)")
+    print()
+    print("| pair | words | notes | syllables | mapping | lag (ms) | RCA at lag 0 | voiced note frames | peak dBFS |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['pair']} | {r['words']} | FAILED: {r['error']} |||||||")
+            continue
+        mapping = "aligned to lyrics" if r["aligned"] else ("score's (count-matched)" if r.get("mapped") else r["groups"])
+        print(f"| {r['pair']} | {r['words']} | {r['notes']} | {r['syllables']} | {mapping} | {r['lag_ms']:+.1f} | "
+              f"{r['rca0']:.3f} | {r['voiced']:.3f} | {r['peak_dbfs']:.1f} |")
+    ok_rows = [r for r in rows if "error" not in r]
+    print()
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    if ok_rows:
+        worst_lag = max(ok_rows, key=lambda r: abs(r["lag_ms"]))
+        worst_rca = min(ok_rows, key=lambda r: r["rca0"])
+        worst_voiced = min(ok_rows, key=lambda r: r["voiced"])
+        peaks = [r["peak_dbfs"] for r in ok_rows]
+        lo, hi = st.TARGET_PEAK
+        failed = len(rows) - len(ok_rows)
+        print(f"{verdict(abs(worst_lag['lag_ms']) <= st.TARGET_LAG_MS and not failed)}  timeline lag within "
+              f"+-{st.TARGET_LAG_MS:.0f} ms: worst {worst_lag['lag_ms']:+.1f} ms ({worst_lag['pair']}, {worst_lag['words']})")
+        print(f"{verdict(worst_rca['rca0'] >= st.TARGET_RCA and not failed)}  chroma accuracy at lag 0 >= "
+              f"{st.TARGET_RCA}: min {worst_rca['rca0']:.3f} ({worst_rca['pair']}, {worst_rca['words']})")
+        print(f"{verdict(worst_voiced['voiced'] >= st.TARGET_VOICED and not failed)}  voiced on >= "
+              f"{st.TARGET_VOICED} of note frames: min {worst_voiced['voiced']:.3f} ({worst_voiced['pair']}, "
+              f"{worst_voiced['words']})")
+        print(f"{verdict(all(lo <= p <= hi for p in peaks) and not failed)}  peak between {lo:g} and {hi:g} dBFS: "
+              f"{min(peaks):.1f} .. {max(peaks):.1f}")
+    else:
+        print("FAIL  no conversion succeeded")
+    words = st.words_on_notes()
+    if words is None:
+        print("SKIP  words on notes: festival is not installed (make sysdeps)")
+    else:
+        how = "speech aligned to the lyrics" if words["aligned"] else \
+            f"{words['syllables']} syllables found without text" + (", the score's mapping" if words["mapped"] else ", DP")
+        print(f"{verdict(words['right'] >= st.TARGET_WORDS and words['order_kept'])}  syllables on the right notes "
+              f">= {st.TARGET_WORDS} of {words['notes']} ('Mary had a little lamb', festival, {how}): "
+              f"{words['right']} of {words['notes']}, order within words {'kept' if words['order_kept'] else 'BROKEN'}"
+              f" [{words['detail']}]")
 
 
 if __name__ == "__main__":

@@ -112,3 +112,19 @@ def test_band_loudness():
     k = int(np.sum((freqs >= 300) & (freqs < 3500)))
     np.testing.assert_allclose(e, 10 * np.log10(k + 1e-10), rtol=1e-6)
     assert band_loudness_db(mag * 10, (300.0, 3500.0), smooth=5) == pytest.approx(e + 20.0, abs=1e-4)
+
+
+def test_detect_count_finds_the_known_number_or_says_none():
+    from alignsts.align.syllables import detect_count
+
+    hits = 0
+    for file, count, _ in SENTENCES:
+        x = io.load(ASSETS / file)
+        mag, f0 = fe.stft_magnitude(x), world.analyze(x).f0
+        found = detect_count(mag, f0, count)
+        if found is not None:
+            hits += 1
+            assert len(found) == count
+            assert all(a.end <= b.start + 1 for a, b in zip(found[:-1], found[1:]))
+        assert detect_count(mag, f0, 200) is None          # far more than any setting finds
+    assert hits >= len(SENTENCES) - 1

@@ -53,13 +53,15 @@ def test_put_lyrics_extra_notes_extend_the_last_syllable():
     assert [(s.text, s.n0, s.n1) for s in sylls] == [("to", 0, 1), ("you", 1, 5)]
 
 
-def test_put_lyrics_extra_syllables_share_the_last_note():
-    notes, msg = lyr.put_lyrics(_notes(2), "happy birthday")
-    assert [x.lyric for x in notes] == ["hap", "py birth-day"]
-    assert "the last note carries the last 3 syllables" in msg
+def test_put_lyrics_extra_syllables_are_spread_over_the_notes():
+    notes, msg = lyr.put_lyrics(_notes(3), "happy birthday to you")
+    assert [x.lyric for x in notes] == ["hap-py", "birth-day", "to you"]
+    assert "3 more syllables than notes: spread evenly, up to 2 on a note" in msg
     sylls = lyr.score_syllables(notes)
     assert [(s.text, s.word_index, s.n0, s.n1) for s in sylls] == [
-        ("hap", 0, 0, 1), ("py", 0, 1, 2), ("birth", 1, 1, 2), ("day", 1, 1, 2)]
+        ("hap", 0, 0, 1), ("py", 0, 0, 1), ("birth", 1, 1, 2), ("day", 1, 1, 2), ("to", 2, 2, 3), ("you", 3, 2, 3)]
+    notes, _ = lyr.put_lyrics(_notes(2), "happy birthday")
+    assert [x.lyric for x in notes] == ["hap-py", "birth-day"]
 
 
 def test_put_lyrics_errors():

@@ -111,3 +111,24 @@ def _region_end(active: np.ndarray, p: int) -> int:
     while p < len(active) and active[p]:
         p += 1
     return p
+
+
+# looser to stricter: (prominence dB, minimum distance ms) tried when a known number is wanted
+COUNT_SEARCH = [(p, d) for p in (3.0, 2.5, 2.0, 4.0, 1.5, 5.0, 1.0, 6.0, 0.5) for d in (90.0, 70.0, 50.0, 120.0)]
+
+
+def detect_count(mag: np.ndarray, f0: np.ndarray, n: int, cfg: SyllableConfig | None = None) -> list[Syllable] | None:
+    """Syllables found without text when their number ``n`` is known (from the lyrics): the
+    detector's prominence and spacing are varied, from the configured values outwards, until
+    it finds exactly ``n``; None when no setting does."""
+    from dataclasses import replace
+
+    cfg = cfg or SyllableConfig()
+    found = detect(mag, f0, cfg)
+    if len(found) == n:
+        return found
+    for prominence, distance in COUNT_SEARCH:
+        found = detect(mag, f0, replace(cfg, prominence_db=prominence, min_distance_ms=distance))
+        if len(found) == n:
+            return found
+    return None

@@ -15,6 +15,7 @@ consonants go into the leading rest, shortened when there is too little room.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass, field, replace
 from typing import Annotated
@@ -22,7 +23,7 @@ from typing import Annotated
 import numpy as np
 
 from ..align.assign import AssignConfig, Group, assign, summary, syllable_durations
-from ..align.syllables import Syllable, SyllableConfig, detect
+from ..align.syllables import Syllable, SyllableConfig, detect, detect_count
 from ..audio import chunks
 from ..audio import frontend as fe
 from ..audio import world
@@ -70,6 +71,7 @@ class ScoreAnalysis(ConversionAnalysis):
     lead_in: float = 0.0                       # seconds added before score time 0
     lyrics: list[ScoreSyllable] = field(default_factory=list)   # the score's syllables, when it has words
     lyrics_aligned: bool = False               # syllables come from aligning the speech to the lyrics
+    lyrics_mapped: bool = False                # the score's syllable-to-note mapping is sung (else the DP's)
 
 
 def _place(src_a: int, src_b: int, out_a: float, out_b: float, source: np.ndarray, part: np.ndarray,
@@ -162,10 +164,12 @@ def lyric_groups(lyric_sylls: list[ScoreSyllable]) -> list[Group]:
     return groups
 
 
-def align_to_lyrics(speech: np.ndarray, lyric_sylls: list[ScoreSyllable], n_frames: int) -> list[Syllable] | None:
+def align_to_lyrics(speech: np.ndarray, lyric_sylls: list[ScoreSyllable], n_frames: int,
+                    mag: np.ndarray | None = None, f0: np.ndarray | None = None) -> list[Syllable] | None:
     """Syllables of ``speech`` [N] (24 kHz), one per score syllable, from aligning it to the
-    lyrics (align.lyrics.align_lyrics); None, with a warning, when that is not available or
-    fails, or when its answer is not one ordered syllable per lyric syllable."""
+    lyrics (align.lyrics.align_lyrics, given the STFT magnitude [T, K] and F0 [T] when it
+    takes them); None, with a warning, when that is not available or fails, or when its
+    answer is not one ordered syllable per lyric syllable."""
     from ..align import lyrics as aligner
 
     text = " ".join(s.text for s in lyric_sylls)
@@ -175,8 +179,14 @@ def align_to_lyrics(speech: np.ndarray, lyric_sylls: list[ScoreSyllable], n_fram
         log.warning("lyrics: aligning speech to lyrics is not available%s", fallback)
         return None
     wanted = [aligner.LyricSyllable(s.text, s.word_index) for s in lyric_sylls]
+    extra = {}
+    params = inspect.signature(align).parameters
+    if mag is not None and "mag" in params:     # spare the aligner recomputing what the engine has
+        extra["mag"] = mag
+    if f0 is not None and "f0" in params:
+        extra["f0"] = f0
     try:
-        found = align(speech, wanted, language=language_of(text))
+        found = align(speech, wanted, language=language_of(text), **extra)
     except Exception as e:   # an aligner bug must not cost the conversion: fall back, and say why
         log.warning("lyrics: aligning the speech to the lyrics failed (%s: %s)%s", type(e).__name__, e, fallback)
         return None
@@ -210,14 +220,23 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     if not notes:
         raise MelodyError("melody: contains no notes")
     report("syllables", 0.0)
+    mag = fe.stft_magnitude(speech)
     lyric_sylls = score_syllables(notes) if has_lyrics(notes) else []
-    sylls = align_to_lyrics(speech, lyric_sylls, len(feats.f0)) if lyric_sylls else None
+    sylls = align_to_lyrics(speech, lyric_sylls, len(feats.f0), mag, feats.f0) if lyric_sylls else None
     aligned = sylls is not None
-    if aligned:
+    if lyric_sylls and not aligned:
+        # the number of syllables is known: a detector setting that finds exactly that many
+        # keeps the score's syllable-to-note mapping
+        sylls = detect_count(mag, feats.f0, len(lyric_sylls), cfg.syllables)
+        if sylls is not None:
+            log.warning("lyrics: found %d syllables in the speech without the words, as many as the lyrics have; "
+                        "sung on the score's notes in order", len(sylls))
+    mapped = sylls is not None
+    if mapped:
         groups = lyric_groups(lyric_sylls)
         message = ""
     else:
-        sylls = detect(fe.stft_magnitude(speech), feats.f0, cfg.syllables)
+        sylls = detect(mag, feats.f0, cfg.syllables)
         if not sylls:
             raise AudioInputError("speech: no syllables found (no voiced speech?)")
         report("assignment", 0.0)
@@ -267,7 +286,8 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     return y, ScoreAnalysis(speech_f0=feats.f0, syllables=sylls, notes=notes_t, groups=groups,
                             target_f0=target, source=source, part=part,
                             transpose=semitones, message=message, lead_in=lead, lyrics=lyric_sylls,
-                            lyrics_aligned=aligned)
+                            lyrics_aligned=aligned,
+                            lyrics_mapped=mapped)
 
 
 def _synthesize(feats: world.FrameAnalyzer, source: np.ndarray, target: np.ndarray, voiced: np.ndarray,

@@ -231,28 +231,29 @@ def read_lyrics_arg(value: str) -> str:
 
 
 def put_lyrics(notes: list[Note], text: str, language: str | None = None) -> tuple[list[Note], str]:
-    """Lay plain ``text`` on ``notes``, one syllable per note in order: extra notes extend
-    the last syllable, extra syllables share the last note. Returns (notes with lyrics,
-    a one-line account of what was done)."""
+    """Lay plain ``text`` on ``notes``, one syllable per note in order. Extra notes extend the
+    last syllable (a melisma); when there are more syllables than notes, they are spread
+    evenly, several on a note. Returns (notes with lyrics, a one-line account of what was done)."""
     sylls = syllabify(text, language)
     if not sylls:
         raise MelodyError("lyrics: no words in the text")
     if not notes:
         raise MelodyError("lyrics: the melody has no notes to put them on")
     n, s = len(notes), len(sylls)
+    first = [min(k * n // s, n - 1) for k in range(s)] if s > n else list(range(s))   # note of each syllable
     out = []
     for k, x in enumerate(notes):
-        if k >= s:
+        mine = [i for i in range(s) if first[i] == k]
+        if not mine:
             out.append(replace(x, lyric=None, melisma=True, syllabic=None))
             continue
-        mine = sylls[k:] if (k == n - 1 and s > n) else [sylls[k]]
-        out.append(replace(x, lyric=_join(mine), melisma=False, syllabic=_syllabic(sylls, k)))
+        out.append(replace(x, lyric=_join([sylls[i] for i in mine]), melisma=False, syllabic=_syllabic(sylls, mine[0])))
     words = len({w for _, w in sylls})
     msg = f"lyrics: {s} syllable{'s' if s != 1 else ''} ({words} word{'s' if words != 1 else ''}) on {n} note{'s' if n != 1 else ''}"
     if s < n:
         msg += f"; the last {n - s} note{'s' if n - s > 1 else ''} extend{'s' if n - s == 1 else ''} '{sylls[-1][0]}'"
     elif s > n:
-        msg += f"; the last note carries the last {s - n + 1} syllables '{' '.join(t for t, _ in sylls[n - 1:])}'"
+        msg += f"; {s - n} more syllables than notes: spread evenly, up to {-(-s // n)} on a note"
     else:
         msg += ", one per note"
     return out, msg
