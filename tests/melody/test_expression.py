@@ -125,3 +125,21 @@ def test_expression_off_gives_flat_notes():
     flat = expressive_f0(notes, N, ExpressionConfig(expression=False))
     np.testing.assert_allclose(flat, nt.notes_to_f0(notes, N))
     assert not np.allclose(expressive_f0(notes, N, ExpressionConfig()), flat)
+
+
+def test_short_notes_get_proportionally_less_overshoot():
+    from alignsts.melody.expression import ExpressionConfig, expressive_f0, note_steps_cents
+    from alignsts.melody.notes import Note, hz_to_midi
+
+    notes = [Note(0.15 * k, 0.15 * (k + 1), 60 + 7 * (k % 2)) for k in range(8)]    # 150 ms leaps of a fifth
+    n = int(1.3 * 24000 / 128)
+    steps, inside = note_steps_cents(notes, n)
+
+    def deviation(full_ms):
+        cfg = ExpressionConfig(fluctuation_cents=0.0, vibrato_depth=0.0, full_dynamics_ms=full_ms)
+        f0 = expressive_f0(notes, n, cfg)
+        return np.abs(100 * hz_to_midi(f0[inside]) - steps[inside])
+
+    full, scaled = deviation(0.0), deviation(400.0)
+    assert full.max() > 100                                    # the dynamics are there ...
+    np.testing.assert_allclose(scaled, full * 150 / 400, atol=1e-6)   # ... scaled by 150/400

@@ -32,6 +32,7 @@ class ExpressionConfig:
     vibrato_min_note_ms: Annotated[float, Range(0, 10000)] = 400.0
     fluctuation_cents: Annotated[float, Range(0, 100)] = 8.0  # std of the slow random drift
     fluctuation_hz: Annotated[float, Range(0.1, 90)] = 8.0     # its bandwidth
+    full_dynamics_ms: Annotated[float, Range(0, 10000)] = 400.0  # shorter notes: proportionally less preparation/overshoot
     seed: Annotated[int, Range(0, 2**32 - 1)] = 0
 
 
@@ -70,6 +71,17 @@ def note_steps_cents(notes: list[Note], n: int) -> tuple[np.ndarray, np.ndarray]
     first = np.flatnonzero(~np.isnan(cents))[0]
     idx[idx < 0] = first
     return cents[idx], inside
+
+
+def dynamics_weight(notes: list[Note], n: int, full_ms: float) -> np.ndarray:
+    """Per frame [n]: min(1, note length / ``full_ms``) inside notes, 1 elsewhere."""
+    w = np.ones(n)
+    if full_ms <= 0:
+        return w
+    t = fe.frame_times(n)
+    for x in notes:
+        w[(t >= x.onset) & (t < x.offset)] = min(1.0, 1000.0 * x.duration / full_ms)
+    return w
 
 
 def vibrato(notes: list[Note], n: int, cfg: ExpressionConfig) -> np.ndarray:
@@ -116,6 +128,9 @@ def expressive_f0(notes: list[Note], n: int, cfg: ExpressionConfig | None = None
             cents = _second_order(cents[::-1], *PREPARATION)[::-1]
         if cfg.overshoot:
             cents = _second_order(cents, *OVERSHOOT)
+        # a short note has no time to settle after an overshoot: it would be heard out of tune,
+        # so its deviation from the note shrinks with its length
+        cents = steps + dynamics_weight(notes, n, cfg.full_dynamics_ms) * (cents - steps)
         cents += vibrato(notes, n, cfg) + fluctuation(n, cfg)
     f0 = midi_to_hz(cents / 100.0)
     f0[~inside] = 0.0
