@@ -40,8 +40,11 @@ def test_score_conversion_is_on_the_timeline_with_the_lead_in(sung_score):
 
 
 def test_output_loudness_is_normalised(sung_score):
-    assert level.integrated_loudness(sung_score.wav, SR) == pytest.approx(level.TARGET_LUFS, abs=0.2)
-    assert level.peak_dbfs(sung_score.wav) <= level.PEAK_DBFS + 1e-3
+    loudness, peak = level.integrated_loudness(sung_score.wav, SR), level.peak_dbfs(sung_score.wav)
+    assert peak <= level.PEAK_DBFS + 1e-3
+    # at the target, or below it where the peak ceiling stopped the gain
+    assert loudness == pytest.approx(level.TARGET_LUFS, abs=0.2) or (
+        peak == pytest.approx(level.PEAK_DBFS, abs=1e-3) and level.TARGET_LUFS - 6 < loudness < level.TARGET_LUFS)
 
 
 def test_mix_is_time_locked_with_the_lead_in(sung_score, backing):
