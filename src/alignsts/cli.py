@@ -365,6 +365,9 @@ def cmd_convert(args) -> int:
     plan = _plan(args)
     # everything that can be checked is checked before any work: outputs, rates, paths, settings
     batch = len(plan) > 1
+    if args.lyrics is not None and args.reference:
+        raise AlignSTSError("--lyrics go on the notes of a melody (--midi, --notes, --score, ...); a sung "
+                            "reference already carries its words")
     if args.analysis and (args.reference or args.engine in ("reference", "neural")):
         raise AlignSTSError("--analysis (what was sung on which note) is written by the score engine only")
     if args.analysis and not batch and Path(args.analysis).suffix.lower() != ".json":
