@@ -420,6 +420,51 @@ def save_analysis(result: Result, path: str | os.PathLike) -> Path:
     return p
 
 
+def engine_options(cfg, engine: str, *, expression: bool | None = None, vibrato_depth: float | None = None,
+                   vibrato_rate: float | None = None, checkpoint: str | None = None, vocoder: str | None = None,
+                   content_model: str | None = None, trust_checkpoint: bool = False, speaker: str = "resemblyzer",
+                   seed: int = 0, device: str = "auto"):
+    """``cfg`` (from engine_config) with the options a user sets on top: expression and vibrato
+    (score engine), checkpoint ... device (neural engine); the others' options are ignored."""
+    if engine == "neural":
+        for key, value in (("checkpoint", checkpoint), ("vocoder", vocoder), ("content_model", content_model)):
+            if value:
+                setattr(cfg, key, str(value))
+        cfg.trust_checkpoint = bool(trust_checkpoint)   # never from the YAML (see NeuralConfig)
+        cfg.speaker, cfg.seed, cfg.device = speaker, seed, device
+    elif engine == "score":
+        if expression is not None:
+            cfg.expression.expression = check.boolean(expression, "expression")
+        if vibrato_depth is not None:
+            cfg.expression.vibrato_depth = check.number(vibrato_depth, "--vibrato-depth (cents)",
+                                                        *check.VIBRATO_DEPTH_RANGE)
+        if vibrato_rate is not None:
+            cfg.expression.vibrato_rate = check.number(vibrato_rate, "--vibrato-rate (Hz)", *check.VIBRATO_RATE_RANGE)
+    return cfg
+
+
+def notes_from_text(text: str, bpm: float | None = None, where: str = "note list") -> list:
+    """A typed note list ('C4 0.5' per line, as in a --notes file) -> [Note], for ``convert(notes=...)``."""
+    from .melody.notes import parse_note_list
+
+    return parse_note_list(text, bpm=bpm, where=where)
+
+
+def audio_seconds(path: str | os.PathLike, name: str | None = None) -> float:
+    """Duration of an audio file from its header (nothing decoded); AudioInputError if unreadable."""
+    import soundfile as sf
+
+    from .errors import AudioInputError
+
+    who = name or str(path)
+    try:
+        info = sf.info(str(path))
+    except Exception as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise AudioInputError(f"{who}: not a readable audio file ({reason})") from None
+    return float(info.frames) / info.samplerate if info.samplerate else 0.0
+
+
 def demo_files() -> tuple[Path, Path, Path]:
     """Paths of the bundled example: (speech.wav, sing.wav, twinkle.mid)."""
     base = resources.files("alignsts") / "assets" / "demo"

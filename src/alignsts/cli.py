@@ -198,6 +198,24 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--speaker", choices=["auto", "on", "off"], default="auto",
                    help="speaker similarity: auto = when resemblyzer is installed (default)")
 
+    u = sub.add_parser("ui", parents=[verbosity], help="serve the web page and HTTP API (pip install 'alignsts[ui]')",
+                       description="Serve a web page to record or upload speech, pick a melody and hear it sung; "
+                                   "the same conversion is the HTTP endpoint /convert (gradio_client). Binds "
+                                   "127.0.0.1 unless --host says otherwise.")
+    u.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    u.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    u.add_argument("--max-upload-mb", type=int, default=50, help="largest uploaded file in MB (default 50)")
+    u.add_argument("--max-seconds", type=float, default=300.0,
+                   help="longest uploaded recording in seconds (default 300)")
+    u.add_argument("--concurrency", type=int, default=None,
+                   help="conversions at once (default and ceiling: the CPU cores)")
+    u.add_argument("--queue-size", type=int, default=16, help="waiting conversions before 'queue full' (default 16)")
+    u.add_argument("--keep-minutes", type=float, default=60.0,
+                   help="results and uploads are deleted after this many minutes (default 60)")
+    u.add_argument("--checkpoint", help="AlignSTS folder: offers the neural engine")
+    u.add_argument("--vocoder", help="HiFi-GAN folder for the neural engine")
+    u.add_argument("--content-model", help="local wav2vec2-base-960h folder for the neural engine")
+
     d = sub.add_parser("demo", parents=[verbosity], help="convert the bundled example")
     d.add_argument("-o", "--output", default="demo_out", help="output folder (default demo_out)")
     d.add_argument("--no-plot", action="store_true", help="skip the PNG")
@@ -207,27 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _load_config(args):
     """The engine's config (YAML file or defaults, from the API), with the command-line options on top."""
     from . import api
-    from . import validate as check
 
     engine = api.choose_engine(args.engine, args.reference)
-    cfg = api.engine_config(engine, args.config)
-    if engine == "neural":
-        for key, value in (("checkpoint", args.checkpoint), ("vocoder", args.vocoder),
-                           ("content_model", args.content_model)):
-            if value:
-                setattr(cfg, key, value)
-        cfg.trust_checkpoint = bool(args.trust_checkpoint)   # never from the YAML (see NeuralConfig)
-        cfg.speaker, cfg.seed, cfg.device = args.speaker_embedding, args.seed, args.device
-    elif engine == "score":
-        if args.expression is not None:
-            cfg.expression.expression = args.expression
-        if args.vibrato_depth is not None:
-            cfg.expression.vibrato_depth = check.number(args.vibrato_depth, "--vibrato-depth (cents)",
-                                                        *check.VIBRATO_DEPTH_RANGE)
-        if args.vibrato_rate is not None:
-            cfg.expression.vibrato_rate = check.number(args.vibrato_rate, "--vibrato-rate (Hz)",
-                                                       *check.VIBRATO_RATE_RANGE)
-    return cfg
+    return api.engine_options(api.engine_config(engine, args.config), engine, expression=args.expression,
+                              vibrato_depth=args.vibrato_depth, vibrato_rate=args.vibrato_rate,
+                              checkpoint=args.checkpoint, vocoder=args.vocoder, content_model=args.content_model,
+                              trust_checkpoint=args.trust_checkpoint, speaker=args.speaker_embedding,
+                              seed=args.seed, device=args.device)
 
 
 def _melody_source(args) -> dict:
@@ -532,6 +536,24 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_ui(args) -> int:
+    from .errors import AlignSTSError
+
+    if args.port < 0 or args.port > 65535:
+        raise AlignSTSError(f"--port must be 0-65535, got {args.port}")
+    for name in ("max_upload_mb", "max_seconds", "queue_size", "keep_minutes"):
+        if not getattr(args, name) > 0:
+            raise AlignSTSError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    try:
+        from .ui import UIConfig, serve
+    except ImportError as e:
+        raise AlignSTSError(f"the web UI needs Gradio: pip install 'alignsts[ui]' ({e})") from None
+    cfg = UIConfig(host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, max_seconds=args.max_seconds,
+                   concurrency=args.concurrency, queue_size=args.queue_size, keep_minutes=args.keep_minutes,
+                   checkpoint=args.checkpoint, vocoder=args.vocoder, content_model=args.content_model)
+    return serve(cfg)
+
+
 SUPERVISED = ("convert", "demo")   # commands run in a worker process that Ctrl-C / SIGTERM stop at once
 
 
@@ -589,7 +611,8 @@ def _run(args) -> int:
     try:
         return {"convert": cmd_convert, "demo": cmd_demo, "evaluate": cmd_evaluate,
                 "import-official": cmd_import_official,
-                "prepare": cmd_prepare, "train": cmd_train, "train-vocoder": cmd_train_vocoder}[args.command](args)
+                "prepare": cmd_prepare, "train": cmd_train, "train-vocoder": cmd_train_vocoder,
+                "ui": cmd_ui}[args.command](args)
     except AlignSTSError as e:
         print(f"alignsts: error: {' '.join(str(e).split())}", file=sys.stderr)   # always one line
         return 2

@@ -1,0 +1,320 @@
+"""Web UI and HTTP API (alignsts.ui): the handler directly, then a real server on 127.0.0.1
+driven by headless Chromium (Debian's chromium + chromedriver, given explicitly so selenium
+downloads nothing) and by gradio_client."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from alignsts import api
+from alignsts.audio import frontend as fe
+from alignsts.errors import AlignSTSError
+
+gr = pytest.importorskip("gradio", reason="the ui extra is not installed (pip install 'alignsts[ui]')")
+from alignsts import ui  # noqa: E402
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1400,1800"]
+START_TIMEOUT_S = 180     # a loaded 2-core CI machine imports gradio slowly
+CONVERT_TIMEOUT_S = 240
+
+
+# ---------------------------------------------------------------- the handler, without a server
+
+@pytest.fixture
+def converter(tmp_path):
+    return ui.Converter(ui.UIConfig(max_seconds=60), ui.WorkDirs(tmp_path / "work", keep_s=3600))
+
+
+def test_transpose_text():
+    assert ui._transpose("auto") == "auto" and ui._transpose(None) == "auto" and ui._transpose(" ") == "auto"
+    assert ui._transpose("-12") == -12.0 and ui._transpose("+3.5") == 3.5 and ui._transpose("Fit") == "fit"
+
+
+def test_concurrency_never_above_cores():
+    cores = ui.cpu_cores()
+    assert ui.concurrency_limit(ui.UIConfig()) == cores
+    assert ui.concurrency_limit(ui.UIConfig(concurrency=cores + 5)) == cores
+    assert ui.concurrency_limit(ui.UIConfig(concurrency=0)) == 1
+
+
+def test_workdirs_sweeps_only_old_folders(tmp_path):
+    work = ui.WorkDirs(tmp_path / "w", keep_s=100)
+    old, new = work.new(), work.new()
+    os.utime(old, (time.time() - 200, time.time() - 200))
+    work.sweep()
+    assert not old.exists() and new.exists()
+
+
+def test_converter_reference_writes_audio_plot_and_status(converter, demo_paths):
+    speech, sing = demo_paths
+    seen = []
+    sung, plot, _json, mix, status = converter(str(speech), reference=str(sing),
+                                               progress=lambda f, desc=None: seen.append((f, desc)))
+    wav, sr = sf.read(sung)
+    ref_n = len(api.load_input(sing, "reference"))
+    assert sr == fe.SAMPLE_RATE and abs(len(wav) - ref_n) <= fe.HOP and np.sqrt(np.mean(wav ** 2)) > 1e-3
+    assert Path(plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and mix is None
+    assert "reference engine" in status
+    assert seen and all(0.0 <= f <= 1.0 and desc for f, desc in seen)
+
+
+def test_converter_typed_notes_and_score_options(converter, demo_paths):
+    speech, _ = demo_paths
+    sung, _plot, _json, _mix, status = converter(str(speech), notes_text="C4 0.6\nD4 0.6\nE4 0.6\nF4 0.6\nG4 1.2",
+                                                 expression=False, transpose="0")
+    assert "score engine" in status and sf.info(sung).duration > 3.0
+
+
+def test_converter_bad_input_is_one_line(converter, demo_paths):
+    speech, sing = demo_paths
+    cases = [(dict(speech=None, reference=str(sing)), "speech: upload or record your spoken lyrics"),
+             (dict(speech=str(speech), notes_text="C4 half"), "note list:1: duration 'half' is not a number"),
+             (dict(speech=str(speech), reference=str(sing), notes_text="C4 1"), "either a sung reference or a melody"),
+             (dict(speech=str(speech), reference=str(sing), engine="neural"), "")]
+    for kwargs, message in cases:
+        with pytest.raises(gr.Error) as info:
+            converter(**kwargs)
+        text = info.value.message
+        assert message in text and text and "\n" not in text and "Traceback" not in text
+
+
+def test_converter_names_the_upload_not_its_folder(converter, tmp_path, demo_paths):
+    bad = tmp_path / "uploads" / "abc123" / "my <i>voice.wav"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("not audio")
+    with pytest.raises(gr.Error) as info:
+        converter(str(bad), reference=str(demo_paths[1]))
+    text = info.value.message
+    assert "speech my &lt;i&gt;voice.wav: not a readable audio file" in text and str(tmp_path) not in text
+
+
+def test_converter_refuses_recordings_over_the_limit(tmp_path, demo_paths, write_wav, tone):
+    conv = ui.Converter(ui.UIConfig(max_seconds=6.0), ui.WorkDirs(tmp_path / "w", 3600))
+    long_ref = write_wav(tmp_path / "long.wav", tone(220.0, 9.0))
+    with pytest.raises(gr.Error) as info:
+        conv(str(demo_paths[0]), reference=str(long_ref))
+    assert info.value.message == "reference long.wav: 9 s is longer than this server's limit of 6 s"
+
+
+def test_cli_ui_rejects_bad_settings(capsys):
+    from alignsts.cli import main
+
+    assert main(["ui", "--port", "70000"]) == 2
+    assert main(["ui", "--max-seconds", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("alignsts: error:") for line in err)
+
+
+# ---------------------------------------------------------------- a real server
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class UIProcess:
+    """``python -m alignsts ui`` in a subprocess with its own TMPDIR (so its files can be checked)."""
+
+    def __init__(self, tmp: Path, *args: str):
+        self.tmp = tmp / "server-tmp"
+        self.tmp.mkdir()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = dict(os.environ, TMPDIR=str(self.tmp), GRADIO_ANALYTICS_ENABLED="False")
+        self.log = open(tmp / "server.log", "w+")
+        self.proc = subprocess.Popen([sys.executable, "-m", "alignsts", "ui", "--port", str(self.port), *args],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.ready_s = self._wait_ready()
+
+    def _wait_ready(self) -> float:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < START_TIMEOUT_S:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.output()}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as r:
+                    if r.status == 200:
+                        return time.monotonic() - t0
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+        raise RuntimeError(f"server not ready after {START_TIMEOUT_S} s: {self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = UIProcess(tmp_path_factory.mktemp("ui"))
+    yield srv
+    srv.stop()
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=60) as r:
+        return r.read()
+
+
+def expected_samples(**melody) -> int:
+    """Length of the same conversion through alignsts.api (what the CLI writes)."""
+    speech, _sing, _midi = api.demo_files()
+    return len(api.convert(speech, **melody).wav)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (make sysdeps installs them)")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ["SE_OFFLINE"] = "true"    # selenium-manager must not try to download anything
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for flag in BROWSER_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(options=opts, service=Service(str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(120)
+    yield driver
+    driver.quit()
+
+
+def open_page(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server.url)
+    WebDriverWait(browser, 120).until(ec.element_to_be_clickable((By.ID, "convert-button")))
+
+
+def upload(browser, elem_id: str, path: Path, tab: str | None = None) -> None:
+    from selenium.webdriver.common.by import By
+
+    if tab:   # a tab's inputs exist once it is shown
+        browser.find_element(By.ID, f"{tab}-button").click()
+    browser.find_element(By.CSS_SELECTOR, f"#{elem_id} input[type=file]").send_keys(str(path))
+
+
+def convert_in_page(browser) -> tuple[np.ndarray, int, str]:
+    """Click Convert, wait for the sung audio, fetch it as the page links it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    time.sleep(1.0)   # let the uploads finish
+    browser.find_element(By.ID, "convert-button").click()
+    link = WebDriverWait(browser, CONVERT_TIMEOUT_S).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#output-audio a[download]")
+        if d.find_elements(By.CSS_SELECTOR, "#output-audio a[download]") else None)
+    wav, sr = sf.read(io.BytesIO(fetch(link.get_attribute("href"))))
+    return wav, sr, browser.find_element(By.ID, "status").text
+
+
+@pytest.mark.slow
+def test_page_sings_after_a_sung_reference(server, browser):
+    from selenium.webdriver.common.by import By
+
+    speech, sing, _ = api.demo_files()
+    open_page(browser, server)
+    upload(browser, "speech-input", speech)
+    upload(browser, "reference-input", sing, tab="tab-reference")
+    wav, sr, status = convert_in_page(browser)
+    assert sr == fe.SAMPLE_RATE and len(wav) == expected_samples(reference=sing)
+    assert abs(len(wav) - len(api.load_input(sing, "reference"))) <= fe.HOP
+    assert np.all(np.isfinite(wav)) and np.sqrt(np.mean(wav ** 2)) > 1e-3
+    assert "reference engine" in status
+    img = browser.find_element(By.CSS_SELECTOR, "#pitch-plot img").get_attribute("src")
+    assert fetch(img)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_page_sings_to_a_midi_file(server, browser):
+    speech, _, midi = api.demo_files()
+    open_page(browser, server)
+    upload(browser, "speech-input", speech)
+    upload(browser, "score-input", midi, tab="tab-score")
+    wav, sr, status = convert_in_page(browser)
+    assert sr == fe.SAMPLE_RATE and len(wav) == expected_samples(midi=midi)
+    assert np.sqrt(np.mean(wav ** 2)) > 1e-3 and "score engine" in status
+
+
+@pytest.mark.slow
+def test_page_shows_the_error_of_a_bad_file(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    bad = tmp_path / "not_audio.wav"
+    bad.write_text("this is not audio\n" * 100)
+    open_page(browser, server)
+    upload(browser, "speech-input", bad)
+    upload(browser, "reference-input", api.demo_files()[1], tab="tab-reference")
+    time.sleep(1.0)
+    browser.find_element(By.ID, "convert-button").click()
+    toast = WebDriverWait(browser, CONVERT_TIMEOUT_S).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=toast-text]")
+        if d.find_elements(By.CSS_SELECTOR, "[data-testid=toast-text]") else None)
+    assert toast.text.startswith("speech not_audio.wav: not a readable audio file")
+    assert "Traceback" not in browser.page_source and str(server.tmp) not in toast.text
+    assert not browser.find_elements(By.CSS_SELECTOR, "#output-audio a[download]")
+
+
+@pytest.mark.slow
+def test_http_api_through_gradio_client(server):
+    from gradio_client import Client, handle_file
+
+    speech, sing, midi = api.demo_files()
+    client = Client(server.url, verbose=False, download_files=str(server.tmp.parent / "client"))
+    sung, plot, _analysis, _mix, status = client.predict(speech=handle_file(str(speech)),
+                                                         reference=handle_file(str(sing)), api_name="/convert")
+    wav, sr = sf.read(sung)
+    assert sr == fe.SAMPLE_RATE and len(wav) == expected_samples(reference=sing) and "reference engine" in status
+    sung, *_ = client.predict(speech=handle_file(str(speech)), score=handle_file(str(midi)), tempo=1.25,
+                              api_name="/convert")
+    assert len(sf.read(sung)[0]) == expected_samples(midi=midi, tempo=1.25)
+    with pytest.raises(Exception, match="speech twinkle.mid: not a readable audio file"):
+        client.predict(speech=handle_file(str(midi)), reference=handle_file(str(sing)), api_name="/convert")
+
+
+@pytest.mark.slow
+def test_serves_only_its_own_files(server, project_root):
+    for outside in ("/etc/passwd", str(project_root / "README.md"), str(api.demo_files()[0])):
+        with pytest.raises(urllib.error.HTTPError) as info:
+            fetch(f"{server.url}gradio_api/file={outside}")
+        assert info.value.code == 403
+    assert server.url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.slow
+def test_stopping_removes_every_file_it_wrote(server):
+    assert list(server.tmp.glob("alignsts-ui-*")), "the server keeps its files in one private folder"
+    assert server.stop() == 0
+    assert not list(server.tmp.iterdir())
