@@ -48,6 +48,7 @@ bench: setup
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/train_tiny.py
 	$(PY) benchmarks/batch.py
+	$(PY) benchmarks/ui_overhead.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache
