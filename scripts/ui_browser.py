@@ -70,7 +70,8 @@ class Server:
 
 def browser(width: int = 1400, height: int = 1800):
     """Headless Chromium with a fresh profile (removed with the process's temp files)."""
-    os.environ["SE_OFFLINE"] = "true"    # selenium-manager must not download anything
+    os.environ["SE_OFFLINE"] = "true"    # selenium-manager must not download anything,
+    os.environ["SE_MANAGER_PATH"] = "/nonexistent/selenium-manager"   # nor run at all: it would fail here
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -112,14 +113,13 @@ def upload(driver, elem_id: str, path, tab: str | None = None) -> None:
 
 
 def wait_uploaded(driver, *elem_ids: str, timeout: float = 60) -> None:
-    """Until each audio input shows its uploaded file (its waveform's duration)."""
+    """Until each input shows its uploaded file (an audio player, or the file's download link)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     for elem_id in elem_ids:
         WebDriverWait(driver, timeout).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, f"#{elem_id} audio, #{elem_id} .file-preview, "
-                                                       f"#{elem_id} a[download]"))
+            lambda d: d.find_elements(By.CSS_SELECTOR, f"#{elem_id} audio, #{elem_id} a[download]"))
 
 
 def convert(driver, timeout: float = 240) -> tuple[str, float]:

@@ -136,7 +136,8 @@ class UIProcess:
         self.tmp.mkdir()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        env = dict(os.environ, TMPDIR=str(self.tmp), GRADIO_ANALYTICS_ENABLED="False")
+        env = dict(os.environ, TMPDIR=str(self.tmp), GRADIO_ANALYTICS_ENABLED="False",
+                   GRADIO_ALLOWED_PATHS="/etc,/work,/home,/root")   # ignored: it must serve only its own files
         self.log = open(tmp / "server.log", "w+")
         self.proc = subprocess.Popen([sys.executable, "-m", "alignsts", "ui", "--port", str(self.port), *args],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env)
@@ -174,7 +175,7 @@ class UIProcess:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = UIProcess(tmp_path_factory.mktemp("ui"))
+    srv = UIProcess(tmp_path_factory.mktemp("ui"), "--max-upload-mb", "1")   # the demo files are < 0.5 MB
     yield srv
     srv.stop()
 
@@ -197,7 +198,8 @@ def browser(tmp_path_factory):
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 
-    os.environ["SE_OFFLINE"] = "true"    # selenium-manager must not try to download anything
+    os.environ["SE_OFFLINE"] = "true"    # selenium-manager must not try to download anything,
+    os.environ["SE_MANAGER_PATH"] = "/nonexistent/selenium-manager"   # nor run at all: it would fail here
     opts = webdriver.ChromeOptions()
     opts.binary_location = str(CHROMIUM)
     for flag in BROWSER_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
@@ -218,11 +220,15 @@ def open_page(browser, server):
 
 
 def upload(browser, elem_id: str, path: Path, tab: str | None = None) -> None:
+    """Choose a file in an input (after showing its tab) and wait until the upload is done."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     if tab:   # a tab's inputs exist once it is shown
         browser.find_element(By.ID, f"{tab}-button").click()
     browser.find_element(By.CSS_SELECTOR, f"#{elem_id} input[type=file]").send_keys(str(path))
+    done = f"#{elem_id} audio, #{elem_id} a[download]"   # the player, or the file's link, once uploaded
+    WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, done))
 
 
 def convert_in_page(browser) -> tuple[np.ndarray, int, str]:
@@ -230,7 +236,6 @@ def convert_in_page(browser) -> tuple[np.ndarray, int, str]:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    time.sleep(1.0)   # let the uploads finish
     browser.find_element(By.ID, "convert-button").click()
     link = WebDriverWait(browser, CONVERT_TIMEOUT_S).until(
         lambda d: d.find_element(By.CSS_SELECTOR, "#output-audio a[download]")
@@ -277,7 +282,6 @@ def test_page_shows_the_error_of_a_bad_file(server, browser, tmp_path):
     open_page(browser, server)
     upload(browser, "speech-input", bad)
     upload(browser, "reference-input", api.demo_files()[1], tab="tab-reference")
-    time.sleep(1.0)
     browser.find_element(By.ID, "convert-button").click()
     toast = WebDriverWait(browser, CONVERT_TIMEOUT_S).until(
         lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=toast-text]")
@@ -311,6 +315,35 @@ def test_serves_only_its_own_files(server, project_root):
             fetch(f"{server.url}gradio_api/file={outside}")
         assert info.value.code == 403
     assert server.url.startswith("http://127.0.0.1:")
+
+
+def post_upload(url: str, path: Path) -> int:
+    """POST a file to Gradio's upload route as the page does; the HTTP status."""
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{path.name}"\r\n'
+            f"Content-Type: audio/wav\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(f"{url}gradio_api/upload", data=body,
+                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+@pytest.mark.slow
+def test_uploads_over_the_size_limit_are_refused(server, tmp_path, write_wav, tone):
+    from gradio_client import Client, handle_file
+
+    big = write_wav(tmp_path / "big.wav", tone(220.0, 30.0), subtype="PCM_16")   # 1.4 MB
+    assert post_upload(server.url, big) == 413
+    assert post_upload(server.url, api.demo_files()[0]) == 200
+    client = Client(server.url, verbose=False, download_files=str(tmp_path / "client"))
+    with pytest.raises(ValueError, match="exceeds the maximum file size"):
+        client.predict(speech=handle_file(str(api.demo_files()[0])), reference=handle_file(str(big)),
+                       api_name="/convert")
 
 
 @pytest.mark.slow

@@ -26,9 +26,9 @@ from .errors import AlignSTSError
 
 log = logging.getLogger("alignsts")
 
-SCORE_SUFFIXES = (".mid", ".midi")            # the score files api.convert reads (more with score=)
+MIDI_SUFFIXES = (".mid", ".midi")
 F0_SUFFIXES = (".csv", ".npy")
-TRANSPOSE_CHOICES = ["auto", "0", "-12", "+12"]
+SEMITONE_CHOICES = ["0", "-12", "+12"]
 ERROR_TITLE = "alignsts: error"
 
 
@@ -62,6 +62,27 @@ def concurrency_limit(cfg: UIConfig) -> int:
 def _accepts(name: str) -> bool:
     """Whether api.convert takes the keyword ``name`` (features arrive in api first)."""
     return name in inspect.signature(api.convert).parameters
+
+
+def score_suffixes() -> tuple[str, ...]:
+    """The score files api.convert reads: with ``score=``, every format of melody.scores; else MIDI."""
+    if _accepts("score"):
+        try:
+            from .melody.scores import SCORE_SUFFIXES
+            return tuple(SCORE_SUFFIXES)
+        except ImportError:
+            pass
+    return MIDI_SUFFIXES
+
+
+def transpose_choices() -> list[str]:
+    """The named settings api.convert's transpose takes (auto, and fit where it exists), then semitones."""
+    try:
+        from .melody.key import SETTINGS
+        named = list(SETTINGS)
+    except ImportError:
+        named = ["auto"]
+    return named + SEMITONE_CHOICES
 
 
 def _transpose(text) -> str | float:
@@ -107,7 +128,7 @@ class Converter:
 
     def __call__(self, speech, reference=None, score=None, notes_text="", bpm=None, f0_file=None,
                  melody_recording=None, notes_only=False, lyrics="", engine="auto", transpose="auto",
-                 formant=0.0, tempo=1.0, expression=True, vibrato_depth=None, vibrato_rate=None,
+                 formant=None, tempo=1.0, expression=True, vibrato_depth=None, vibrato_rate=None,
                  accompaniment=None, progress=None):
         """Returns (sung audio, plot PNG, analysis JSON, mix audio, status text); paths or None."""
         uploads = [p for p in (speech, reference, score, f0_file, melody_recording, accompaniment) if p]
@@ -138,16 +159,16 @@ class Converter:
         if score:
             if _accepts("score"):
                 kwargs["score"] = score
-            elif Path(score).suffix.lower() in SCORE_SUFFIXES:
+            elif Path(score).suffix.lower() in MIDI_SUFFIXES:
                 kwargs["midi"] = score
             else:
                 raise AlignSTSError(f"{Path(score).name}: not a score this version reads "
-                                    f"({', '.join(SCORE_SUFFIXES)})")
+                                    f"({', '.join(MIDI_SUFFIXES)})")
         if notes_text and notes_text.strip():
             kwargs["notes"] = api.notes_from_text(notes_text, bpm=kwargs["bpm"])
         if lyrics and lyrics.strip() and _accepts("lyrics"):
             kwargs["lyrics"] = lyrics
-        if formant and _accepts("formant"):
+        if formant is not None and _accepts("formant"):
             kwargs["formant"] = float(formant)
         if accompaniment:
             if not _accepts("accompaniment"):
@@ -187,17 +208,22 @@ class Converter:
 
 
 def _analysis_json(result, path: Path) -> str | None:
-    """The analysis as JSON when alignsts.api can write it."""
+    """The analysis (what was sung on which note) as JSON, where alignsts.api writes one."""
     writer = getattr(api, "save_analysis", None)
-    return str(writer(result, path)) if writer else None
+    if writer is None:
+        return None
+    try:
+        return str(writer(result, path))
+    except AlignSTSError:     # not written for this engine
+        return None
 
 
 def _mix(result, path: Path) -> str | None:
-    """The mix with the accompaniment, when one was given and api made it."""
-    mix = getattr(result, "mix", None)
-    if mix is None:
+    """The vocal over the accompaniment, when one was given."""
+    saver = getattr(api, "save_mix", None)
+    if getattr(result, "mix", None) is None or saver is None:
         return None
-    return str(api.save(api.Result(wav=mix, sr=result.sr, analysis=result.analysis), path))
+    return str(saver(result, path))
 
 
 def _progress_callback(progress):
@@ -244,7 +270,7 @@ def build(cfg: UIConfig, work: WorkDirs):
     convert = Converter(cfg, work)
     defaults = api.engine_config("score").expression
     engines = ["auto", "reference", "score"] + (["neural"] if cfg.checkpoint else [])
-    score_types = list(SCORE_SUFFIXES) + list(getattr(api, "SCORE_SUFFIXES", ()))
+    score_types = list(score_suffixes())
     with gr.Blocks(title="alignsts: sing yourself", analytics_enabled=False,
                    delete_cache=(max(60, int(cfg.keep_minutes * 30)), int(cfg.keep_minutes * 60))) as page:
         gr.Markdown("# alignsts: hear yourself sing\nRecord or upload your *spoken* lyrics, give a melody, "
@@ -258,8 +284,8 @@ def build(cfg: UIConfig, work: WorkDirs):
                         reference = _audio_input("reference-input",
                                                  "A sung recording of the same words (reference engine)")
                     with gr.Tab("MIDI / score", elem_id="tab-score"):
-                        score = gr.File(type="filepath", file_types=sorted(set(score_types)),
-                                        elem_id="score-input", label="MIDI or score file (score engine)")
+                        score = gr.File(type="filepath", file_types=score_types, elem_id="score-input",
+                                        label=f"Score ({' '.join(score_types)}), with or without lyrics")
                         lyrics = gr.Textbox(lines=2, label="Lyrics (optional)", elem_id="lyrics-input",
                                             visible=_accepts("lyrics"))
                     with gr.Tab("Notes", elem_id="tab-notes"):
@@ -278,10 +304,12 @@ def build(cfg: UIConfig, work: WorkDirs):
                 with gr.Accordion("Options", open=False):
                     engine = gr.Radio(engines, value="auto", label="Engine", elem_id="engine-input",
                                       info="auto: reference with a sung reference, score otherwise")
-                    transpose = gr.Dropdown(TRANSPOSE_CHOICES, value="auto", allow_custom_value=True,
+                    transpose = gr.Dropdown(transpose_choices(), value="auto", allow_custom_value=True,
                                             label="Transpose", elem_id="transpose-input",
-                                            info="auto (octaves into your range) or semitones")
-                    formant = gr.Slider(-6, 6, value=0, step=0.5, label="Formant shift (semitones)",
+                                            info="auto: octaves into your range; fit: the key that fits your "
+                                                 "voice (where offered); or semitones")
+                    formant = gr.Slider(0.8, 1.25, value=1.0, step=0.01, label="Formant factor",
+                                        info=">1 brighter, <1 darker; 1 = your own voice",
                                         elem_id="formant-input", visible=_accepts("formant"))
                     tempo = gr.Number(1.0, label="Tempo factor (scores)", elem_id="tempo-input")
                     expression = gr.Checkbox(defaults.expression, label="Expression (vibrato, overshoot)",
@@ -309,7 +337,7 @@ def build(cfg: UIConfig, work: WorkDirs):
 
         def run(speech, reference=None, score=None, notes_text=None, bpm=None, f0_file=None,
                 melody_recording=None, notes_only=False, lyrics=None, engine="auto", transpose="auto",
-                formant=0.0, tempo=1.0, expression=defaults.expression, vibrato_depth=defaults.vibrato_depth,
+                formant=1.0, tempo=1.0, expression=defaults.expression, vibrato_depth=defaults.vibrato_depth,
                 vibrato_rate=defaults.vibrato_rate, accompaniment=None, progress=gr.Progress()):
             """Sing ``speech`` to one melody (reference, score, notes_text, f0_file or melody_recording);
             returns (sung audio, plot PNG, analysis JSON, mix, status line)."""
@@ -352,6 +380,8 @@ def _private_root() -> Path:
     os.environ["GRADIO_EXAMPLES_CACHE"] = str(root / "examples")
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    if os.environ.pop("GRADIO_ALLOWED_PATHS", None):   # Gradio would serve them: allowed_paths=[] reads it
+        log.warning("ignoring GRADIO_ALLOWED_PATHS: the page serves only its own uploads and results")
     return root
 
 
