@@ -40,9 +40,9 @@ def converter(tmp_path):
     return ui.Converter(ui.UIConfig(max_seconds=60), ui.WorkDirs(tmp_path / "work", keep_s=3600))
 
 
-def test_transpose_text():
-    assert ui._transpose("auto") == "auto" and ui._transpose(None) == "auto" and ui._transpose(" ") == "auto"
-    assert ui._transpose("-12") == -12.0 and ui._transpose("+3.5") == 3.5 and ui._transpose("Fit") == "fit"
+def test_transpose_text_goes_to_the_api_as_typed():
+    assert ui._transpose(None) == "auto" and ui._transpose(" ") == "auto" and ui._transpose(" -12 ") == "-12"
+    assert ui.transpose_choices()[0] == "auto" and "-12" in ui.transpose_choices()
 
 
 def test_concurrency_never_above_cores():
@@ -85,6 +85,9 @@ def test_converter_bad_input_is_one_line(converter, demo_paths):
     cases = [(dict(speech=None, reference=str(sing)), "speech: upload or record your spoken lyrics"),
              (dict(speech=str(speech), notes_text="C4 half"), "note list:1: duration 'half' is not a number"),
              (dict(speech=str(speech), reference=str(sing), notes_text="C4 1"), "either a sung reference or a melody"),
+             (dict(speech=str(speech), reference=str(sing), transpose="up"), "transpose must be 'auto"),
+             (dict(speech=str(speech), notes_text="C4 1", tempo=0), "tempo"),
+             (dict(speech=str(speech), notes_text="C4 1", vibrato_depth=-5), "--vibrato-depth"),
              (dict(speech=str(speech), reference=str(sing), engine="neural"), "")]
     for kwargs, message in cases:
         with pytest.raises(gr.Error) as info:

@@ -541,6 +541,8 @@ def cmd_ui(args) -> int:
 
     if args.port < 0 or args.port > 65535:
         raise AlignSTSError(f"--port must be 0-65535, got {args.port}")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise AlignSTSError(f"--concurrency must be at least 1, got {args.concurrency}")
     for name in ("max_upload_mb", "max_seconds", "queue_size", "keep_minutes"):
         if not getattr(args, name) > 0:
             raise AlignSTSError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")

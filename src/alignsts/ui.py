@@ -76,22 +76,21 @@ def score_suffixes() -> tuple[str, ...]:
 
 
 def transpose_choices() -> list[str]:
-    """The named settings api.convert's transpose takes (auto, and fit where it exists), then semitones."""
+    """The words api.convert's transpose takes (auto, and fit where it exists), then some semitones."""
+    from . import validate
+
+    named = list(getattr(validate, "TRANSPOSE_WORDS", ("auto",)))
     try:
         from .melody.key import SETTINGS
-        named = list(SETTINGS)
+        named += [w for w in SETTINGS if w not in named]
     except ImportError:
-        named = ["auto"]
+        pass
     return named + SEMITONE_CHOICES
 
 
-def _transpose(text) -> str | float:
-    """'auto' / 'fit' / '-12' / '+3.5' -> what api.convert takes (it rejects anything else)."""
-    value = str(text if text is not None else "auto").strip() or "auto"
-    try:
-        return float(value)
-    except ValueError:
-        return value.lower()
+def _transpose(text) -> str:
+    """The page's text as it is (api.convert reads 'auto', 'fit', '-12', '+3.5'); empty -> 'auto'."""
+    return str(text).strip() if text is not None and str(text).strip() else "auto"
 
 
 class WorkDirs:
@@ -153,9 +152,9 @@ class Converter:
                            ("accompaniment", accompaniment)):
             if path:
                 self._check_upload(path, name)
-        kwargs = dict(reference=reference or None, melody_from=melody_recording or None,
-                      f0=f0_file or None, tempo=float(tempo or 1.0), notes_only=bool(notes_only),
-                      bpm=float(bpm) if bpm else None, transpose=_transpose(transpose))
+        kwargs = dict(reference=reference or None, melody_from=melody_recording or None, f0=f0_file or None,
+                      tempo=1.0 if tempo is None else tempo, notes_only=bool(notes_only), bpm=bpm,
+                      transpose=_transpose(transpose))
         if score:
             if _accepts("score"):
                 kwargs["score"] = score
