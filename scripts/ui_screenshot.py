@@ -12,6 +12,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ui_browser  # noqa: E402
 
+from selenium.webdriver.common.by import By  # noqa: E402
+
 from alignsts import api  # noqa: E402
 
 
@@ -24,6 +26,7 @@ def main() -> int:
         driver = ui_browser.browser(width=1400, height=1200)
         try:
             ui_browser.open_page(driver, server.url)
+            driver.find_element(By.XPATH, "//*[@id='options']//*[normalize-space(text())='Options']").click()
             ui_browser.upload(driver, "speech-input", speech)
             ui_browser.upload(driver, "reference-input", sing, tab="tab-reference")
             ui_browser.wait_uploaded(driver, "speech-input", "reference-input")

@@ -75,6 +75,15 @@ def score_suffixes() -> tuple[str, ...]:
     return MIDI_SUFFIXES
 
 
+def score_source(path) -> dict:
+    """The api.convert keyword for a score file: ``score=`` where api reads scores, else ``midi=``."""
+    if _accepts("score"):
+        return {"score": path}
+    if Path(path).suffix.lower() in MIDI_SUFFIXES:
+        return {"midi": path}
+    raise AlignSTSError(f"{Path(path).name}: not a score this version reads ({', '.join(MIDI_SUFFIXES)})")
+
+
 def transpose_choices() -> list[str]:
     """The words api.convert's transpose takes (auto, and fit where it exists), then some semitones."""
     from . import validate
@@ -156,13 +165,7 @@ class Converter:
                       tempo=1.0 if tempo is None else tempo, notes_only=bool(notes_only), bpm=bpm,
                       transpose=_transpose(transpose))
         if score:
-            if _accepts("score"):
-                kwargs["score"] = score
-            elif Path(score).suffix.lower() in MIDI_SUFFIXES:
-                kwargs["midi"] = score
-            else:
-                raise AlignSTSError(f"{Path(score).name}: not a score this version reads "
-                                    f"({', '.join(MIDI_SUFFIXES)})")
+            kwargs.update(score_source(score))
         if notes_text and notes_text.strip():
             kwargs["notes"] = api.notes_from_text(notes_text, bpm=kwargs["bpm"])
         if lyrics and lyrics.strip() and _accepts("lyrics"):
@@ -300,7 +303,7 @@ def build(cfg: UIConfig, work: WorkDirs):
                                                         "Any singing or playing: its tune, not its words")
                         notes_only = gr.Checkbox(False, label="its notes only (not its pitch contour)",
                                                  elem_id="notes-only-input")
-                with gr.Accordion("Options", open=False):
+                with gr.Accordion("Options", open=False, elem_id="options"):
                     engine = gr.Radio(engines, value="auto", label="Engine", elem_id="engine-input",
                                       info="auto: reference with a sung reference, score otherwise")
                     transpose = gr.Dropdown(transpose_choices(), value="auto", allow_custom_value=True,
