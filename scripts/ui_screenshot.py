@@ -34,6 +34,7 @@ def main() -> int:
             time.sleep(1.5)   # let the waveforms and the plot render
             height = driver.execute_script("return document.body.scrollHeight")
             driver.set_window_size(1400, min(int(height) + 40, 2400))
+            driver.execute_script("window.scrollTo(0, 0)")
             time.sleep(0.5)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(args.out)
