@@ -246,7 +246,9 @@ def _melody_source(args) -> dict:
                                       tempo=args.tempo, bpm=args.bpm, notes_only=args.notes_only)}
 
 
-def _convert_one(args, speech: str, output: Path, plot: Path | None, config, source: dict) -> None:
+def _convert_one(args, speech: str, output: Path, plot: Path | None, config, source: dict) -> str:
+    """Convert and write one file; returns the 'wrote ...' line (logged by the caller once the file is
+    counted as done, so an interrupt can never fall between the message and the count)."""
     from . import api
 
     t0 = time.perf_counter()
@@ -261,8 +263,8 @@ def _convert_one(args, speech: str, output: Path, plot: Path | None, config, sou
         api.save_analysis(result, _analysis_path(args, output))
     dur = len(result.wav) / result.sr
     wall = time.perf_counter() - t0
-    log.info("wrote %s (%.1f s of audio, transposed %+g st, %.1f s, RTF %.2f)", output, dur,
-             result.analysis.transpose, wall, wall / max(dur, 1e-9))
+    return (f"wrote {output} ({dur:.1f} s of audio, transposed {result.analysis.transpose:+g} st, "
+            f"{wall:.1f} s, RTF {wall / max(dur, 1e-9):.2f})")
 
 
 _ROLES = {"speech": "speech", "reference": "reference", "midi": "MIDI file", "notes": "note list",
@@ -390,7 +392,7 @@ def cmd_convert(args) -> int:
     source = _melody_source(args)
     if len(plan) == 1:
         speech, output, plot = plan[0]
-        _convert_one(args, speech, output, plot, config, source)
+        log.info("%s", _convert_one(args, speech, output, plot, config, source))
         return 0
     from .runner import report_done, report_planned
 
@@ -399,9 +401,10 @@ def cmd_convert(args) -> int:
     try:
         for speech, output, plot in plan:
             try:
-                _convert_one(args, speech, output, plot, config, source)
+                wrote = _convert_one(args, speech, output, plot, config, source)
                 done.append(output)
                 report_done(output)
+                log.info("%s", wrote)
             except AlignSTSError as e:
                 log.error("skipped: %s", e)
                 failed.append(str(e))
