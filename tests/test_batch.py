@@ -347,6 +347,7 @@ def test_dask_cluster_converts_a_manifest(tmp_path, demo, dask_cluster):
     assert snapshot(outputs) == before
 
 
+@pytest.mark.slow
 def test_unreachable_dask_scheduler_is_one_line(tmp_path, demo):
     pytest.importorskip("distributed")
     speech, sing, _ = demo

@@ -158,6 +158,7 @@ def test_batch_output_must_be_a_folder(tmp_path, demo_in):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_demo_command(tmp_path):
     proc = run(["demo", "-o", "demo_dir"], tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -35,6 +35,7 @@ def files(tmp_path_factory):
     ["--melody-from", "{sing}"],
     ["--melody-from", "{sing}", "--notes-only", "--vibrato-depth", "30"],
 ], ids=["midi", "notes", "f0-npy", "f0-csv", "melody-from", "notes-only"])
+@pytest.mark.slow
 def test_score_sources_convert(tmp_path, files, source):
     args = [a.format(**files) for a in source]
     proc = run(["convert", files["speech"], *args, "-o", "out.wav", "--plot", "out.png"], tmp_path)
@@ -45,6 +46,7 @@ def test_score_sources_convert(tmp_path, files, source):
     assert (tmp_path / "out.png").read_bytes()[:8] == PNG_MAGIC
 
 
+@pytest.mark.slow
 def test_tempo_shortens_the_song(tmp_path, files):
     lengths = []
     for tempo in ("1", "2"):
@@ -96,6 +98,7 @@ SCORES = __import__("pathlib").Path(__file__).resolve().parent / "assets" / "sco
 
 
 @pytest.mark.parametrize("name", ["twinkle.musicxml", "twinkle.ustx"])
+@pytest.mark.slow
 def test_score_with_words_analysis_and_mix(tmp_path, files, name):
     import json
 

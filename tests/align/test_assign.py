@@ -139,6 +139,7 @@ def test_syllable_durations_and_pauses():
     assert pause.tolist() == [False, True, False, False]    # 50 ms is not a pause; the last has none
 
 
+@pytest.mark.slow
 def test_long_score_is_assigned_in_a_band_of_bounded_memory():
     """2000 syllables on 2000 notes: one to one, and only a band of the programme is stored
     (a full table would take 2001 x 2001 x 24 bytes = 96 MB)."""

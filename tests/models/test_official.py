@@ -45,6 +45,7 @@ def test_wrong_kind_and_existing_target(tmp_path, compat):
         import_official(compat("hifigan_small"), dst)
 
 
+@pytest.mark.slow
 def test_cli_import_official(tmp_path, compat):
     src = compat("alignsts_small")
     proc = subprocess.run([sys.executable, "-m", "alignsts", "import-official", str(src), "out"], cwd=tmp_path,

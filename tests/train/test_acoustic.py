@@ -142,6 +142,7 @@ def test_sigterm_stops_with_a_checkpoint_and_resuming_matches_one_run(prepared, 
     assert_same_checkpoint(weights(tmp_path / "straight"), weights(run))
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_leaves_a_loadable_checkpoint_to_resume_from(prepared, tmp_path):
     run = tmp_path / "killed"
     proc = _spawn_train(prepared, run, 10_000, {"log_every": 1, "valid_every": 0, "ckpt_every": 1,
