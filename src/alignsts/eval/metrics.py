@@ -19,8 +19,9 @@ LSD_FLOOR = 0.1
 LSD_MIN_HZ = 100.0
 
 
-def rca(ref_f0: np.ndarray, est_f0: np.ndarray) -> float:
-    """mir_eval raw chroma accuracy of ``est_f0`` against ``ref_f0`` (both [T] Hz, 0 = unvoiced)."""
+def _mir_eval_pitch(measure: str, ref_f0: np.ndarray, est_f0: np.ndarray) -> float:
+    """A mir_eval.melody accuracy (by name) of ``est_f0`` against ``ref_f0`` on the front-end frame grid;
+    NaN when the reference has no voiced frame."""
     import mir_eval
 
     n = min(len(ref_f0), len(est_f0))
@@ -29,21 +30,18 @@ def rca(ref_f0: np.ndarray, est_f0: np.ndarray) -> float:
         t, np.asarray(ref_f0[:n], float), t, np.asarray(est_f0[:n], float))
     if ref_v.sum() == 0:
         return float("nan")
-    return float(mir_eval.melody.raw_chroma_accuracy(ref_v, ref_c, est_v, est_c))
+    return float(getattr(mir_eval.melody, measure)(ref_v, ref_c, est_v, est_c))
+
+
+def rca(ref_f0: np.ndarray, est_f0: np.ndarray) -> float:
+    """mir_eval raw chroma accuracy of ``est_f0`` against ``ref_f0`` (both [T] Hz, 0 = unvoiced)."""
+    return _mir_eval_pitch("raw_chroma_accuracy", ref_f0, est_f0)
 
 
 def raw_pitch_accuracy(ref_f0: np.ndarray, est_f0: np.ndarray) -> float:
     """mir_eval raw pitch accuracy (within 50 cents, octave errors count as wrong) of
     ``est_f0`` against ``ref_f0`` (both [T] Hz, 0 = unvoiced)."""
-    import mir_eval
-
-    n = min(len(ref_f0), len(est_f0))
-    t = fe.frame_times(n)
-    ref_v, ref_c, est_v, est_c = mir_eval.melody.to_cent_voicing(
-        t, np.asarray(ref_f0[:n], float), t, np.asarray(est_f0[:n], float))
-    if ref_v.sum() == 0:
-        return float("nan")
-    return float(mir_eval.melody.raw_pitch_accuracy(ref_v, ref_c, est_v, est_c))
+    return _mir_eval_pitch("raw_pitch_accuracy", ref_f0, est_f0)
 
 
 def voicing_f1(ref_f0: np.ndarray, est_f0: np.ndarray) -> float:

