@@ -277,6 +277,7 @@ def test_page_sings_to_a_midi_file(server, browser):
 
 @pytest.mark.slow
 def test_page_shows_the_error_of_a_bad_file(server, browser, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -286,11 +287,18 @@ def test_page_shows_the_error_of_a_bad_file(server, browser, tmp_path):
     upload(browser, "speech-input", bad)
     upload(browser, "reference-input", api.demo_files()[1], tab="tab-reference")
     browser.find_element(By.ID, "convert-button").click()
-    toast = WebDriverWait(browser, CONVERT_TIMEOUT_S).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=toast-text]")
-        if d.find_elements(By.CSS_SELECTOR, "[data-testid=toast-text]") else None)
-    assert toast.text.startswith("speech not_audio.wav: not a readable audio file")
-    assert "Traceback" not in browser.page_source and str(server.tmp) not in toast.text
+
+    def toast_text(driver) -> str | None:
+        # The toast element appears before its text is filled in (and .text is empty while it
+        # fades in), so wait for the DOM text itself.
+        texts = [el.get_attribute("textContent").strip()
+                 for el in driver.find_elements(By.CSS_SELECTOR, "[data-testid=toast-text]")]
+        return next((t for t in texts if t), None)
+
+    message = WebDriverWait(browser, CONVERT_TIMEOUT_S,
+                            ignored_exceptions=(StaleElementReferenceException,)).until(toast_text)
+    assert message.startswith("speech not_audio.wav: not a readable audio file"), message
+    assert "Traceback" not in browser.page_source and str(server.tmp) not in message
     assert not browser.find_elements(By.CSS_SELECTOR, "#output-audio a[download]")
 
 
