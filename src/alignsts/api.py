@@ -11,7 +11,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from .audio import frontend as fe
-from .audio import io
+from .audio import io, world
 from .engines import reference as ref_engine
 from .engines import score as score_engine
 from . import validate as check
@@ -135,7 +135,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
             melody: Melody | None = None, midi=None, notes=None, f0=None,
             melody_from: AudioInput | None = None, track: int | None = None, channel: int | None = None,
             tempo: float = 1.0, bpm: float | None = None, notes_only: bool = False, engine: str | None = None,
-            transpose: str | float = "auto", config=None, progress: Progress | None = None) -> Result:
+            transpose: str | float = "auto", formant: float = 1.0, config=None,
+            progress: Progress | None = None) -> Result:
     """Sing ``speech`` to a melody.
 
     ``speech`` is a path, a (waveform, sr) pair, or a waveform with ``sr`` given. The melody is
@@ -144,7 +145,12 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     load_melody (the engine decides which syllable goes on which note). Returns
     Result(wav [N] at 24 kHz, sr, analysis). ``engine="neural"`` runs AlignSTS on the melody's
     F0 (or the reference's) and needs ``config=engines.neural.NeuralConfig(checkpoint=...)``.
+    ``transpose``: 'auto' (whole octaves chosen from your speech and the melody's voice),
+    'fit' (the semitone shift that best fits your singing range) or semitones; what was chosen
+    and why is ``analysis.key`` (melody.key.KeyDecision). ``formant``: factor for the output's
+    formants (0.8-1.25; 1 = your own voice colour). Both win over the config's values.
     """
+    formant = world.check_formant(formant)
     if sr is not None and not isinstance(speech, tuple):
         if isinstance(speech, (str, os.PathLike)):
             raise AudioInputError("speech: sr is only for a waveform; a file carries its own sample rate")
@@ -171,18 +177,19 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     if engine == "neural":
         result = _convert_neural(s, reference, melody, dict(midi=midi, notes=notes, f0=f0, melody_from=melody_from,
                                                             track=track, channel=channel, tempo=tempo, bpm=bpm,
-                                                            notes_only=notes_only), transpose, config, progress)
+                                                            notes_only=notes_only), transpose, formant, config,
+                                 progress)
         result.inputs = inputs
         return result
     if engine == "reference":
         r = load_input(reference, "reference")
-        cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose)
+        cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose, formant)
         wav, analysis = ref_engine.convert(s, r, cfg, progress=progress)
     else:
         if melody is None:
             melody = load_melody(midi=midi, notes=notes, f0=f0, melody_from=melody_from, track=track,
                                  channel=channel, tempo=tempo, bpm=bpm, notes_only=notes_only)
-        cfg = _engine_config(config, score_engine.ScoreConfig, transpose)
+        cfg = _engine_config(config, score_engine.ScoreConfig, transpose, formant)
         if not isinstance(cfg.transpose, str):   # a fixed shift is checked against the melody before any work
             from .melody.contour import check_sung_range
 
@@ -196,7 +203,7 @@ def _expect_path(value, name: str) -> None:
         raise MelodyError(f"{name}: expected a file path, got {type(value).__name__}")
 
 
-def _convert_neural(speech, reference, melody, sources_kw, transpose, config, progress) -> Result:
+def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, config, progress) -> Result:
     """The neural engine on a target F0: the reference's sung F0, or the melody's."""
     from .engines import neural
     from .melody.expression import expressive_f0
@@ -207,23 +214,28 @@ def _convert_neural(speech, reference, melody, sources_kw, transpose, config, pr
     cfg = copy.deepcopy(config)   # checked (and canonicalised) before any work, never the caller's object
     if transpose != "auto":
         cfg.transpose = transpose
+    if formant != 1.0:
+        cfg.formant = formant
     check.check_config(cfg, "config")
     if reference is not None:
-        target = ref_engine.target_melody(load_input(reference, "reference"), ref_engine.ReferenceConfig())
+        voice = load_input(reference, "reference")
+        target = ref_engine.target_melody(voice, ref_engine.ReferenceConfig())
     else:
         if melody is None:
             melody = load_melody(**sources_kw)
+        voice = melody.voice
         if melody.has_expression:
             target = np.asarray(melody.f0, dtype=np.float64)
         else:
             n = fe.n_frames(int(round(max(x.offset for x in melody.notes) * fe.SAMPLE_RATE)))
             target = expressive_f0(melody.notes, n)
-    wav, analysis = neural.convert(speech, target, cfg, progress=progress)
+    wav, analysis = neural.convert(speech, target, cfg, progress=progress, melody_voice=voice)
     return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis)
 
 
-def _engine_config(config, cls, transpose):
-    """A copy of ``config`` (or the defaults) of the engine's type; an explicit transpose wins."""
+def _engine_config(config, cls, transpose, formant=1.0):
+    """A copy of ``config`` (or the defaults) of the engine's type; an explicit transpose or
+    formant wins."""
     if config is None:
         cfg = cls()
     elif isinstance(config, cls):
@@ -233,6 +245,8 @@ def _engine_config(config, cls, transpose):
                             f"engine needs a {cls.__name__}")
     if transpose != "auto" or config is None:
         cfg.transpose = transpose
+    if formant != 1.0 or config is None:
+        cfg.formant = formant
     return check.check_config(cfg, "config")
 
 

@@ -110,7 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     nn.add_argument("--seed", type=int, default=0, help="noise seed (the output is deterministic per seed)")
     nn.add_argument("--device", default="auto", help="auto, cpu or cuda")
     c.add_argument("--transpose", type=_transpose, default="auto",
-                   help="'auto' (octaves into your range, default) or semitones, e.g. 0 or -12")
+                   help="'auto' (default: whole octaves, chosen from your speech and the melody's voice), "
+                        "'fit' (the semitone shift that best fits your singing range) or semitones, e.g. 0 or -12")
+    c.add_argument("--formant", type=float, default=1.0,
+                   help="move the output's formants by this factor, pitch kept (0.8-1.25; "
+                        ">1 brighter/more female, <1 darker/more male; default 1 = your own voice)")
     c.add_argument("--config", help="YAML file with engine settings (configs/reference.yaml, configs/score.yaml)")
     c.add_argument("--sr", type=int, default=None, help="output sample rate (default 24000)")
     c.add_argument("--plot", metavar="PNG",
@@ -223,13 +227,17 @@ def _convert_one(args, speech: str, output: Path, plot: Path | None, config, sou
 
     t0 = time.perf_counter()
     label = f"{Path(speech).name}: " if len(args.speech) > 1 else ""
-    result = api.convert(speech, engine=args.engine, transpose=args.transpose, config=config,
+    result = api.convert(speech, engine=args.engine, transpose=args.transpose, formant=args.formant,
+                         config=config,
                          progress=_Progress(not args.quiet, label), **source)
     api.save(result, output, sr=args.sr, plot=plot)
     dur = len(result.wav) / result.sr
     wall = time.perf_counter() - t0
     log.info("wrote %s (%.1f s of audio, transposed %+g st, %.1f s, RTF %.2f)", output, dur,
              result.analysis.transpose, wall, wall / max(dur, 1e-9))
+    decision = getattr(result.analysis, "key", None)
+    if decision is not None:
+        log.info("key: %s", decision.summary())
 
 
 _ROLES = {"speech": "speech", "reference": "reference", "midi": "MIDI file", "notes": "note list",

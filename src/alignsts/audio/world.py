@@ -27,10 +27,12 @@ def fft_size() -> int:
     return pyworld.get_cheaptrick_fft_size(SAMPLE_RATE, WORLD_F0_FLOOR)
 
 
-def analyze(wav: np.ndarray, f0: np.ndarray | None = None, n: int | None = None) -> WorldFeatures:
+def analyze(wav: np.ndarray, f0: np.ndarray | None = None, n: int | None = None,
+            d4c_threshold: float = 0.85) -> WorldFeatures:
     """WORLD analysis of 24 kHz audio [N] into ``n`` (default n_frames(N)) frames.
 
-    F0 by dio + stonemask unless given ([n] Hz, 0 = unvoiced).
+    F0 by dio + stonemask unless given ([n] Hz, 0 = unvoiced). D4C marks voiced frames whose
+    periodicity score is below ``d4c_threshold`` fully aperiodic (0: trust the F0 everywhere).
     """
     pyworld = load_pyworld()
 
@@ -45,7 +47,7 @@ def analyze(wav: np.ndarray, f0: np.ndarray | None = None, n: int | None = None)
         f0 = fit_length(f0, n)
     f0 = np.ascontiguousarray(f0, dtype=np.float64)
     sp = pyworld.cheaptrick(x, f0, t, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR)
-    ap = pyworld.d4c(x, f0, t, SAMPLE_RATE)
+    ap = pyworld.d4c(x, f0, t, SAMPLE_RATE, threshold=d4c_threshold)
     return WorldFeatures(f0=f0, sp=sp, ap=ap)
 
 
@@ -76,3 +78,62 @@ def envelope(wav: np.ndarray, f0: np.ndarray, start: int = 0, stop: int | None =
     f0 = np.ascontiguousarray(f0[start:stop], dtype=np.float64)
     t = np.arange(start, stop) * FRAME_PERIOD_MS / 1000.0
     return pyworld.cheaptrick(np.asarray(wav, dtype=np.float64), f0, t, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR)
+
+
+def envelope_frames(wav: np.ndarray, f0: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """CheapTrick envelope at chosen frames only: F0 [T] Hz, frame indices [F] -> [F, fft_size()//2+1]."""
+    pyworld = load_pyworld()
+    frames = np.asarray(frames, dtype=np.int64)
+    f0_at = np.ascontiguousarray(f0[frames], dtype=np.float64)
+    t = frames * FRAME_PERIOD_MS / 1000.0
+    return pyworld.cheaptrick(np.asarray(wav, dtype=np.float64), f0_at, np.ascontiguousarray(t),
+                              SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR)
+
+
+FORMANT_RANGE = (0.8, 1.25)   # formant factors the engines accept (beyond, voices turn cartoonish)
+
+
+def warp_formants(sp: np.ndarray, factor: float) -> np.ndarray:
+    """Move every spectral-envelope feature from frequency f to f * ``factor``: [T, K] -> [T, K].
+
+    ``factor`` > 1 raises the formants (a shorter vocal tract: brighter, more "female"),
+    < 1 lowers them; the pitch is untouched (it is WORLD's F0, not part of the envelope).
+    Interpolates the log envelope along frequency; bins read from beyond the top hold the
+    last bin's value.
+    """
+    sp = np.asarray(sp, dtype=np.float64)
+    if factor == 1.0:
+        return sp.copy()
+    k = sp.shape[-1]
+    src = np.arange(k) / float(factor)            # output bin b reads input bin b / factor
+    lo = np.clip(np.floor(src).astype(np.int64), 0, k - 1)
+    hi = np.clip(lo + 1, 0, k - 1)
+    w = np.clip(src - lo, 0.0, 1.0)
+    log_sp = np.log(np.maximum(sp, 1e-300))
+    return np.exp(log_sp[..., lo] * (1.0 - w) + log_sp[..., hi] * w)
+
+
+def shift_formants(wav: np.ndarray, factor: float, f0: np.ndarray | None = None) -> np.ndarray:
+    """Re-synthesise 24 kHz audio [N] with its formants moved by ``factor`` (pitch kept):
+    for engines whose output is not a WORLD envelope (the neural vocoder). ``f0`` [T] (its
+    known F0) saves and steadies the F0 analysis. -> [N] float32."""
+    if factor == 1.0:
+        return np.asarray(wav, dtype=np.float32)
+    feats = analyze(wav, f0=None if f0 is None else fit_length(np.asarray(f0, np.float64), n_frames(len(wav))),
+                    d4c_threshold=0.0)   # the F0 is known (or just tracked): keep voiced frames voiced
+    feats.sp = warp_formants(feats.sp, factor)
+    return synthesize(feats, n_samples=len(wav))
+
+
+def check_formant(factor) -> float:
+    """``factor`` as a float when inside FORMANT_RANGE, else an AlignSTSError naming the range."""
+    from ..errors import InvalidValueError
+
+    try:
+        value = float(factor)
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"formant must be a number (e.g. 1.1), got {factor!r}") from None
+    lo, hi = FORMANT_RANGE
+    if not lo <= value <= hi:
+        raise InvalidValueError(f"formant must be between {lo} and {hi} (1 = your own voice), got {factor!r}")
+    return value

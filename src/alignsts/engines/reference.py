@@ -7,7 +7,7 @@ reference [M] ─ DTW alignment ┘   ─ reference F0 (transposed) ─ WORLD sy
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Optional
 
 import numpy as np
 
@@ -15,14 +15,18 @@ from ..align.speech_to_sung import AlignConfig, Alignment, align
 from ..audio import frontend as fe
 from ..audio import world
 from ..errors import MelodyError
-from ..melody import contour
+from ..melody import contour, key
+from ..melody.key import KeyDecision
 from ..validate import Check, Range, one_of, transpose_setting
 from .analysis import ConversionAnalysis
+
+SAME_SPEAKER_BALANCE = 0.5    # the reference is the user: its colour is theirs, take half of it
+OTHER_SPEAKER_BALANCE = 0.5   # another singer: half of how their spectrum moves, none of its colour
 
 
 @dataclass
 class ReferenceConfig:
-    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"      # "auto" (whole octaves) or semitones
+    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"      # "auto" (whole octaves), "fit" (best semitone shift) or semitones
     reference_f0: Annotated[str, Check(one_of("praat", "harvest", "dio"))] = "praat"          # F0 tracker for the reference: praat, harvest, dio
     bridge_gap_ms: Annotated[float, Range(0, 1000)] = 80.0          # fill reference unvoiced gaps up to this where speech is voiced
     min_voiced_ms: Annotated[float, Range(0, 1000)] = 20.0          # drop shorter voiced blips of the reference F0
@@ -35,10 +39,16 @@ class ReferenceConfig:
     # coarser than ~1.5 kHz at order 8) follows the singing's tilt and loudness; the global
     # part (`balance_global_order`, time-invariant) matches microphone and voice colour.
     # Formant detail stays the speaker's; 0 strength keeps the speech spectrum as it is.
-    balance_strength: Annotated[float, Range(0, 1)] = 0.5
+    # None (default) decides by who sings the reference: the same person -> SAME_SPEAKER_BALANCE
+    # with both parts; another person -> OTHER_SPEAKER_BALANCE of only the per-frame part
+    # relative to its own average (how singing changes tilt and breath over time), never their
+    # colour. A number forces that strength with both parts.
+    balance_strength: Annotated[Optional[float], Range(0, 1)] = None
     balance_frame_order: Annotated[int, Range(1, 256)] = 8
     balance_global_order: Annotated[int, Range(1, 256)] = 64
     balance_smooth_ms: Annotated[float, Range(0, 1000)] = 16.0
+    formant: Annotated[float, Range(*world.FORMANT_RANGE)] = 1.0   # move the output's formants by this factor (pitch kept)
+    speaker_embedding: Annotated[str, Check(one_of("auto", "resemblyzer", "none"))] = "auto"   # same-speaker cue
     align: AlignConfig = field(default_factory=AlignConfig)
 
 
@@ -48,13 +58,17 @@ class Analysis(ConversionAnalysis):
 
     speech_f0 [N], reference_f0 [M], target_f0 [M] (what was synthesised),
     source [M] speech frame used at each output frame, path [L, 2] raw DTW path,
-    transpose (semitones applied to the reference melody).
+    transpose (semitones applied to the reference melody); key: the KeyDecision (what was
+    chosen and why, whether the reference is the speaker's own voice); balance: the spectral
+    balance applied (strength, and 'same'/'other'/'set' for how it was chosen).
     """
     reference_f0: np.ndarray
     source: np.ndarray
     path: np.ndarray
     speech_active: np.ndarray
     reference_active: np.ndarray
+    key: KeyDecision | None = None
+    balance: tuple[float, str] = (0.0, "set")
 
 
 def consonant_frames(f0: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -117,12 +131,15 @@ def _log_diff_ceps(sp: np.ndarray, ref_sp: np.ndarray) -> np.ndarray:
 
 
 def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, frame_order: int,
-                           global_order: int, strength: float, smooth: int) -> None:
+                           global_order: int, strength: float, smooth: int, keep_colour: bool = True) -> None:
     """Move envelope ``sp`` [T, K] (in place) toward the coarse shape of the reference's.
 
     ``ref_envelope(a, b)`` returns the reference envelope of frames a..b-1 ([b-a, K]).
     The difference of the log envelopes is liftered: per frame up to ``frame_order``,
     and its mean over ``active`` frames up to ``global_order`` (time-invariant).
+    ``keep_colour=False`` (a reference sung by someone else) drops the time-invariant part
+    altogether and removes the per-frame part's mean over ``active`` frames: the output follows
+    how the reference's coarse shape moves, not where it sits (their voice colour).
     Works in blocks of BALANCE_CHUNK frames.
     """
     from scipy.fft import idct
@@ -130,13 +147,17 @@ def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, fra
     n, k = sp.shape
     blocks = [(a, min(a + BALANCE_CHUNK, n)) for a in range(0, n, BALANCE_CHUNK)]
     glob = np.zeros(k)
-    if global_order > frame_order and active[:n].any():
+    if (global_order > frame_order or not keep_colour) and active[:n].any():
         total = np.zeros(k)
         for a, b in blocks:
             if active[a:b].any():
                 ceps = _log_diff_ceps(sp[a:b][active[a:b]], ref_envelope(a, b)[active[a:b]])
                 total += ceps.sum(axis=0)
-        glob[frame_order + 1: global_order + 1] = (total / active[:n].sum())[frame_order + 1: global_order + 1]
+        mean = total / active[:n].sum()
+        if keep_colour:
+            glob[frame_order + 1: global_order + 1] = mean[frame_order + 1: global_order + 1]
+        else:
+            glob[: frame_order + 1] = -mean[: frame_order + 1]
     glob_gain = idct(glob, type=2, norm="ortho")
     margin = max(smooth, 1)
     tail = sp[:0].copy()   # the unmodified last rows of the previous block
@@ -206,8 +227,12 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
         source = keep_consonant_rate(source, cons, contour.ms_to_frames(cfg.max_consonant_ms))
     source = np.maximum.accumulate(source)
 
+    cues = key.voice_cues(speech, speech_feats, ref_f0, melody_voice=reference, embedding=cfg.speaker_embedding)
+    decision = key.decide(cfg.transpose, speech_f0, ref_f0, cues)
+    strength, colour = balance_for(cfg.balance_strength, decision)
+
     report("synthesis", 0.0)
-    semitones = contour.resolve_transpose(cfg.transpose, speech_f0, ref_f0)
+    semitones = decision.transpose
     voiced_src = speech_f0[source] > 0
     target = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms), allow=voiced_src)
     target = contour.transpose(target, semitones)
@@ -220,11 +245,13 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
         ap_voiced = np.median(speech_feats.ap[speech_f0 > 0], axis=0)
         ap[voiced] = np.minimum(ap[voiced], ap_voiced)
     del speech_feats
-    if cfg.balance_strength > 0:
+    if strength > 0:
         ref_f0_env = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms))
         apply_spectral_balance(sp, lambda a, b: world.envelope(reference, ref_f0_env, a, b),
                                ali.reference_active, cfg.balance_frame_order, cfg.balance_global_order,
-                               cfg.balance_strength, contour.ms_to_frames(cfg.balance_smooth_ms))
+                               strength, contour.ms_to_frames(cfg.balance_smooth_ms), keep_colour=colour != "other")
+    if cfg.formant != 1.0:
+        sp = world.warp_formants(sp, world.check_formant(cfg.formant))
     y = world.synthesize(world.WorldFeatures(target, sp, ap), n_samples=len(reference))
 
     if cfg.follow_loudness:
@@ -234,5 +261,16 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     report("done", 1.0)
     analysis = Analysis(speech_f0=speech_f0, reference_f0=ref_f0, target_f0=target[:m], source=source,
                         path=ali.path, transpose=semitones, speech_active=ali.speech_active,
-                        reference_active=ali.reference_active)
+                        reference_active=ali.reference_active, key=decision, balance=(strength, colour))
     return y, analysis
+
+
+def balance_for(setting: float | None, decision: KeyDecision) -> tuple[float, str]:
+    """(strength, how) of the spectral balance: a number from the config wins ('set'); else
+    'same' (SAME_SPEAKER_BALANCE with the reference's colour) when the key decision found the
+    reference to be the speaker's own voice, 'other' (OTHER_SPEAKER_BALANCE, no colour)."""
+    if setting is not None:
+        return float(setting), "set"
+    if decision.same_speaker:
+        return SAME_SPEAKER_BALANCE, "same"
+    return OTHER_SPEAKER_BALANCE, "other"

@@ -18,12 +18,13 @@ from ..align.syllables import Syllable, SyllableConfig, detect
 from ..audio import frontend as fe
 from ..audio import world
 from ..errors import AudioInputError, MelodyError
-from ..melody import contour
+from ..melody import contour, key
 from ..melody.expression import ExpressionConfig, expressive_f0
+from ..melody.key import KeyDecision
 from ..melody.notes import Melody, Note
 from .analysis import ConversionAnalysis
 from .reference import apply_frame_gain
-from ..validate import Check, Range, transpose_setting
+from ..validate import Check, Range, one_of, transpose_setting
 
 log = logging.getLogger("alignsts")
 
@@ -32,7 +33,9 @@ DT = fe.HOP / fe.SAMPLE_RATE
 
 @dataclass
 class ScoreConfig:
-    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"
+    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"   # auto (octaves), fit (semitones) or semitones
+    formant: Annotated[float, Range(*world.FORMANT_RANGE)] = 1.0   # move the output's formants by this factor (pitch kept)
+    speaker_embedding: Annotated[str, Check(one_of("auto", "resemblyzer", "none"))] = "auto"   # key cue of --melody-from voices
     max_consonant_ms: Annotated[float, Range(10, 2000)] = 250.0   # longer consonant clusters are compressed to this
     min_vowel_share: Annotated[float, Range(0, 1)] = 0.8      # legato consonants leave the vowel at least this share
     lead_in_s: Annotated[float, Range(0, 60)] = 0.3            # a score's first note starts no earlier than this
@@ -57,6 +60,7 @@ class ScoreAnalysis(ConversionAnalysis):
     source: np.ndarray
     part: np.ndarray
     message: str
+    key: KeyDecision | None = None
 
 
 def _place(src_a: int, src_b: int, out_a: float, out_b: float, source: np.ndarray, part: np.ndarray,
@@ -161,7 +165,9 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     if message:
         log.warning("%s", message)
 
-    semitones = contour.resolve_transpose(cfg.transpose, feats.f0, melody.f0)
+    cues = key.voice_cues(speech, feats, melody.f0, melody_voice=melody.voice, embedding=cfg.speaker_embedding)
+    decision = key.decide(cfg.transpose, feats.f0, melody.f0, cues)
+    semitones = decision.transpose
     # a score starting at 0 s gets room for the first syllable's onset consonants; melodies
     # taken from recordings keep their own timeline
     lead = 0.0
@@ -190,6 +196,8 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     ap = feats.ap[source]
     if speech_voiced.any():  # sung frames are periodic even where the speech was breathy
         ap[voiced] = np.minimum(ap[voiced], np.median(feats.ap[speech_voiced], axis=0))
+    if cfg.formant != 1.0:
+        sp = world.warp_formants(sp, world.check_formant(cfg.formant))
     y = world.synthesize(world.WorldFeatures(target, sp, ap), n_samples=m * fe.HOP)
     gain = _sounding_gain(sounding, contour.ms_to_frames(cfg.fade_ms))
     if cfg.sustain > 0:
@@ -200,7 +208,7 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     report("done", 1.0)
     return y, ScoreAnalysis(speech_f0=feats.f0, syllables=sylls, notes=notes_t, groups=groups,
                             target_f0=target, source=source, part=part,
-                            transpose=semitones, message=message)
+                            transpose=semitones, message=message, key=decision)
 
 
 def _held_f0(notes: list[Note], m: int) -> np.ndarray:

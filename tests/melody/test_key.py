@@ -1,0 +1,241 @@
+"""Key selection: octave and semitone choice from the speech and the melody's voice."""
+import math
+
+import numpy as np
+import pytest
+
+from alignsts.audio import frontend as fe
+from alignsts.audio import world
+from alignsts.errors import AlignSTSError, MelodyError
+from alignsts.melody import key
+
+
+def _f0(hz: float, n: int = 400, glide: float = 2.0) -> np.ndarray:
+    """A voiced contour around ``hz`` moving +-``glide`` semitones: [n] Hz."""
+    return hz * 2.0 ** (glide * np.sin(np.linspace(0, 6, n)) / 12.0)
+
+
+def _st(a_hz: float, b_hz: float) -> float:
+    return 12.0 * math.log2(b_hz / a_hz)
+
+
+def _wobbly(median_hz, n=400, seed=0, unvoiced_every=7):
+    """A wobbly voiced contour around ``median_hz`` with some unvoiced frames."""
+    rng = np.random.default_rng(seed)
+    f0 = median_hz * 2 ** (rng.uniform(-3, 3, n) / 12)
+    f0 = f0 * median_hz / np.median(f0)
+    f0[::unvoiced_every] = 0.0
+    return f0
+
+
+def test_median_semitones():
+    assert key.median_semitones(np.array([0, 440.0, 440.0, 0])) == pytest.approx(0.0)
+    assert key.median_semitones(np.array([220.0, 0, 220.0])) == pytest.approx(-12.0)
+    assert np.isnan(key.median_semitones(np.zeros(5)))
+
+
+@pytest.mark.parametrize("speech_hz,above,expected", [
+    (120.0, 8.0, 0),       # the melody sits 8 st above the speaking voice
+    (120.0, 24.0, -12),    # melody two octaves above
+    (200.0, -12.0, 12),    # melody an octave below the speaking voice
+    (120.0, 0.0, 0),
+    (120.0, 15.8, 0),      # the top of the measured same-speaker range
+    (120.0, -0.4, 0),      # the bottom of it
+    (220.0, 36.0, -24),
+    (200.0, -26.0, 24),
+])
+def test_auto_for_a_melody_without_a_voice(speech_hz, above, expected):
+    speech = _wobbly(speech_hz, seed=1)
+    melody = _wobbly(speech_hz * 2 ** (above / 12), seed=2, unvoiced_every=3)
+    assert key.decide("auto", speech, melody).transpose == expected
+    low, high = key.SCORE_WINDOW
+    assert low <= above + expected < high
+
+
+# --- decisions from cues ------------------------------------------------------------------
+
+def test_male_speaker_with_female_register_reference_moves_down_an_octave():
+    speech, melody = _f0(110.0), _f0(110.0 * 2 ** (20 / 12))   # melody 20 st above the speaking median
+    cues = key.VoiceCues(register_st=_st(110.0, 110.0 * 2 ** (20 / 12)), formant_ratio=1.18)
+    d = key.decide("auto", speech, melody, cues)
+    assert d.transpose == -12.0 and d.register_octaves == 1 and d.same_speaker is False
+    assert "another voice" in d.reason and "down" in d.reason
+
+
+def test_female_register_reference_near_the_top_of_a_male_range_still_moves_with_its_formants():
+    # +13 st lies inside the sung range: the F0 alone would keep it; the formants say female
+    speech, melody = _f0(110.0), _f0(110.0 * 2 ** (13 / 12))
+    cues = key.VoiceCues(register_st=13.0, formant_ratio=1.2)
+    assert key.decide("auto", speech, melody, cues).transpose == -12.0
+    same_tract = key.VoiceCues(register_st=13.0, formant_ratio=1.0)
+    assert key.decide("auto", speech, melody, same_tract).transpose == 0.0
+
+
+def test_same_register_reference_stays():
+    speech, melody = _f0(110.0), _f0(110.0 * 2 ** (8 / 12))
+    cues = key.VoiceCues(register_st=8.0, formant_ratio=1.01)
+    d = key.decide("auto", speech, melody, cues)
+    assert d.transpose == 0.0 and d.register_octaves == 0 and d.same_speaker is True
+    assert "melody kept" in d.reason
+
+
+def test_female_speaker_with_male_reference_moves_up_an_octave():
+    speech, melody = _f0(220.0), _f0(220.0 * 2 ** (-3 / 12))
+    cues = key.VoiceCues(register_st=-3.0, formant_ratio=0.84)
+    d = key.decide("auto", speech, melody, cues)
+    assert d.transpose == 12.0 and d.register_octaves == -1
+
+
+def test_a_low_speaker_never_meets_a_lower_register_and_a_high_one_never_a_higher():
+    # formant ratio says "lower voice" but the speaker is already in the low register
+    assert key.decide("auto", _f0(110.0), _f0(115.0), key.VoiceCues(register_st=0.8, formant_ratio=0.82)).transpose == 0
+    # a soprano's own high singing reads as raised formants: a high speaker is not moved down
+    assert key.decide("auto", _f0(220.0), _f0(440.0), key.VoiceCues(register_st=12.0, formant_ratio=1.25)).transpose == 0
+
+
+def test_the_embedding_vetoes_a_move_when_it_says_same_person():
+    cues = key.VoiceCues(register_st=14.0, formant_ratio=1.12, embedding_cosine=0.85)
+    d = key.decide("auto", _f0(110.0), _f0(110.0 * 2 ** (14 / 12)), cues)
+    assert d.same_speaker and d.transpose == 0
+    cues.embedding_cosine = 0.5
+    assert key.decide("auto", _f0(110.0), _f0(110.0 * 2 ** (14 / 12)), cues).transpose == -12
+
+
+def test_melody_without_a_voice_moves_only_outside_the_score_window():
+    speech = _f0(110.0)
+    assert key.decide("auto", speech, _f0(110.0 * 2 ** (10 / 12))).transpose == 0      # a score in range stays
+    assert key.decide("auto", speech, _f0(110.0 * 2 ** (25 / 12))).transpose == -12
+    assert key.decide("auto", speech, _f0(110.0 * 2 ** (-20 / 12))).transpose == 24
+    d = key.decide("auto", speech, _f0(300.0))
+    assert d.same_speaker is None and d.same_speaker_score is None and "without a voice" in d.reason
+
+
+def test_unvoiced_inputs_keep_the_melody():
+    assert key.decide("auto", np.zeros(50), _f0(200.0)).transpose == 0
+    assert key.decide("fit", _f0(200.0), np.zeros(50)).transpose == 0
+
+
+@pytest.mark.parametrize("offset", [-20.0, -7.0, 3.0, 21.0, 30.0])
+def test_fit_puts_the_melody_inside_the_sung_range(offset):
+    speech = _f0(120.0)
+    melody = _f0(120.0 * 2 ** (offset / 12), glide=3.0)
+    d = key.decide("fit", speech, melody)
+    assert d.mode == "fit" and d.transpose == int(d.transpose)
+    shifted = key.median_semitones(melody) + d.transpose - key.median_semitones(speech)
+    lo, hi = key.SUNG_ABOVE_SPOKEN
+    assert lo <= shifted <= hi
+    p = 12 * np.log2(melody * 2 ** (d.transpose / 12) / 440.0)
+    s = key.median_semitones(speech)
+    assert np.mean((p >= s + lo - 1e-9) & (p <= s + hi + 1e-9)) >= 0.8   # the 10th-90th percentile core
+
+
+def test_fit_keeps_a_melody_that_already_fits():
+    speech, melody = _f0(120.0), _f0(120.0 * 2 ** (7 / 12))
+    assert key.decide("fit", speech, melody).transpose == 0
+
+
+def test_fit_centres_a_melody_wider_than_the_range():
+    speech = _f0(120.0)
+    melody = _f0(120.0 * 2 ** (30 / 12), glide=14.0)   # spans 28 st
+    d = key.decide("fit", speech, melody)
+    lo_p, hi_p = np.percentile(12 * np.log2(melody / 440.0) + d.transpose, [10, 90])
+    s = key.median_semitones(speech)
+    assert abs((lo_p + hi_p) / 2 - (s + sum(key.SUNG_ABOVE_SPOKEN) / 2)) <= 0.5
+
+
+def test_manual_setting_is_kept_and_explained():
+    d = key.decide(-5, _f0(110.0), _f0(300.0), key.VoiceCues(register_st=17.0, formant_ratio=1.2))
+    assert d.transpose == -5 and d.mode == "manual" and "set by hand" in d.reason
+
+
+@pytest.mark.parametrize("bad", ["loud", "nan", float("inf"), [1], 99])
+def test_parse_setting_rejects_nonsense(bad):
+    with pytest.raises(AlignSTSError):
+        key.parse_setting(bad)
+
+
+def test_parse_setting():
+    assert key.parse_setting(None) == "auto"
+    assert key.parse_setting("AUTO") == "auto"
+    assert key.parse_setting("Fit") == "fit"
+    assert key.parse_setting("-12") == -12.0
+    assert key.parse_setting(3) == 3.0
+
+
+def test_sung_range_follows_the_speaking_median():
+    lo, hi = key.sung_range(np.full(100, 220.0))
+    assert lo == pytest.approx(key.median_semitones(np.full(1, 220.0)) + key.SUNG_ABOVE_SPOKEN[0])
+    assert hi - lo == pytest.approx(key.SUNG_ABOVE_SPOKEN[1] - key.SUNG_ABOVE_SPOKEN[0])
+
+
+# --- cues from audio ----------------------------------------------------------------------
+
+FORMANTS = ((650.0, 90.0), (1100.0, 110.0), (2500.0, 160.0), (3500.0, 220.0))
+
+
+def _envelope(k: int, formant_scale: float = 1.0) -> np.ndarray:
+    """A power envelope [k] over 0..12 kHz with four formant peaks and a falling tilt."""
+    f = np.arange(k) * 12000.0 / (k - 1)
+    log_sp = -f / 2500.0
+    for centre, bw in FORMANTS:
+        log_sp = log_sp + 3.0 * np.exp(-0.5 * ((f - centre * formant_scale) / (bw * formant_scale)) ** 2)
+    return np.exp(2 * log_sp) * 1e-3
+
+
+def _voice(f0_hz: float, formant_scale: float = 1.0, seconds: float = 1.6, seed: int = 0) -> np.ndarray:
+    """A WORLD-synthesised vowel-like voice with gliding pitch: [N] at 24 kHz."""
+    n = fe.n_frames(int(seconds * fe.SAMPLE_RATE))
+    k = world.fft_size() // 2 + 1
+    f0 = _f0(f0_hz, n, glide=2.0)
+    rng = np.random.default_rng(seed)
+    sp = np.tile(_envelope(k, formant_scale), (n, 1)) * np.exp(rng.normal(0, 0.05, (n, 1)))
+    ap = np.full((n, k), 0.05)
+    return world.synthesize(world.WorldFeatures(f0, sp, ap), n_samples=int(seconds * fe.SAMPLE_RATE))
+
+
+def test_formant_ratio_finds_a_known_warp():
+    k = world.fft_size() // 2 + 1
+    base = np.log(_envelope(k))
+    for scale in (0.85, 1.0, 1.18):
+        ratio, match = key.formant_ratio(base, np.log(_envelope(k, scale)))
+        assert ratio == pytest.approx(scale, rel=0.03)
+        assert match > 0.9
+
+
+@pytest.fixture(scope="module")
+def male_speech():
+    wav = _voice(115.0)
+    return wav, world.analyze(wav)
+
+
+def test_voice_cues_tell_the_same_voice_from_another_register(male_speech):
+    speech, feats = male_speech
+    same = _voice(115.0 * 2 ** (9 / 12), seed=1)        # the same vocal tract singing 9 st higher
+    other = _voice(115.0 * 2 ** (21 / 12), 1.18, seed=2)  # a female-register voice
+    for ref, moved in ((same, 0.0), (other, -12.0)):
+        ref_f0 = fe.f0_praat(ref)
+        cues = key.voice_cues(speech, feats, ref_f0, melody_voice=ref, embedding="none")
+        assert cues.embedding_cosine is None and cues.formant_ratio is not None
+        d = key.decide("auto", feats.f0, ref_f0, cues)
+        assert d.transpose == moved, d.reason
+    same_cues = key.voice_cues(speech, feats, fe.f0_praat(same), melody_voice=same, embedding="none")
+    other_cues = key.voice_cues(speech, feats, fe.f0_praat(other), melody_voice=other, embedding="none")
+    assert same_cues.formant_ratio == pytest.approx(1.0, abs=0.06)
+    assert other_cues.formant_ratio == pytest.approx(1.18, abs=0.07)
+    assert key.same_speaker_score(same_cues) > 0.5 > key.same_speaker_score(other_cues)
+
+
+def test_voice_cues_without_a_voice_have_only_the_register(male_speech):
+    speech, feats = male_speech
+    cues = key.voice_cues(speech, feats, _f0(300.0))
+    assert not cues.has_voice and cues.formant_ratio is None and cues.embedding_cosine is None
+    with pytest.raises(MelodyError):
+        key.voice_cues(speech, feats, _f0(300.0), melody_voice=speech, embedding="xvector")
+
+
+@pytest.mark.skipif(not key.embedding_available(), reason="resemblyzer (neural extra) not installed")
+def test_embedding_cue_is_higher_for_the_same_voice(male_speech):
+    speech, feats = male_speech
+    same = _voice(115.0 * 2 ** (4 / 12), seed=3)
+    other = _voice(115.0 * 2 ** (16 / 12), 1.2, seed=4)
+    assert key.embedding_cosine(speech, same) > key.embedding_cosine(speech, other)
