@@ -41,6 +41,7 @@ check: setup
 
 bench: setup
 	$(PY) benchmarks/reference_pairs.py
+	$(PY) benchmarks/cross_singer.py --baseline
 	$(PY) benchmarks/long_input.py
 	$(PY) benchmarks/score_pairs.py
 	$(PY) benchmarks/lyrics_align.py

@@ -74,7 +74,7 @@ def test_convert_path_with_sr(midi):
 @pytest.mark.parametrize("kw,needle", [
     (dict(engine="foo"), "unknown engine"),
     (dict(engine=3), "engine must be one of"),
-    (dict(transpose=math.nan), "transpose must be 'auto' or semitones from -36 to 36"),
+    (dict(transpose=math.nan), "transpose must be 'auto' or 'fit' or semitones from -36 to 36"),
     (dict(transpose=1000), "-36 to 36"),
     (dict(transpose=math.inf), "-36 to 36"),
     (dict(transpose="up"), "-36 to 36"),

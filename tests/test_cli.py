@@ -67,6 +67,24 @@ def test_convert_writes_output_and_plot(tmp_path, demo_in):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["song.png", "song.wav"]
 
 
+def test_convert_transpose_fit_and_formant_verbose(tmp_path, demo_in):
+    speech, sing = demo_in
+    proc = run(["convert", speech, "-r", sing, "-o", "song.wav", "--transpose", "fit", "--formant", "1.1", "-v"],
+               tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "key: transpose" in proc.stderr and "(fit)" in proc.stderr
+    assert (tmp_path / "song.wav").is_file()
+
+
+@pytest.mark.parametrize("args,needle", [(["--formant", "2"], "formant"), (["--formant", "x"], "--formant"),
+                                         (["--transpose", "up"], "--transpose")])
+def test_convert_rejects_bad_key_options(tmp_path, demo_in, args, needle):
+    speech, sing = demo_in
+    proc = run(["convert", speech, "-r", sing, "-o", "song.wav", *args], tmp_path)
+    assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "song.wav").exists()
+
+
 def test_convert_other_format_and_rate(tmp_path, demo_in):
     speech, sing = demo_in
     proc = run(["convert", speech, "-r", sing, "-o", "song.flac", "--sr", "16000", "--transpose", "-12", "-q"],

@@ -371,7 +371,7 @@ def test_config_may_not_be_overwritten(work):
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (REFERENCE + ["--transpose", "nan"], "transpose must be 'auto' or semitones from -36 to 36, got nan"),
+    (REFERENCE + ["--transpose", "nan"], "transpose must be 'auto' or 'fit' or semitones from -36 to 36, got nan"),
     (REFERENCE + ["--transpose", "1000"], "from -36 to 36"),
     (REFERENCE + ["--transpose", "inf"], "from -36 to 36"),
     (REFERENCE + ["--sr", "-8000"], "output sample rate (--sr) must be a whole number from 8000 to 192000"),

@@ -271,7 +271,7 @@ def test_page_sings_to_a_midi_file(server, browser):
     upload(browser, "speech-input", speech)
     upload(browser, "score-input", midi, tab="tab-score")
     wav, sr, status = convert_in_page(browser)
-    assert sr == fe.SAMPLE_RATE and len(wav) == expected_samples(**ui.score_source(midi))
+    assert sr == fe.SAMPLE_RATE and len(wav) == expected_samples(score=midi)
     assert np.sqrt(np.mean(wav ** 2)) > 1e-3 and "score engine" in status
 
 
@@ -314,7 +314,7 @@ def test_http_api_through_gradio_client(server):
     assert sr == fe.SAMPLE_RATE and len(wav) == expected_samples(reference=sing) and "reference engine" in status
     sung, *_ = client.predict(speech=handle_file(str(speech)), score=handle_file(str(midi)), tempo=1.25,
                               api_name="/convert")
-    assert len(sf.read(sung)[0]) == expected_samples(**ui.score_source(midi), tempo=1.25)
+    assert len(sf.read(sung)[0]) == expected_samples(score=midi, tempo=1.25)
     with pytest.raises(Exception, match="speech twinkle.mid: not a readable audio file"):
         client.predict(speech=handle_file(str(midi)), reference=handle_file(str(sing)), api_name="/convert")
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from .audio import frontend as fe
-from .audio import io, level
+from .audio import io, level, world
 from .engines import reference as ref_engine
 from .engines import score as score_engine
 from . import validate as check
@@ -172,7 +172,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
             melody_from: AudioInput | None = None, score=None, lyrics: str | None = None,
             track: int | None = None, channel: int | None = None,
             tempo: float = 1.0, bpm: float | None = None, notes_only: bool = False, engine: str | None = None,
-            transpose: str | float = "auto", lead_in: float | None = None,
+            transpose: str | float = "auto", formant: float | None = None, lead_in: float | None = None,
             accompaniment: AudioInput | None = None, loudness: float | None = level.TARGET_LUFS,
             config=None, progress: Progress | None = None) -> Result:
     """Sing ``speech`` to a melody.
@@ -189,7 +189,14 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     0; Result.mix is then the vocal over it (see audio.level.mix). Returns
     Result(wav [N] at 24 kHz, sr, analysis, mix). ``engine="neural"`` runs AlignSTS on the
     melody's F0 (or the reference's) and needs ``config=engines.neural.NeuralConfig(checkpoint=...)``.
+    ``transpose``: 'auto' (whole octaves chosen from your speech and the melody's voice),
+    'fit' (the semitone shift that best fits your singing range) or semitones; what was chosen
+    and why is ``analysis.key`` (melody.key.KeyDecision). ``formant``: factor for the output's
+    formants (0.8-1.25; 1 = your own voice colour; None = the config's value, default 1).
+    A transpose other than 'auto', and any formant, win over the config's values.
     """
+    if formant is not None:
+        formant = world.check_formant(formant)
     if sr is not None and not isinstance(speech, tuple):
         if isinstance(speech, (str, os.PathLike)):
             raise AudioInputError("speech: sr is only for a waveform; a file carries its own sample rate")
@@ -225,11 +232,11 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
                      track=track, channel=channel, tempo=tempo, bpm=bpm, notes_only=notes_only)
     shift = 0.0
     if engine == "neural":
-        result = _convert_neural(s, reference, melody, source_kw, transpose, config, progress)
+        result = _convert_neural(s, reference, melody, source_kw, transpose, formant, config, progress)
         result.inputs = inputs
     elif engine == "reference":
         r = load_input(reference, "reference")
-        cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose)
+        cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose, formant)
         wav, analysis = ref_engine.convert(s, r, cfg, progress=progress)
         result = Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
     else:
@@ -237,7 +244,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
             melody = load_melody(**source_kw)
         elif lyrics is not None:
             melody = with_lyrics(melody, lyrics)
-        cfg = _engine_config(config, score_engine.ScoreConfig, transpose)
+        cfg = _engine_config(config, score_engine.ScoreConfig, transpose, formant)
         if lead_in is not None:
             cfg.lead_in_s = float(lead_in)
         if not isinstance(cfg.transpose, str):   # a fixed shift is checked against the melody before any work
@@ -274,7 +281,7 @@ def _expect_path(value, name: str) -> None:
         raise MelodyError(f"{name}: expected a file path, got {type(value).__name__}")
 
 
-def _convert_neural(speech, reference, melody, sources_kw, transpose, config, progress) -> Result:
+def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, config, progress) -> Result:
     """The neural engine on a target F0: the reference's sung F0, or the melody's."""
     from .engines import neural
     from .melody.expression import expressive_f0
@@ -285,23 +292,28 @@ def _convert_neural(speech, reference, melody, sources_kw, transpose, config, pr
     cfg = copy.deepcopy(config)   # checked (and canonicalised) before any work, never the caller's object
     if transpose != "auto":
         cfg.transpose = transpose
+    if formant is not None:
+        cfg.formant = formant
     check.check_config(cfg, "config")
     if reference is not None:
-        target = ref_engine.target_melody(load_input(reference, "reference"), ref_engine.ReferenceConfig())
+        voice = load_input(reference, "reference")   # its voice is a key cue
+        target = ref_engine.target_melody(voice, ref_engine.ReferenceConfig())
     else:
         if melody is None:
             melody = load_melody(**sources_kw)
+        voice = melody.voice
         if melody.has_expression:
             target = np.asarray(melody.f0, dtype=np.float64)
         else:
             n = fe.n_frames(int(round(max(x.offset for x in melody.notes) * fe.SAMPLE_RATE)))
             target = expressive_f0(melody.notes, n)
-    wav, analysis = neural.convert(speech, target, cfg, progress=progress)
+    wav, analysis = neural.convert(speech, target, cfg, progress=progress, melody_voice=voice)
     return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis)
 
 
-def _engine_config(config, cls, transpose):
-    """A copy of ``config`` (or the defaults) of the engine's type; an explicit transpose wins."""
+def _engine_config(config, cls, transpose, formant=None):
+    """A copy of ``config`` (or the defaults) of the engine's type; an explicit transpose or
+    formant wins."""
     if config is None:
         cfg = cls()
     elif isinstance(config, cls):
@@ -311,6 +323,8 @@ def _engine_config(config, cls, transpose):
                             f"engine needs a {cls.__name__}")
     if transpose != "auto" or config is None:
         cfg.transpose = transpose
+    if formant is not None:
+        cfg.formant = formant
     return check.check_config(cfg, "config")
 
 

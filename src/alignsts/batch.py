@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import inspect
 import logging
 import os
 import re
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import AlignSTSError, ManifestError, OutputError
+from .validate import TRANSPOSE_WORDS
 
 log = logging.getLogger("alignsts")
 
@@ -183,12 +183,13 @@ def _row(line: int, v: dict, base: Path) -> Row:
     if Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise OutputError(f"{v['output']}: unsupported output format {Path(out).suffix or '(none)'}; "
                           f"use .wav, .flac or .ogg")
-    transpose: str | float = (v.get("transpose") or "auto").lower()
-    if transpose not in ("auto", "fit"):
+    transpose: str | float = (v.get("transpose") or "auto").strip().lower()
+    if transpose not in TRANSPOSE_WORDS:
         try:
             transpose = float(transpose)
         except ValueError:
-            raise ManifestError(f"transpose must be auto, fit or semitones, got {v['transpose']!r}") from None
+            raise ManifestError(f"transpose must be {', '.join(TRANSPOSE_WORDS)} or semitones, "
+                                f"got {v['transpose']!r}") from None
     lyrics = v.get("lyrics") or None
     if lyrics and lyrics.startswith("@"):
         lyrics = "@" + _absolute(lyrics[1:], base)
@@ -389,12 +390,6 @@ def _build_configs(settings: Settings) -> dict:
     return configs
 
 
-def _convert_kwargs() -> set[str]:
-    from . import api
-
-    return set(inspect.signature(api.convert).parameters)
-
-
 def convert_row(row: Row, settings: Settings) -> tuple[int, str | None, float, float]:
     """Convert one row: (line, error or None, wall seconds, output seconds). Never raises for a bad
     row: its one-line reason is returned, so a worker (or a Dask task) always reports cleanly."""
@@ -415,15 +410,9 @@ def _convert(row: Row, settings: Settings) -> float:
     from . import api
 
     configs = _configs(settings)
-    accepted = _convert_kwargs()
     kwargs = dict(settings.convert)
-    kind = row.melody_kind
-    if kind not in accepted:
-        raise AlignSTSError(f"a '{kind}' melody is not supported by this alignsts version")
-    kwargs[kind] = row.melody
+    kwargs[row.melody_kind] = row.melody
     if row.lyrics:
-        if "lyrics" not in accepted:
-            raise AlignSTSError("lyrics are not supported by this alignsts version")
         kwargs["lyrics"] = row.lyrics
     engine = api.choose_engine(row.engine or settings.engine, row.melody if kind == "reference" else None)
     Path(row.output).parent.mkdir(parents=True, exist_ok=True)   # (run() made it; a Dask worker may be elsewhere)

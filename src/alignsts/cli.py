@@ -25,6 +25,16 @@ def _transpose(value: str):
                                          f"got {value!r}") from None
 
 
+def _formant(value: str) -> float:
+    from .audio.world import check_formant
+    from .errors import AlignSTSError
+
+    try:
+        return check_formant(value)
+    except AlignSTSError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad command line in one line (exit 2), as every other error."""
 
@@ -134,7 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     nn.add_argument("--seed", type=int, default=0, help="noise seed (the output is deterministic per seed)")
     nn.add_argument("--device", default="auto", help="auto, cpu or cuda")
     c.add_argument("--transpose", type=_transpose, default="auto",
-                   help="'auto' (octaves into your range, default) or semitones, e.g. 0 or -12")
+                   help="'auto' (default: whole octaves, chosen from your speech and the melody's voice), "
+                        "'fit' (the semitone shift that best fits your singing range) or semitones, e.g. 0 or -12")
+    c.add_argument("--formant", type=_formant, default=None, metavar="F",
+                   help="move the output's formants by this factor, pitch kept (0.8-1.25; >1 brighter, "
+                        "<1 darker; default: the config's, 1 = your own voice colour)")
     c.add_argument("--config", help="YAML file with engine settings (configs/reference.yaml, configs/score.yaml)")
     c.add_argument("--sr", type=int, default=None, help="output sample rate (default 24000)")
     c.add_argument("--plot", metavar="PNG",
@@ -253,14 +267,16 @@ def _convert_one(args, speech: str, output: Path, plot: Path | None, config, sou
 
     t0 = time.perf_counter()
     label = f"{Path(speech).name}: " if len(args.speech) > 1 else ""
-    result = api.convert(speech, engine=args.engine, transpose=args.transpose, config=config,
-                         progress=_Progress(not args.quiet, label), lead_in=args.lead_in,
+    result = api.convert(speech, engine=args.engine, transpose=args.transpose, formant=args.formant,
+                         config=config, progress=_Progress(not args.quiet, label), lead_in=args.lead_in,
                          accompaniment=args.accompaniment, loudness=args.loudness, **source)
     api.save(result, output, sr=args.sr, plot=plot)
     if result.mix is not None:
         api.save_mix(result, api.mix_path(output), sr=args.sr)
     if args.analysis:
         api.save_analysis(result, _analysis_path(args, output))
+    if result.analysis.key is not None:
+        log.info("%skey: %s", label, result.analysis.key.summary())
     dur = len(result.wav) / result.sr
     wall = time.perf_counter() - t0
     return (f"wrote {output} ({dur:.1f} s of audio, transposed {result.analysis.transpose:+g} st, "
@@ -320,6 +336,8 @@ def _settings(args):
     convert = tuple((k, v) for k, v in (("track", args.track), ("channel", args.channel), ("bpm", args.bpm))
                     if v is not None)
     convert += (("tempo", args.tempo), ("notes_only", args.notes_only), ("loudness", args.loudness))
+    if args.formant is not None:
+        convert += (("formant", args.formant),)
     if args.lead_in is not None:
         convert += (("lead_in", args.lead_in),)
     return Settings(engine=args.engine, config=args.config, sr=args.sr, score=score, neural=neural,

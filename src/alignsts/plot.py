@@ -33,6 +33,22 @@ def _save(fig, path) -> Path:
     return Path(path)
 
 
+def key_caption(analysis, width: int = 150) -> str:
+    """The key decision (and, for the reference engine, the timbre choice) in at most two lines."""
+    import textwrap
+
+    decision = getattr(analysis, "key", None)
+    if decision is None:
+        return ""
+    text = decision.summary()
+    balance = getattr(analysis, "balance", None)
+    if balance is not None:
+        how = {"same": "your own voice: its colour kept", "other": "another voice: its colour not taken",
+               "set": "set in the config"}[balance[1]]
+        text += f"; spectral balance {balance[0]:g} ({how})"
+    return "\n".join(textwrap.wrap(text, width)[:3])
+
+
 def plot_conversion(result, path: str | os.PathLike) -> Path:
     """PNG of a conversion: plot_reference or plot_score, by the engine that made it."""
     if hasattr(result.analysis, "syllables"):
@@ -59,7 +75,7 @@ def plot_reference(result, path: str | os.PathLike) -> Path:
     ax1.set_ylabel("F0 (Hz)")
     ax1.set_xlabel("time (s)")
     ax1.legend(loc="upper right", fontsize=8)
-    ax1.set_title("Pitch")
+    ax1.set_title("Pitch\n" + key_caption(a), fontsize=9)
     dt = fe.HOP / fe.SAMPLE_RATE
     ax2.plot(a.path[:, 1] * dt, a.path[:, 0] * dt, color="0.7", lw=1, label="DTW path")
     ax2.plot(t_out, a.source * dt, color="tab:purple", lw=1, label="speech frame used")
@@ -87,7 +103,7 @@ def plot_score(result, path: str | os.PathLike) -> Path:
     ax1.set_ylabel("F0 (Hz)")
     ax1.set_xlabel("output time (s)")
     title = "Notes and pitch" + (f" (transposed {a.transpose:+g} st)" if a.transpose else "")
-    ax1.set_title(title + (f" — {a.message}" if a.message else ""), fontsize=10)
+    ax1.set_title(title + (f" — {a.message}" if a.message else "") + "\n" + key_caption(a), fontsize=9)
     ax1.legend(loc="upper right", fontsize=8)
     t_out = fe.frame_times(len(a.source))
     sounding = a.part > 0

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from . import api
 from .errors import AlignSTSError
+from .melody.scores import SCORE_SUFFIXES
 
 log = logging.getLogger("alignsts")
 
-MIDI_SUFFIXES = (".mid", ".midi")
 F0_SUFFIXES = (".csv", ".npy")
 SEMITONE_CHOICES = ["0", "-12", "+12"]
 ERROR_TITLE = "alignsts: error"
@@ -59,42 +59,11 @@ def concurrency_limit(cfg: UIConfig) -> int:
     return cores if cfg.concurrency is None else max(1, min(int(cfg.concurrency), cores))
 
 
-def _accepts(name: str) -> bool:
-    """Whether api.convert takes the keyword ``name`` (features arrive in api first)."""
-    return name in inspect.signature(api.convert).parameters
-
-
-def score_suffixes() -> tuple[str, ...]:
-    """The score files api.convert reads: with ``score=``, every format of melody.scores; else MIDI."""
-    if _accepts("score"):
-        try:
-            from .melody.scores import SCORE_SUFFIXES
-            return tuple(SCORE_SUFFIXES)
-        except ImportError:
-            pass
-    return MIDI_SUFFIXES
-
-
-def score_source(path) -> dict:
-    """The api.convert keyword for a score file: ``score=`` where api reads scores, else ``midi=``."""
-    if _accepts("score"):
-        return {"score": path}
-    if Path(path).suffix.lower() in MIDI_SUFFIXES:
-        return {"midi": path}
-    raise AlignSTSError(f"{Path(path).name}: not a score this version reads ({', '.join(MIDI_SUFFIXES)})")
-
-
 def transpose_choices() -> list[str]:
-    """The words api.convert's transpose takes (auto, and fit where it exists), then some semitones."""
+    """The words api.convert's transpose takes (auto, fit), then some semitones."""
     from . import validate
 
-    named = list(getattr(validate, "TRANSPOSE_WORDS", ("auto",)))
-    try:
-        from .melody.key import SETTINGS
-        named += [w for w in SETTINGS if w not in named]
-    except ImportError:
-        pass
-    return named + SEMITONE_CHOICES
+    return list(validate.TRANSPOSE_WORDS) + SEMITONE_CHOICES
 
 
 def _transpose(text) -> str:
@@ -165,16 +134,14 @@ class Converter:
                       tempo=1.0 if tempo is None else tempo, notes_only=bool(notes_only), bpm=bpm,
                       transpose=_transpose(transpose))
         if score:
-            kwargs.update(score_source(score))
+            kwargs["score"] = score
         if notes_text and notes_text.strip():
             kwargs["notes"] = api.notes_from_text(notes_text, bpm=kwargs["bpm"])
-        if lyrics and lyrics.strip() and _accepts("lyrics"):
+        if lyrics and lyrics.strip():
             kwargs["lyrics"] = lyrics
-        if formant is not None and _accepts("formant"):
-            kwargs["formant"] = float(formant)
+        if formant is not None:
+            kwargs["formant"] = formant     # api.convert validates it
         if accompaniment:
-            if not _accepts("accompaniment"):
-                raise AlignSTSError("accompaniment: this version cannot mix yet")
             kwargs["accompaniment"] = accompaniment
         chosen = api.choose_engine(None if engine in (None, "", "auto") else engine, reference or None)
         config = api.engine_options(api.engine_config(chosen), chosen, expression=expression,
@@ -196,8 +163,10 @@ class Converter:
         wall = time.perf_counter() - t0
         a = result.analysis
         status = (f"{len(result.wav) / result.sr:.1f} s sung by the {chosen} engine, transposed "
-                  f"{getattr(a, 'transpose', 0):+g} semitones, in {wall:.1f} s.")
-        message = getattr(a, "message", "")
+                  f"{a.transpose:+g} semitones, in {wall:.1f} s.")
+        if a.key is not None:
+            status += f" Key: {a.key.reason}."
+        message = getattr(a, "message", "")   # the score engine's note on syllables and notes
         if message:
             status += f" {message}"
         return str(sung), str(plot), analysis_json, mix, status
@@ -211,21 +180,17 @@ class Converter:
 
 def _analysis_json(result, path: Path) -> str | None:
     """The analysis (what was sung on which note) as JSON, where alignsts.api writes one."""
-    writer = getattr(api, "save_analysis", None)
-    if writer is None:
-        return None
     try:
-        return str(writer(result, path))
+        return str(api.save_analysis(result, path))
     except AlignSTSError:     # not written for this engine
         return None
 
 
 def _mix(result, path: Path) -> str | None:
     """The vocal over the accompaniment, when one was given."""
-    saver = getattr(api, "save_mix", None)
-    if getattr(result, "mix", None) is None or saver is None:
+    if result.mix is None:
         return None
-    return str(saver(result, path))
+    return str(api.save_mix(result, path))
 
 
 def _progress_callback(progress):
@@ -272,7 +237,7 @@ def build(cfg: UIConfig, work: WorkDirs):
     convert = Converter(cfg, work)
     defaults = api.engine_config("score").expression
     engines = ["auto", "reference", "score"] + (["neural"] if cfg.checkpoint else [])
-    score_types = list(score_suffixes())
+    score_types = list(SCORE_SUFFIXES)
     with gr.Blocks(title="alignsts: sing yourself", analytics_enabled=False,
                    delete_cache=(max(60, int(cfg.keep_minutes * 30)), int(cfg.keep_minutes * 60))) as page:
         gr.Markdown("# alignsts: hear yourself sing\nRecord or upload your *spoken* lyrics, give a melody, "
@@ -289,7 +254,7 @@ def build(cfg: UIConfig, work: WorkDirs):
                         score = gr.File(type="filepath", file_types=score_types, elem_id="score-input",
                                         label=f"Score ({' '.join(score_types)}), with or without lyrics")
                         lyrics = gr.Textbox(lines=2, label="Lyrics (optional)", elem_id="lyrics-input",
-                                            visible=_accepts("lyrics"))
+                                            )
                     with gr.Tab("Notes", elem_id="tab-notes"):
                         notes_text = gr.Textbox(lines=6, label="Notes: 'NOTE DURATION' per line, seconds",
                                                 placeholder="C4 0.5\nD4 0.5\nE4 1\nrest 0.25",
@@ -309,10 +274,10 @@ def build(cfg: UIConfig, work: WorkDirs):
                     transpose = gr.Dropdown(transpose_choices(), value="auto", allow_custom_value=True,
                                             label="Transpose", elem_id="transpose-input",
                                             info="auto: octaves into your range; fit: the key that fits your "
-                                                 "voice (where offered); or semitones")
+                                                 "voice; or semitones")
                     formant = gr.Slider(0.8, 1.25, value=1.0, step=0.01, label="Formant factor",
                                         info=">1 brighter, <1 darker; 1 = your own voice",
-                                        elem_id="formant-input", visible=_accepts("formant"))
+                                        elem_id="formant-input")
                     tempo = gr.Number(1.0, label="Tempo factor (scores)", elem_id="tempo-input")
                     expression = gr.Checkbox(defaults.expression, label="Expression (vibrato, overshoot)",
                                              elem_id="expression-input")
@@ -321,7 +286,7 @@ def build(cfg: UIConfig, work: WorkDirs):
                     vibrato_rate = gr.Slider(3, 9, value=defaults.vibrato_rate, step=0.5,
                                              label="Vibrato rate (Hz)", elem_id="vibrato-rate-input")
                     accompaniment = _audio_input("accompaniment-input", "Accompaniment to mix with", mic=False,
-                                                 visible=_accepts("accompaniment"))
+                                                 )
                 button = gr.Button("Convert", variant="primary", elem_id="convert-button")
             with gr.Column():
                 sung = gr.Audio(type="filepath", label="You, singing", elem_id="output-audio",
@@ -330,9 +295,9 @@ def build(cfg: UIConfig, work: WorkDirs):
                 plot = gr.Image(type="filepath", label="Pitch, notes and alignment", elem_id="pitch-plot",
                                 interactive=False)
                 mix = gr.Audio(type="filepath", label="Mix with the accompaniment", elem_id="mix-audio",
-                               interactive=False, buttons=["download"], visible=_accepts("accompaniment"))
+                               interactive=False, buttons=["download"])
                 analysis = gr.File(label="Analysis (JSON)", elem_id="analysis-json", interactive=False,
-                                   visible=hasattr(api, "save_analysis"))
+                                   )
         gr.Markdown(f"Limits: {cfg.max_upload_mb} MB and {cfg.max_seconds:g} s per uploaded file; "
                     f"{concurrency_limit(cfg)} conversion(s) at once, {cfg.queue_size} waiting; results are "
                     f"kept {cfg.keep_minutes:g} minutes.", elem_id="limits")

@@ -167,7 +167,7 @@ def channel(value: Any, name: str = "channel") -> int | None:
                           f"got {_describe(value)}") from None
 
 
-TRANSPOSE_WORDS = ("auto",)   # words --transpose accepts besides semitones
+TRANSPOSE_WORDS = ("auto", "fit")   # words --transpose accepts besides semitones
 
 
 def transpose_setting(value: Any, name: str = "transpose") -> str | float:

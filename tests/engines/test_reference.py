@@ -9,7 +9,7 @@ from alignsts.audio import frontend as fe
 from alignsts.audio import io
 from alignsts.engines import reference as eng
 from alignsts.errors import AlignSTSError, MelodyError
-from alignsts.melody import contour
+from alignsts.melody import key
 from alignsts.eval import metrics
 
 SR = fe.SAMPLE_RATE
@@ -124,7 +124,7 @@ def test_progress_reports_stages_in_order(demo_paths):
     api.convert((io.load(speech)[: 2 * SR], SR), reference=(io.load(sing)[: 3 * SR], SR),
                 progress=lambda stage, frac: seen.append((stage, frac)))
     stages = [s for s, _ in seen]
-    order = ["melody", "analysis", "alignment", "synthesis", "done"]
+    order = ["melody", "analysis", "alignment", "key", "synthesis", "done"]
     assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == order
     assert all(0.0 <= f <= 1.0 for _, f in seen)
     assert seen[-1] == ("done", 1.0)
@@ -147,18 +147,19 @@ def test_unvoiced_speech_still_converts(demo_paths):
     assert a.transpose == 0.0
 
 
-def test_resolve_transpose():
-    speech, melody = np.full(10, 100.0), np.full(10, 400.0)   # melody 24 st up
-    assert contour.resolve_transpose("auto", speech, melody) == -12.0
-    assert contour.resolve_transpose("AUTO", speech, melody) == -12.0
-    assert contour.resolve_transpose(None, speech, melody) == -12.0
-    assert contour.resolve_transpose(3, speech, melody) == 3.0
-    assert contour.resolve_transpose("-5", speech, melody) == -5.0
+def test_transpose_settings_are_validated_and_range_checked():
+    speech, melody = np.full(10, 100.0), np.full(10, 400.0)   # melody 24 st up, no voice: octaves
+    assert key.decide("auto", speech, melody).transpose == -12.0
+    assert key.decide("AUTO", speech, melody).transpose == -12.0
+    assert key.decide(None, speech, melody).transpose == -12.0
+    assert key.decide(3, speech, melody).transpose == 3.0
+    assert key.decide("-5", speech, melody).transpose == -5.0
+    assert key.decide("fit", speech, melody).mode == "fit"
     for bad in ("up", 1000, float("nan"), float("inf")):
-        with pytest.raises(AlignSTSError, match="transpose must be 'auto' or semitones from -36 to 36"):
-            contour.resolve_transpose(bad, speech, melody)
+        with pytest.raises(AlignSTSError, match="transpose must be 'auto' or 'fit' or semitones from -36 to 36"):
+            key.decide(bad, speech, melody)
     with pytest.raises(MelodyError, match="outside the 20-2100 Hz a voice can sing"):
-        contour.resolve_transpose(36, speech, melody)     # 400 Hz * 8 = 3200 Hz
+        key.decide(36, speech, melody)     # 400 Hz * 8 = 3200 Hz
 
 
 # ---------------------------------------------------------------- helpers
@@ -251,6 +252,69 @@ def test_spectral_balance_chunking_is_invisible(monkeypatch):
     monkeypatch.setattr(eng, "BALANCE_CHUNK", 9)
     chunked = _balanced(sp, ref, active, smooth=5, frame_order=4, global_order=20)
     np.testing.assert_allclose(chunked, whole, rtol=1e-9)
+
+
+def test_spectral_balance_of_another_voice_ignores_its_colour():
+    rng = np.random.default_rng(3)
+    n, k = 60, 257
+    sp = np.exp(rng.standard_normal((n, k)))
+    colour = np.exp(np.linspace(0, -3, k))[None, :]                    # their time-invariant colour
+    out = sp.copy()
+    eng.apply_spectral_balance(out, lambda a, b: (sp * colour)[a:b], np.ones(n, bool), 8, 64, 1.0, 3,
+                               keep_colour=False)
+    np.testing.assert_allclose(out, sp, rtol=1e-6)                     # nothing of the colour is taken
+    swell = np.exp(np.linspace(-1, 1, n))[:, None] * np.exp(np.linspace(0, -1, k))[None, :]
+    out = sp.copy()                                                    # a tilt that changes over time
+    eng.apply_spectral_balance(out, lambda a, b: (sp * colour * swell)[a:b], np.ones(n, bool), 8, 64, 1.0, 1,
+                               keep_colour=False)
+    moved = np.log(out / sp)
+    want = np.log(swell) - np.log(swell).mean(axis=0)                  # how it moves, around its mean
+    np.testing.assert_allclose(moved[5:-5], want[5:-5], atol=0.1)
+
+
+def _decision(same):
+    from alignsts.melody import key
+
+    return key.KeyDecision(transpose=0.0, mode="auto", reason="", same_speaker_score=0.9 if same else 0.1,
+                           same_speaker=same, register_octaves=0, speech_median_hz=120.0,
+                           melody_median_hz=200.0, sung_range_hz=(120.0, 300.0))
+
+
+def test_balance_for_follows_the_speaker_decision_unless_set():
+    assert eng.balance_for(None, _decision(True)) == (eng.SAME_SPEAKER_BALANCE, "same")
+    assert eng.balance_for(None, _decision(False)) == (eng.OTHER_SPEAKER_BALANCE, "other")
+    assert eng.balance_for(0.2, _decision(False)) == (0.2, "set")
+    assert eng.balance_for(0.0, _decision(True)) == (0.0, "set")
+
+
+def test_analysis_says_what_key_and_balance_were_chosen(demo_conversion):
+    a = demo_conversion[0].analysis
+    assert a.key is not None and a.key.transpose == a.transpose and a.key.mode == "auto"
+    assert a.key.same_speaker_score is not None and a.key.reason
+    assert a.balance[1] in ("same", "other") and a.balance[0] > 0
+
+
+def test_fit_and_formant_through_the_api(demo_paths):
+    speech, sing = demo_paths
+    s, r = io.load(speech)[: 2 * SR], io.load(sing)[: 3 * SR]
+    fit = api.convert((s, SR), reference=(r, SR), transpose="fit", config=eng.ReferenceConfig(speaker_embedding="none"))
+    assert fit.analysis.key.mode == "fit" and fit.analysis.transpose == int(fit.analysis.transpose)
+    plain = api.convert((s, SR), reference=(r, SR), transpose=0, config=eng.ReferenceConfig(speaker_embedding="none"))
+    bright = api.convert((s, SR), reference=(r, SR), transpose=0, formant=1.2,
+                         config=eng.ReferenceConfig(speaker_embedding="none"))
+    assert len(bright.wav) == len(plain.wav) and np.all(np.isfinite(bright.wav))
+    # the pitch stays, the spectrum moves up: higher spectral centroid
+    np.testing.assert_allclose(bright.analysis.target_f0, plain.analysis.target_f0)
+
+    def centroid(w):
+        mag = fe.stft_magnitude(w)
+        return float((mag.sum(axis=0) * np.arange(mag.shape[1])).sum() / mag.sum())
+
+    assert centroid(bright.wav) > 1.05 * centroid(plain.wav)
+    with pytest.raises(AlignSTSError, match="formant"):
+        api.convert((s, SR), reference=(r, SR), formant=2.0)
+    with pytest.raises(AlignSTSError, match="transpose"):
+        api.convert((s, SR), reference=(r, SR), transpose="up")
 
 
 # ---------------------------------------------------------------- real pairs

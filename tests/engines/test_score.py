@@ -254,6 +254,35 @@ def test_melody_from_a_recording_drives_the_engine(demo_speech):
     assert sel.any() and np.allclose(an2.target_f0[sel], x.hz)
 
 
+def test_key_decision_uses_the_recordings_voice_and_not_a_scores(demo_speech):
+    from alignsts import api
+    from alignsts.audio import io
+
+    recording = io.load(api.demo_files()[1])
+    melody = sources.from_recording(recording)
+    assert melody.voice is not None
+    _, an = score.convert(demo_speech, melody, score.ScoreConfig(speaker_embedding="none"))
+    assert an.key.cues.formant_ratio is not None and an.key.same_speaker_score is not None
+    assert an.key.transpose == an.transpose == 0          # the demo's speaker sings it in this register
+    midi_like = sources.from_notes(twinkle_notes()[:4])
+    _, an2 = score.convert(demo_speech, midi_like, _config(False))
+    assert an2.key.same_speaker is None and "without a voice" in an2.key.reason
+
+
+def test_formant_moves_the_spectrum_not_the_pitch(demo_speech):
+    melody = sources.from_notes(twinkle_notes()[:4])
+    base = _config(False)
+    y0, a0 = score.convert(demo_speech, melody, base)
+    y1, a1 = score.convert(demo_speech, melody, dataclasses.replace(base, formant=1.2))
+    np.testing.assert_allclose(a1.target_f0, a0.target_f0)
+
+    def centroid(w):
+        mag = fe.stft_magnitude(w)
+        return float((mag.sum(axis=0) * np.arange(mag.shape[1])).sum() / mag.sum())
+
+    assert centroid(y1) > 1.05 * centroid(y0)
+
+
 def test_errors(demo_speech):
     melody = sources.from_notes(twinkle_notes()[:3])
     silence = np.zeros(fe.SAMPLE_RATE, dtype=np.float32)

@@ -1,49 +1,10 @@
-"""F0 contour operations: auto transposition, transposition, gap bridging, blip removal."""
+"""F0 contour operations: transposition, gap bridging, blip removal."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from alignsts.melody import contour
-
-
-def _contour(median_hz, n=400, seed=0, unvoiced_every=7):
-    """A wobbly voiced contour around ``median_hz`` with some unvoiced frames."""
-    rng = np.random.default_rng(seed)
-    f0 = median_hz * 2 ** (rng.uniform(-3, 3, n) / 12)
-    f0 = f0 * median_hz / np.median(f0)
-    f0[::unvoiced_every] = 0.0
-    return f0
-
-
-def test_median_semitones():
-    assert contour.median_semitones(np.array([0, 440.0, 440.0, 0])) == pytest.approx(0.0)
-    assert contour.median_semitones(np.array([220.0, 0, 220.0])) == pytest.approx(-12.0)
-    assert np.isnan(contour.median_semitones(np.zeros(5)))
-
-
-@pytest.mark.parametrize("speech_hz,above,expected", [
-    (120.0, 8.0, 0),       # same speaker: the melody sits 8 st above the speaking voice
-    (120.0, 24.0, -12),    # melody two octaves above (e.g. a female reference for a male speaker)
-    (200.0, -12.0, 12),    # melody an octave below the speaking voice
-    (120.0, 0.0, 0),
-    (120.0, 15.8, 0),      # the top of the measured same-speaker range
-    (120.0, -0.4, 0),      # the bottom of it
-    (220.0, 36.0, -24),
-    (200.0, -26.0, 24),
-])
-def test_auto_transpose(speech_hz, above, expected):
-    speech = _contour(speech_hz, seed=1)
-    melody = _contour(speech_hz * 2 ** (above / 12), seed=2, unvoiced_every=3)
-    assert contour.auto_transpose(speech, melody) == expected
-    shifted = above + expected
-    low, high = contour.SUNG_ABOVE_SPOKEN_RANGE
-    assert low <= shifted < high
-
-
-def test_auto_transpose_unvoiced_input_gives_zero():
-    assert contour.auto_transpose(np.zeros(50), _contour(200.0)) == 0
-    assert contour.auto_transpose(_contour(200.0), np.zeros(50)) == 0
 
 
 def test_transpose():

@@ -20,6 +20,10 @@ class WorldFeatures:
     def __len__(self) -> int:
         return len(self.f0)
 
+    def at(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(sp, ap) of the given frame indices: -> [F, K], [F, K] (as FrameAnalyzer.at)."""
+        return self.sp[frames], self.ap[frames]
+
 
 def fft_size() -> int:
     pyworld = load_pyworld()
@@ -177,13 +181,10 @@ def envelope(wav: np.ndarray, f0: np.ndarray, start: int = 0, stop: int | None =
 
 
 def envelope_frames(wav: np.ndarray, f0: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """CheapTrick envelope at chosen frames only: F0 [T] Hz, frame indices [F] -> [F, fft_size()//2+1]."""
-    pyworld = load_pyworld()
-    frames = np.asarray(frames, dtype=np.int64)
-    f0_at = np.ascontiguousarray(f0[frames], dtype=np.float64)
-    t = frames * FRAME_PERIOD_MS / 1000.0
-    return pyworld.cheaptrick(np.asarray(wav, dtype=np.float64), f0_at, np.ascontiguousarray(t),
-                              SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR)
+    """CheapTrick envelope at chosen frames only: F0 [T] Hz, frame indices [F] (any order) ->
+    [F, fft_size()//2+1]. Only the samples around those frames are read."""
+    uniq, inverse = np.unique(np.asarray(frames, dtype=np.int64), return_inverse=True)
+    return FrameAnalyzer(wav, f0).envelope_at(uniq)[inverse]
 
 
 FORMANT_RANGE = (0.8, 1.25)   # formant factors the engines accept (beyond, voices turn cartoonish)

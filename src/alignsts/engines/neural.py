@@ -15,11 +15,12 @@ from typing import Annotated, Optional
 import numpy as np
 
 from ..audio import frontend as fe
-from ..audio import io
+from ..audio import io, world
 from ..audio.content import (CONTENT_SR, ContentModel, device_of, monotone, official_speech_preprocess,
                              require_torch, speaker_embedding)
 from ..errors import NeuralSetupError
-from ..melody import contour
+from ..melody import contour, key
+from ..melody.key import KeyDecision
 from ..validate import CallerOnly, Check, Range, one_of, transpose_setting
 from ..validate import device as device_setting
 from .analysis import ConversionAnalysis
@@ -40,7 +41,8 @@ class NeuralConfig:
     trust_checkpoint: Annotated[bool, CallerOnly("--trust-checkpoint")] = False        # allow full unpickling of checkpoints (only for trusted files)
     speaker: Annotated[str, Check(one_of("resemblyzer", "none"))] = "resemblyzer"          # speaker embedding: resemblyzer, or none (zeros)
     speaker_mean_f0: Annotated[Optional[float], Range(40, 1000)] = None  # Hz for the monotone speech; default: the speech's mean voiced F0
-    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"
+    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"   # auto (octaves), fit (semitones) or semitones
+    formant: Annotated[float, Range(*world.FORMANT_RANGE)] = 1.0   # move the output's formants by this factor (pitch kept)
     seed: Annotated[int, Range(0, 2**32 - 1)] = 0
     device: Annotated[str, Check(device_setting)] = "auto"                  # auto (CUDA when available), cpu, cuda
     griffin_lim_iters: Annotated[int, Range(1, 1000)] = 64
@@ -55,13 +57,16 @@ class NeuralAnalysis(ConversionAnalysis):
     mel: np.ndarray
     rhythm_codes: np.ndarray
     vocoder: str
+    key: KeyDecision | None = None
 
 
 def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progress=None,
-            models: dict | None = None) -> tuple[np.ndarray, NeuralAnalysis]:
+            models: dict | None = None, melody_voice: np.ndarray | None = None) -> tuple[np.ndarray, NeuralAnalysis]:
     """Sing ``speech`` [N] (24 kHz) on the target F0 ``melody_f0`` [T1] Hz (hop 128).
 
     ``models`` may hold already loaded 'acoustic', 'vocoder' and 'content' models (batch use).
+    ``melody_voice`` [M] (24 kHz): the recording the melody was sung in (a reference, or
+    --melody-from), whose voice tells the key decision whether it is the speaker's register.
     Returns (waveform [T1 * hop] at 24 kHz, NeuralAnalysis). Deterministic for a given seed.
     """
     torch = require_torch()
@@ -97,7 +102,13 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
         content = models["content"](io.resample(flat, fe.SAMPLE_RATE, CONTENT_SR))
     spk = speaker_embedding(clean, cfg.speaker if acoustic.cfg.speaker_embed else "none", acoustic.cfg.hidden)
 
-    semitones = contour.resolve_transpose(cfg.transpose, speech_f0, melody_f0)
+    # the envelope cue reads WORLD frames of the speech (only a bounded number: key.MAX_PROBE_FRAMES)
+    speech_frames = world.FrameAnalyzer(clean, world.f0_dio(clean)) if melody_voice is not None \
+        else world.WorldFeatures(speech_f0, None, None)
+    cues = key.voice_cues(clean, speech_frames, melody_f0, melody_voice=melody_voice,
+                          embedding="none" if cfg.speaker == "none" else "auto")
+    decision = key.decide(cfg.transpose, speech_f0, melody_f0, cues)
+    semitones = decision.transpose
     target = contour.transpose(melody_f0, semitones)
 
     report("acoustic", 0.0)
@@ -130,8 +141,10 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
         log.warning("no --vocoder given: using Griffin-Lim, which sounds rough; pass the official HiFi-GAN folder")
         wav = griffin_lim(mel, cfg.griffin_lim_iters, cfg.seed)
         which = "griffin-lim"
+    if cfg.formant != 1.0:   # the vocoder makes a waveform, not an envelope: re-synthesise with WORLD
+        wav = world.shift_formants(wav, world.check_formant(cfg.formant), f0=target)
     report("done", 1.0)
     return wav.astype(np.float32), NeuralAnalysis(
         speech_f0=speech_f0, target_f0=target, content=content, mel=mel, transpose=semitones,
         rhythm_codes=out["rhythm_codes"][0].cpu().numpy() if "rhythm_codes" in out else np.zeros(0, np.int64),
-        vocoder=which)
+        vocoder=which, key=decision)

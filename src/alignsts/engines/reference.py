@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Optional
 
 import numpy as np
 
@@ -17,14 +17,18 @@ from ..audio import chunks
 from ..audio import frontend as fe
 from ..audio import world
 from ..errors import MelodyError
-from ..melody import contour
+from ..melody import contour, key
+from ..melody.key import KeyDecision
 from ..validate import Check, Range, one_of, transpose_setting
 from .analysis import ConversionAnalysis
+
+SAME_SPEAKER_BALANCE = 0.5    # the reference is the user: its colour is theirs, take half of it
+OTHER_SPEAKER_BALANCE = 0.5   # another singer: half of how their spectrum moves, none of its colour
 
 
 @dataclass
 class ReferenceConfig:
-    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"      # "auto" (whole octaves) or semitones
+    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"      # "auto" (whole octaves), "fit" (best semitone shift) or semitones
     reference_f0: Annotated[str, Check(one_of("praat", "harvest", "dio"))] = "praat"          # F0 tracker for the reference: praat, harvest, dio
     bridge_gap_ms: Annotated[float, Range(0, 1000)] = 80.0          # fill reference unvoiced gaps up to this where speech is voiced
     min_voiced_ms: Annotated[float, Range(0, 1000)] = 20.0          # drop shorter voiced blips of the reference F0
@@ -37,10 +41,16 @@ class ReferenceConfig:
     # coarser than ~1.5 kHz at order 8) follows the singing's tilt and loudness; the global
     # part (`balance_global_order`, time-invariant) matches microphone and voice colour.
     # Formant detail stays the speaker's; 0 strength keeps the speech spectrum as it is.
-    balance_strength: Annotated[float, Range(0, 1)] = 0.5
+    # None (default) decides by who sings the reference: the same person -> SAME_SPEAKER_BALANCE
+    # with both parts; another person -> OTHER_SPEAKER_BALANCE of only the per-frame part
+    # relative to its own average (how singing changes tilt and breath over time), never their
+    # colour. A number forces that strength with both parts.
+    balance_strength: Annotated[Optional[float], Range(0, 1)] = None
     balance_frame_order: Annotated[int, Range(1, 256)] = 8
     balance_global_order: Annotated[int, Range(1, 256)] = 64
     balance_smooth_ms: Annotated[float, Range(0, 1000)] = 16.0
+    formant: Annotated[float, Range(*world.FORMANT_RANGE)] = 1.0   # move the output's formants by this factor (pitch kept)
+    speaker_embedding: Annotated[str, Check(one_of("auto", "resemblyzer", "none"))] = "auto"   # same-speaker cue
     align: AlignConfig = field(default_factory=AlignConfig)
     pieces: chunks.PieceConfig = field(default_factory=chunks.PieceConfig)
 
@@ -54,13 +64,17 @@ class Analysis(ConversionAnalysis):
 
     speech_f0 [N], reference_f0 [M], target_f0 [M] (what was synthesised),
     source [M] speech frame used at each output frame, path [L, 2] raw DTW path,
-    transpose (semitones applied to the reference melody).
+    transpose (semitones applied to the reference melody); key: the KeyDecision (what was
+    chosen and why, whether the reference is the speaker's own voice); balance: the spectral
+    balance applied (strength, and 'same'/'other'/'set' for how it was chosen).
     """
     reference_f0: np.ndarray
     source: np.ndarray
     path: np.ndarray
     speech_active: np.ndarray
     reference_active: np.ndarray
+    key: KeyDecision | None = None
+    balance: tuple[float, str] = (0.0, "set")
 
 
 def consonant_frames(f0: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -124,12 +138,15 @@ def _log_diff_ceps(sp: np.ndarray, ref_sp: np.ndarray) -> np.ndarray:
 
 def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, frame_order: int,
                            global_order: int, strength: float, smooth: int,
-                           global_ceps: np.ndarray | None = None) -> None:
+                           global_ceps: np.ndarray | None = None, keep_colour: bool = True) -> None:
     """Move envelope ``sp`` [T, K] (in place) toward the coarse shape of the reference's.
 
     ``ref_envelope(a, b)`` returns the reference envelope of frames a..b-1 ([b-a, K]).
     The difference of the log envelopes is liftered: per frame up to ``frame_order``,
     and its mean over ``active`` frames up to ``global_order`` (time-invariant).
+    ``keep_colour=False`` (a reference sung by someone else) drops the time-invariant part
+    altogether and removes the per-frame part's mean over ``active`` frames: the output follows
+    how the reference's coarse shape moves, not where it sits (their voice colour).
     Works in blocks of BALANCE_CHUNK frames. ``global_ceps`` [K]: that mean, when it was
     taken over more than ``sp`` (a piece of a long conversion; see balance_global_ceps).
     """
@@ -137,16 +154,19 @@ def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, fra
 
     n, k = sp.shape
     blocks = [(a, min(a + BALANCE_CHUNK, n)) for a in range(0, n, BALANCE_CHUNK)]
-    glob = np.zeros(k)
-    if global_ceps is not None:
-        glob[frame_order + 1: global_order + 1] = global_ceps[frame_order + 1: global_order + 1]
-    elif global_order > frame_order and active[:n].any():
+    mean = global_ceps
+    if mean is None and (global_order > frame_order or not keep_colour) and active[:n].any():
         total = np.zeros(k)
         for a, b in blocks:
             if active[a:b].any():
                 ceps = _log_diff_ceps(sp[a:b][active[a:b]], ref_envelope(a, b)[active[a:b]])
                 total += ceps.sum(axis=0)
-        glob[frame_order + 1: global_order + 1] = (total / active[:n].sum())[frame_order + 1: global_order + 1]
+        mean = total / active[:n].sum()
+    glob = np.zeros(k)
+    if mean is not None and keep_colour:
+        glob[frame_order + 1: global_order + 1] = mean[frame_order + 1: global_order + 1]
+    elif mean is not None:
+        glob[: frame_order + 1] = -mean[: frame_order + 1]
     glob_gain = idct(glob, type=2, norm="ortho")
     margin = max(smooth, 1)
     tail = sp[:0].copy()   # the unmodified last rows of the previous block
@@ -251,19 +271,25 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
         source = keep_consonant_rate(source, cons, contour.ms_to_frames(cfg.max_consonant_ms))
     source = np.maximum.accumulate(source)
 
+    window, _ = cfg.pieces.analysis_frames()
+    speech_frames = world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window)
+    report("key", 0.0)
+    cues = key.voice_cues(speech, speech_frames, ref_f0, melody_voice=reference, embedding=cfg.speaker_embedding)
+    decision = key.decide(cfg.transpose, speech_f0, ref_f0, cues)
+    strength, colour = balance_for(cfg.balance_strength, decision)
+    formant = world.check_formant(cfg.formant)
+
     report("synthesis", 0.0)
-    semitones = contour.resolve_transpose(cfg.transpose, speech_f0, ref_f0)
+    semitones = decision.transpose
     voiced_src = speech_f0[source] > 0
     target = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms), allow=voiced_src)
     target = contour.transpose(target, semitones)
 
-    window, _ = cfg.pieces.analysis_frames()
-    speech_frames = world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window)
     ap_voiced = speech_frames.median_voiced_aperiodicity()
     bounds = chunks.plan_pieces(m, cfg.pieces.piece_frames(), chunks.join_cost(r_energy, target > 0))
     ref_f0_env = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms))
     global_ceps = None
-    if cfg.balance_strength > 0 and len(bounds) > 2:
+    if strength > 0 and len(bounds) > 2:
         global_ceps = balance_global_ceps(speech_frames, source, reference, ref_f0_env, ali.reference_active)
 
     def features(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
@@ -273,11 +299,14 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
         if ap_voiced is not None:
             # sung frames must be periodic even where the speech frame was not (consonants)
             ap[voiced] = np.minimum(ap[voiced], ap_voiced)
-        if cfg.balance_strength > 0:
+        if strength > 0:
             apply_spectral_balance(sp, lambda a, b: world.envelope(reference, ref_f0_env, lo + a, lo + b),
                                    ali.reference_active[lo:hi], cfg.balance_frame_order,
-                                   cfg.balance_global_order, cfg.balance_strength,
-                                   contour.ms_to_frames(cfg.balance_smooth_ms), global_ceps)
+                                   cfg.balance_global_order, strength,
+                                   contour.ms_to_frames(cfg.balance_smooth_ms), global_ceps,
+                                   keep_colour=colour != "other")
+        if formant != 1.0:
+            sp = world.warp_formants(sp, formant)
         return sp, ap
 
     y = chunks.synthesize_in_pieces(target, len(reference), features, bounds,
@@ -291,8 +320,19 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     report("done", 1.0)
     analysis = Analysis(speech_f0=speech_f0, reference_f0=ref_f0, target_f0=target[:m], source=source,
                         path=ali.path, transpose=semitones, speech_active=ali.speech_active,
-                        reference_active=ali.reference_active)
+                        reference_active=ali.reference_active, key=decision, balance=(strength, colour))
     return y, analysis
+
+
+def balance_for(setting: float | None, decision: KeyDecision) -> tuple[float, str]:
+    """(strength, how) of the spectral balance: a number from the config wins ('set'); else
+    'same' (SAME_SPEAKER_BALANCE with the reference's colour) when the key decision found the
+    reference to be the speaker's own voice, 'other' (OTHER_SPEAKER_BALANCE, no colour)."""
+    if setting is not None:
+        return float(setting), "set"
+    if decision.same_speaker:
+        return SAME_SPEAKER_BALANCE, "same"
+    return OTHER_SPEAKER_BALANCE, "other"
 
 
 def balance_global_ceps(speech_frames: world.FrameAnalyzer, source: np.ndarray, reference: np.ndarray,

@@ -28,12 +28,13 @@ from ..audio import chunks
 from ..audio import frontend as fe
 from ..audio import world
 from ..errors import AudioInputError, MelodyError
-from ..melody import contour
+from ..melody import contour, key
 from ..melody.expression import ExpressionConfig, expressive_f0
 from ..melody.lyrics import ScoreSyllable, has_lyrics, language_of, score_syllables
+from ..melody.key import KeyDecision
 from ..melody.notes import Melody, Note
 from .analysis import ConversionAnalysis
-from ..validate import Check, Range, transpose_setting
+from ..validate import Check, Range, one_of, transpose_setting
 
 log = logging.getLogger("alignsts")
 
@@ -42,7 +43,9 @@ DT = fe.HOP / fe.SAMPLE_RATE
 
 @dataclass
 class ScoreConfig:
-    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"
+    transpose: Annotated[str | float, Check(transpose_setting)] = "auto"   # auto (octaves), fit (semitones) or semitones
+    formant: Annotated[float, Range(*world.FORMANT_RANGE)] = 1.0   # move the output's formants by this factor (pitch kept)
+    speaker_embedding: Annotated[str, Check(one_of("auto", "resemblyzer", "none"))] = "auto"   # key cue of --melody-from voices
     max_consonant_ms: Annotated[float, Range(10, 2000)] = 250.0   # longer consonant clusters are compressed to this
     min_vowel_share: Annotated[float, Range(0, 1)] = 0.8      # legato consonants leave the vowel at least this share
     lead_in_s: Annotated[float, Range(0, 60)] = 0.0            # shift the whole output by this (s); 0 = on the score's timeline
@@ -72,6 +75,7 @@ class ScoreAnalysis(ConversionAnalysis):
     lyrics: list[ScoreSyllable] = field(default_factory=list)   # the score's syllables, when it has words
     lyrics_aligned: bool = False               # syllables come from aligning the speech to the lyrics
     lyrics_mapped: bool = False                # the score's syllable-to-note mapping is sung (else the DP's)
+    key: KeyDecision | None = None             # the transposition chosen and why
 
 
 def _place(src_a: int, src_b: int, out_a: float, out_b: float, source: np.ndarray, part: np.ndarray,
@@ -248,7 +252,11 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
         if message:
             log.warning("%s", message)
 
-    semitones = contour.resolve_transpose(cfg.transpose, feats.f0, melody.f0)
+    report("key", 0.0)
+    cues = key.voice_cues(speech, feats, melody.f0, melody_voice=melody.voice, embedding=cfg.speaker_embedding)
+    decision = key.decide(cfg.transpose, feats.f0, melody.f0, cues)
+    semitones = decision.transpose
+    formant = world.check_formant(cfg.formant)
     # output time = score time; only an explicit lead-in moves everything (and says so)
     lead = float(cfg.lead_in_s)
     if lead < 0:
@@ -275,7 +283,8 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     speech_voiced = feats.f0 > 0
     voiced = (part == VOWEL) | (sounding & speech_voiced[source])
     target = np.where(voiced, np.where(sung > 0, sung, held), 0.0)
-    y = _synthesize(feats, source, target, voiced, sounding, cfg.pieces, lambda f: report("synthesis", f))
+    y = _synthesize(feats, source, target, voiced, sounding, cfg.pieces, lambda f: report("synthesis", f),
+                    formant)
     gain = _sounding_gain(sounding, contour.ms_to_frames(cfg.fade_ms))
     if cfg.sustain > 0:
         gain *= sustain_gain(chunks.loudness_db(y)[:m], part == VOWEL, cfg.sustain,
@@ -287,13 +296,13 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
                             target_f0=target, source=source, part=part,
                             transpose=semitones, message=message, lead_in=lead, lyrics=lyric_sylls,
                             lyrics_aligned=aligned,
-                            lyrics_mapped=mapped)
+                            lyrics_mapped=mapped, key=decision)
 
 
 def _synthesize(feats: world.FrameAnalyzer, source: np.ndarray, target: np.ndarray, voiced: np.ndarray,
-                sounding: np.ndarray, pieces: chunks.PieceConfig, tick) -> np.ndarray:
+                sounding: np.ndarray, pieces: chunks.PieceConfig, tick, formant: float = 1.0) -> np.ndarray:
     """WORLD synthesis of the re-timed speech frames ``source`` [M] at ``target`` F0 [M], in pieces
-    joined where nothing is sung: -> [M * HOP] float32."""
+    joined where nothing is sung, formants moved by ``formant``: -> [M * HOP] float32."""
     m = len(target)
     ap_voiced = feats.median_voiced_aperiodicity()
 
@@ -302,6 +311,8 @@ def _synthesize(feats: world.FrameAnalyzer, source: np.ndarray, target: np.ndarr
         if ap_voiced is not None:  # sung frames are periodic even where the speech was breathy
             v = voiced[lo:hi]
             ap[v] = np.minimum(ap[v], ap_voiced)
+        if formant != 1.0:
+            sp = world.warp_formants(sp, formant)
         return sp, ap
 
     cost = chunks.join_cost(np.where(sounding, 0.0, -100.0), target > 0)

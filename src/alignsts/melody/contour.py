@@ -5,54 +5,6 @@ import numpy as np
 
 from ..audio.frames import ms_to_frames, runs, smooth_frames  # noqa: F401  (part of this module's API)
 
-# How far above their own speaking median (semitones) people sing, with the melody
-# left where it is. Measured on the real pairs (Praat medians): -0.4 to +15.8.
-# Auto transposition moves the melody by whole octaves only when it falls outside
-# this window, e.g. a male speaker with a female singer's reference.
-SUNG_ABOVE_SPOKEN_RANGE = (-5.0, 19.0)
-
-
-def median_semitones(f0: np.ndarray) -> float:
-    """Median of the voiced frames in semitones re 440 Hz (nan when nothing is voiced)."""
-    v = f0[f0 > 0]
-    if len(v) == 0:
-        return float("nan")
-    return float(np.median(12.0 * np.log2(v / 440.0)))
-
-
-def auto_transpose(speech_f0: np.ndarray, melody_f0: np.ndarray) -> int:
-    """Whole octaves (in semitones) that put the melody where this speaker can sing it.
-
-    0 while the melody's median lies within SUNG_ABOVE_SPOKEN_RANGE of the speaker's
-    speaking median (a same-speaker reference), else the nearest octave shift into it.
-    """
-    s, m = median_semitones(speech_f0), median_semitones(melody_f0)
-    if np.isnan(s) or np.isnan(m):
-        return 0
-    low, high = SUNG_ABOVE_SPOKEN_RANGE
-    shift = 0
-    while m - s + shift >= high:
-        shift -= 12
-    while m - s + shift < low:
-        shift += 12
-    return shift
-
-
-def resolve_transpose(setting, speech_f0: np.ndarray, melody_f0: np.ndarray) -> float:
-    """Semitones to apply for a --transpose setting: 'auto' (see auto_transpose) or a number.
-
-    Raises MelodyError when the transposed melody leaves the range a voice (and WORLD) can
-    synthesise, validate.MIN_SUNG_HZ..MAX_SUNG_HZ, so no absurd F0 reaches the vocoder.
-    """
-    from ..validate import transpose as check_transpose
-
-    if setting is None or (isinstance(setting, str) and setting.lower() == "auto"):
-        semitones = float(auto_transpose(speech_f0, melody_f0))
-    else:
-        semitones = float(check_transpose(setting))
-    check_sung_range(melody_f0, semitones)
-    return semitones
-
 
 def check_sung_range(melody_f0: np.ndarray, semitones: float) -> None:
     """MelodyError unless the voiced melody [T] Hz moved by ``semitones`` stays singable."""

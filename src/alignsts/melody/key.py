@@ -98,9 +98,9 @@ class KeyDecision:
 def parse_setting(setting) -> str | float:
     """'auto' (also None), 'fit' or semitones (|x| <= validate.MAX_TRANSPOSE) -> 'auto' | 'fit' | float;
     anything else is an InvalidValueError."""
-    from ..validate import transpose
+    from ..validate import TRANSPOSE_WORDS, transpose
 
-    return "auto" if setting is None else transpose(setting, "transpose", ("auto", "fit"))
+    return "auto" if setting is None else transpose(setting, "transpose", TRANSPOSE_WORDS)
 
 
 # --- registers ----------------------------------------------------------------------------
@@ -196,42 +196,43 @@ def embedding_cosine(a_wav: np.ndarray, b_wav: np.ndarray) -> float | None:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
 
 
-def speech_envelope_at(speech_feats, semitones: float) -> np.ndarray | None:
+def speech_envelope_at(speech_frames, semitones: float) -> np.ndarray | None:
     """Average log envelope [K] of the speech re-synthesised ``semitones`` higher (formants kept).
 
     CheapTrick's envelope of a high voice is sampled only at its sparse harmonics, which reads
     as raised formants; analysing the speaker's voice at the melody's pitch gives both sides of
     the comparison the same bias (a soprano's own singing then matches her speech).
-    ``speech_feats``: audio.world.WorldFeatures of the speech.
+    ``speech_frames``: the speech's WORLD frames (audio.world.FrameAnalyzer or WorldFeatures:
+    ``f0`` [T] and ``at(frames) -> (sp, ap)``); only the first MAX_PROBE_FRAMES are read, so
+    the cost is bounded on long inputs.
     """
     from ..audio import world
 
-    f0 = np.asarray(speech_feats.f0, dtype=np.float64)
+    n = min(len(speech_frames.f0), MAX_PROBE_FRAMES)
+    f0 = np.asarray(speech_frames.f0[:n], dtype=np.float64)
     if not np.any(f0 > 0):
         return None
+    sp, ap = speech_frames.at(np.arange(n))
     if abs(semitones) < 1.0:
-        return average_log_envelope(speech_feats.sp[f0 > 0])
-    n = min(len(f0), MAX_PROBE_FRAMES)   # enough voiced frames for an average; bounded on long inputs
-    probe_f0 = np.where(f0[:n] > 0, f0[:n] * 2.0 ** (semitones / 12.0), 0.0)
-    if not np.any(probe_f0 > 0):
-        return average_log_envelope(speech_feats.sp[f0 > 0])
-    probe = world.synthesize(world.WorldFeatures(probe_f0, speech_feats.sp[:n], speech_feats.ap[:n]))
+        return average_log_envelope(sp[f0 > 0])
+    probe_f0 = np.where(f0 > 0, f0 * 2.0 ** (semitones / 12.0), 0.0)
+    probe = world.synthesize(world.WorldFeatures(probe_f0, sp, ap))
     return voiced_envelope(probe, probe_f0)
 
 
-def voice_cues(speech: np.ndarray, speech_feats, melody_f0: np.ndarray,
+def voice_cues(speech: np.ndarray, speech_frames, melody_f0: np.ndarray,
                melody_voice: np.ndarray | None = None, embedding: str = "auto") -> VoiceCues:
-    """Cues about the melody's singer: speech [N] (24 kHz) with its WORLD features
-    (audio.world.WorldFeatures), the melody F0 [T] Hz and, when the melody is a recording, that
+    """Cues about the melody's singer: speech [N] (24 kHz) with its WORLD frames
+    (audio.world.FrameAnalyzer or WorldFeatures), the melody F0 [T] Hz and, when the melody is a recording, that
     recording ``melody_voice`` [M] (24 kHz, its F0 is ``melody_f0``).
     ``embedding``: 'auto' (Resemblyzer when installed), 'resemblyzer' or 'none'.
     """
     if embedding not in ("auto", "resemblyzer", "none"):
         raise MelodyError(f"speaker embedding must be auto, resemblyzer or none, got {embedding!r}")
-    cues = VoiceCues(register_st=median_semitones(melody_f0) - median_semitones(speech_feats.f0))
+    cues = VoiceCues(register_st=median_semitones(melody_f0) - median_semitones(speech_frames.f0))
     if melody_voice is None or not math.isfinite(cues.register_st):
         return cues
-    s_env = speech_envelope_at(speech_feats, cues.register_st)
+    s_env = speech_envelope_at(speech_frames, cues.register_st)
     m_env = voiced_envelope(melody_voice, melody_f0)
     if s_env is not None and m_env is not None:
         cues.formant_ratio, cues.envelope_match = formant_ratio(s_env, m_env)

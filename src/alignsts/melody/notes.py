@@ -54,6 +54,7 @@ class Melody:
     notes: list[Note] = field(default_factory=list)
     has_expression: bool = False   # True when f0 is a performed contour, not flat notes
     transcribed: bool = False      # notes transcribed from a recording (they keep its timeline)
+    voice: np.ndarray | None = field(default=None, repr=False)   # that recording [N] (24 kHz): key cues
 
     @property
     def duration(self) -> float:

@@ -84,8 +84,9 @@ def from_recording(wav: np.ndarray, where: str = "melody recording",
     notes = split_at_syllables(notes, syllable_onsets(mag, f0))
     notes = note_levels(notes, fe.loudness_db(fe.log_mel(wav)))
     if contour:
-        return nt.Melody(f0=f0, notes=notes, has_expression=True, transcribed=True)
-    return nt.Melody(f0=nt.notes_to_f0(notes, len(f0)), notes=notes, has_expression=False, transcribed=True)
+        return nt.Melody(f0=f0, notes=notes, has_expression=True, transcribed=True, voice=wav)
+    return nt.Melody(f0=nt.notes_to_f0(notes, len(f0)), notes=notes, has_expression=False, transcribed=True,
+                     voice=wav)
 
 
 def note_levels(notes: list[nt.Note], energy_db: np.ndarray, floor_db: float = -24.0) -> list[nt.Note]:
