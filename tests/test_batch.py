@@ -189,6 +189,23 @@ def test_convert_row_returns_one_line_reasons(tmp_path, demo):
     assert error and "\n" not in error
 
 
+def test_row_transpose_and_shared_formant_reach_the_conversion(tmp_path, demo):
+    speech, _, midi = demo
+    m = write_manifest(tmp_path / "m.csv", ["speech", "midi", "output", "transpose"],
+                       [[speech, midi, "fit.wav", "fit"], [speech, midi, "up.wav", " +2 "]])
+    rows, bad = batch.read_manifest(m)
+    assert not bad and [r.transpose for r in rows] == ["fit", 2.0]
+    plain = api.convert(speech, midi=midi, transpose=2.0)
+    settings = batch.Settings(convert=(("formant", 1.2),))
+    line, error, _, seconds = batch.convert_row(rows[1], settings)
+    assert error is None and seconds > 0
+    bright = sf.read(tmp_path / "up.wav")[0]
+    assert len(bright) == len(plain.wav)
+    spectrum = [np.abs(np.fft.rfft(w)) for w in (plain.wav, bright)]
+    centroid = [float((x * np.arange(len(x))).sum() / x.sum()) for x in spectrum]
+    assert centroid[1] > 1.05 * centroid[0]
+
+
 def test_bad_config_stops_the_run_before_any_work(tmp_path, demo):
     speech, sing, _ = demo
     (tmp_path / "bad.yaml").write_text("no_such_setting: 1\n")

@@ -69,8 +69,27 @@ def test_converter_reference_writes_audio_plot_and_status(converter, demo_paths)
     ref_n = len(api.load_input(sing, "reference"))
     assert sr == fe.SAMPLE_RATE and abs(len(wav) - ref_n) <= fe.HOP and np.sqrt(np.mean(wav ** 2)) > 1e-3
     assert Path(plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and mix is None
-    assert "reference engine" in status
+    assert "reference engine" in status and "Key: " in status and "same-speaker score" in status
     assert seen and all(0.0 <= f <= 1.0 and desc for f, desc in seen)
+
+
+def test_converter_passes_fit_and_formant(converter, demo_paths):
+    speech, _ = demo_paths
+    notes = "C4 0.6\nD4 0.6\nE4 0.6\nF4 0.6\nG4 1.2"
+    plain, *_ = converter(str(speech), notes_text=notes, expression=False, transpose="fit", formant=1.0)
+    bright, _plot, _json, _mix, status = converter(str(speech), notes_text=notes, expression=False,
+                                                   transpose="fit", formant=1.2)
+    assert "(fit)" not in status and "shifted" in status       # the fit decision's reason is shown
+    a, b = sf.read(plain)[0], sf.read(bright)[0]
+    assert len(a) == len(b)
+
+    def centroid(w):
+        mag = fe.stft_magnitude(w.astype(np.float32))
+        return float((mag.sum(axis=0) * np.arange(mag.shape[1])).sum() / mag.sum())
+
+    assert centroid(b) > 1.05 * centroid(a)
+    with pytest.raises(gr.Error, match="formant must be between"):
+        converter(str(speech), notes_text=notes, formant=2.0)
 
 
 def test_converter_typed_notes_and_score_options(converter, demo_paths):

@@ -414,7 +414,7 @@ def _convert(row: Row, settings: Settings) -> float:
     kwargs[row.melody_kind] = row.melody
     if row.lyrics:
         kwargs["lyrics"] = row.lyrics
-    engine = api.choose_engine(row.engine or settings.engine, row.melody if kind == "reference" else None)
+    engine = api.choose_engine(row.engine or settings.engine, row.melody if row.melody_kind == "reference" else None)
     Path(row.output).parent.mkdir(parents=True, exist_ok=True)   # (run() made it; a Dask worker may be elsewhere)
     result = api.convert(row.speech, engine=engine, transpose=row.transpose, config=configs[engine], **kwargs)
     api.save(result, row.output, sr=settings.sr)

@@ -272,6 +272,25 @@ def test_spectral_balance_of_another_voice_ignores_its_colour():
     np.testing.assert_allclose(moved[5:-5], want[5:-5], atol=0.1)
 
 
+@pytest.mark.parametrize("keep_colour", [True, False])
+def test_spectral_balance_mean_given_for_a_piece_equals_the_mean_taken(keep_colour):
+    """A piece of a long conversion gets the whole song's mean (global_ceps): given that same
+    mean, the result equals the one-piece computation, with or without the reference's colour."""
+    rng = np.random.default_rng(4)
+    n, k = 50, 129
+    sp = np.exp(rng.standard_normal((n, k)))
+    ref = np.exp(rng.standard_normal((n, k)))
+    active = rng.random(n) > 0.2
+    taken = sp.copy()
+    eng.apply_spectral_balance(taken, lambda a, b: ref[a:b], active, 4, 20, 0.7, 3, keep_colour=keep_colour)
+    mean = eng._log_diff_ceps(sp[active], ref[active]).mean(axis=0)
+    given = sp.copy()
+    eng.apply_spectral_balance(given, lambda a, b: ref[a:b], active, 4, 20, 0.7, 3, global_ceps=mean,
+                               keep_colour=keep_colour)
+    np.testing.assert_allclose(given, taken, rtol=1e-9)
+    assert not np.allclose(taken, sp)
+
+
 def _decision(same):
     from alignsts.melody import key
 
