@@ -40,8 +40,7 @@ check: setup
 	$(PY) -m pytest -q -m "not slow"
 
 bench: setup
-	$(PY) benchmarks/reference_pairs.py
-	$(PY) benchmarks/cross_singer.py --baseline
+	$(PY) benchmarks/reference_pairs.py --cross-singer
 	$(PY) benchmarks/long_input.py
 	$(PY) benchmarks/score_pairs.py
 	$(PY) benchmarks/lyrics_align.py

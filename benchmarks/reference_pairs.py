@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Quality and speed of the reference engine on the real speech/singing pairs.
 
-    python benchmarks/reference_pairs.py [--pairs-dir DIR] [--out-dir DIR] [--no-mcd]
+    python benchmarks/reference_pairs.py [--pairs-dir DIR] [--out-dir DIR] [--no-mcd] [--cross-singer]
 
 For every pair folder (speech.wav + sing.wav, see ../shared/data/sts-pairs/README.md) this
 converts the speech with ``alignsts.engines.reference.convert`` (default ReferenceConfig),
@@ -11,7 +11,9 @@ svpt.wav, sing_vocoded.wav) are scored with the same function.
 
 RTF = conversion wall time / duration of the output (the sung reference's length).
 One untimed conversion of the first pair runs first, so imports and numba JIT loading
-are not timed. Exit code: 0, or 2 when the pairs folder does not exist.
+are not timed. ``--cross-singer`` then runs the cross-singer section (benchmarks/cross_singer.py:
+the same pairs with another register's voice as the reference, before and after the key logic).
+Exit code: 0, or 2 when the pairs folder does not exist.
 """
 from __future__ import annotations
 
@@ -107,6 +109,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out-dir", type=Path, default=None,
                     help="also write <pair>.wav outputs, results.json and results.md here")
     ap.add_argument("--no-mcd", action="store_true", help="skip MCD (the slowest metric)")
+    ap.add_argument("--cross-singer", action="store_true",
+                    help="also run the cross-singer section (benchmarks/cross_singer.py --baseline)")
     args = ap.parse_args(argv)
 
     pairs = pairs_or_none(args.pairs_dir)
@@ -317,6 +321,11 @@ def main(argv=None) -> int:
                                      "warmup_seconds": warmup, "stage_seconds": stage_time, "results": results},
                       "| pair | system | RCA | F0 RMSE (c) | LSD | RRD | MCD | RTF |\n|---|---|---|---|---|---|---|---|",
                       lines)
+    if args.cross_singer:
+        import cross_singer   # beside this file (it imports from this module: imported late)
+
+        print()
+        return cross_singer.main(["--pairs-dir", str(args.pairs_dir), "--baseline"])
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Drive `alignsts ui` from headless Chromium (for scripts/ui_screenshot.py and benchmarks/ui_overhead.py).
+"""Drive `alignsts ui` from headless Chromium (scripts/ui_screenshot.py, benchmarks/ui_overhead.py
+and tests/test_ui.py).
 
 Uses Debian's chromium and chromedriver explicitly (`make sysdeps` installs them), so selenium
 downloads nothing; the server runs as `python -m alignsts ui` on a free 127.0.0.1 port.
@@ -27,31 +28,39 @@ def free_port() -> int:
 
 
 class Server:
-    """`python -m alignsts ui` in a subprocess; ``ready_s``: from launch to the first HTTP 200."""
+    """`python -m alignsts ui` in a subprocess; ``ready_s``: from launch to the first HTTP 200.
+    ``env``: extra environment variables for the server (e.g. its own TMPDIR)."""
 
-    def __init__(self, *args: str, timeout: float = 180.0):
+    def __init__(self, *args: str, timeout: float = 180.0, env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = tempfile.TemporaryFile("w+")
         t0 = time.perf_counter()
         self.proc = subprocess.Popen([sys.executable, "-m", "alignsts", "ui", "--port", str(self.port), *args],
                                      stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, GRADIO_ANALYTICS_ENABLED="False"))
+                                     env=dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", **(env or {})))
         while True:
             if self.proc.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(f"alignsts ui exited: {self.log.read()}")
+                raise RuntimeError(f"alignsts ui exited: {self.output()}")
             try:
                 with urllib.request.urlopen(self.url, timeout=5):
                     break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if time.perf_counter() - t0 > timeout:
-                    raise RuntimeError("alignsts ui did not answer") from None
+                    self.stop()
+                    raise RuntimeError(f"alignsts ui did not answer in {timeout:g} s") from None
                 time.sleep(0.05)
         self.started = time.perf_counter()
         self.ready_s = self.started - t0
 
-    def stop(self) -> None:
+    def output(self) -> str:
+        """What the server printed so far."""
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self) -> int:
+        """Terminate (kill after 60 s); the server's exit code."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -59,7 +68,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
+        if not self.log.closed:
+            self.log.close()
+        return self.proc.returncode
 
     def __enter__(self):
         return self
@@ -69,7 +80,7 @@ class Server:
 
 
 def browser(width: int = 1400, height: int = 1800):
-    """Headless Chromium with a fresh profile (removed with the process's temp files)."""
+    """Headless Chromium with a fresh profile (quit_browser removes it)."""
     os.environ["SE_OFFLINE"] = "true"    # selenium-manager must not download anything,
     os.environ["SE_MANAGER_PATH"] = "/nonexistent/selenium-manager"   # nor run at all: it would fail here
     from selenium import webdriver
@@ -81,6 +92,7 @@ def browser(width: int = 1400, height: int = 1800):
     for flag in FLAGS + [f"--user-data-dir={profile}", f"--window-size={width},{height}"]:
         opts.add_argument(flag)
     driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(120)
     driver.alignsts_profile = profile
     return driver
 

@@ -135,7 +135,7 @@ def test_convert_command_leaves_its_arguments_alone(tmp_path, monkeypatch):
     before = dict(vars(args))
     calls = []
     monkeypatch.setattr(api, "convert", lambda *a, **kw: calls.append(kw) or api.Result(
-        np.zeros(2400, np.float32), 24000, SimpleNamespace(transpose=0.0)))
+        np.zeros(2400, np.float32), 24000, SimpleNamespace(transpose=0.0, key=None)))
     assert cli.cmd_convert(args) == 0
     assert vars(args) == before
     assert calls and calls[0]["melody"] is not None and "midi" not in calls[0]

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -20,15 +17,13 @@ import soundfile as sf
 
 from alignsts import api
 from alignsts.audio import frontend as fe
-from alignsts.errors import AlignSTSError
 
 gr = pytest.importorskip("gradio", reason="the ui extra is not installed (pip install 'alignsts[ui]')")
 from alignsts import ui  # noqa: E402
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1400,1800"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import ui_browser  # noqa: E402  (the headless-Chromium helpers the screenshot and benchmark use)
+
 START_TIMEOUT_S = 180     # a loaded 2-core CI machine imports gradio slowly
 CONVERT_TIMEOUT_S = 240
 
@@ -144,55 +139,15 @@ def test_cli_ui_rejects_bad_settings(capsys):
 
 # ---------------------------------------------------------------- a real server
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class UIProcess:
+class UIProcess(ui_browser.Server):
     """``python -m alignsts ui`` in a subprocess with its own TMPDIR (so its files can be checked)."""
 
     def __init__(self, tmp: Path, *args: str):
         self.tmp = tmp / "server-tmp"
         self.tmp.mkdir()
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        env = dict(os.environ, TMPDIR=str(self.tmp), GRADIO_ANALYTICS_ENABLED="False",
-                   GRADIO_ALLOWED_PATHS="/etc,/work,/home,/root")   # ignored: it must serve only its own files
-        self.log = open(tmp / "server.log", "w+")
-        self.proc = subprocess.Popen([sys.executable, "-m", "alignsts", "ui", "--port", str(self.port), *args],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        self.ready_s = self._wait_ready()
-
-    def _wait_ready(self) -> float:
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < START_TIMEOUT_S:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.output()}")
-            try:
-                with urllib.request.urlopen(self.url, timeout=5) as r:
-                    if r.status == 200:
-                        return time.monotonic() - t0
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.2)
-        raise RuntimeError(f"server not ready after {START_TIMEOUT_S} s: {self.output()}")
-
-    def output(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
+        super().__init__(*args, timeout=START_TIMEOUT_S,
+                         env=dict(TMPDIR=str(self.tmp),
+                                  GRADIO_ALLOWED_PATHS="/etc,/work,/home,/root"))   # ignored: it must serve only its own files
 
 
 @pytest.fixture(scope="module")
@@ -214,43 +169,23 @@ def expected_samples(**melody) -> int:
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+def browser():
+    if not (Path(ui_browser.CHROMIUM).exists() and Path(ui_browser.CHROMEDRIVER).exists()):
         pytest.skip("Debian's chromium and chromium-driver are not installed (make sysdeps installs them)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    os.environ["SE_OFFLINE"] = "true"    # selenium-manager must not try to download anything,
-    os.environ["SE_MANAGER_PATH"] = "/nonexistent/selenium-manager"   # nor run at all: it would fail here
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = str(CHROMIUM)
-    for flag in BROWSER_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(options=opts, service=Service(str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(120)
+    pytest.importorskip("selenium.webdriver")
+    driver = ui_browser.browser()
     yield driver
-    driver.quit()
+    ui_browser.quit_browser(driver)
 
 
 def open_page(browser, server):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    browser.get(server.url)
-    WebDriverWait(browser, 120).until(ec.element_to_be_clickable((By.ID, "convert-button")))
+    ui_browser.open_page(browser, server.url)
 
 
 def upload(browser, elem_id: str, path: Path, tab: str | None = None) -> None:
     """Choose a file in an input (after showing its tab) and wait until the upload is done."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    if tab:   # a tab's inputs exist once it is shown
-        browser.find_element(By.ID, f"{tab}-button").click()
-    browser.find_element(By.CSS_SELECTOR, f"#{elem_id} input[type=file]").send_keys(str(path))
-    done = f"#{elem_id} audio, #{elem_id} a[download]"   # the player, or the file's link, once uploaded
-    WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, done))
+    ui_browser.upload(browser, elem_id, path, tab=tab)
+    ui_browser.wait_uploaded(browser, elem_id)
 
 
 def convert_in_page(browser) -> tuple[np.ndarray, int, str]:
