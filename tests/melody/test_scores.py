@@ -73,29 +73,20 @@ def test_ust_details(tmp_path):
         (0.0, 0.5, 60, "あ", False), (0.75, 1.75, 62, "か", False), (1.75, 3.75, 64, None, True)]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("hello", "not a UST file"),
-    ("[#0000]\nLyric=a\nNoteNum=60\n", "Length"),
-    ("[#0000]\nLength=480\nLyric=a\n", "NoteNum"),
-    ("[#SETTING]\nTempo=fast\n[#0000]\nLength=480\nLyric=a\nNoteNum=60\n", "tempo"),
-    ("[#0000]\nLength=480\nLyric=R\nNoteNum=60\n", "no notes"),
+@pytest.mark.parametrize("suffix, text, message", [
+    (".ust", "hello", "not a UST file"),
+    (".ust", "[#0000]\nLyric=a\nNoteNum=60\n", "Length"),
+    (".ust", "[#0000]\nLength=480\nLyric=a\n", "NoteNum"),
+    (".ust", "[#SETTING]\nTempo=fast\n[#0000]\nLength=480\nLyric=a\nNoteNum=60\n", "tempo"),
+    (".ust", "[#0000]\nLength=480\nLyric=R\nNoteNum=60\n", "no notes"),
+    (".ustx", "a: [", "not a readable USTX"),
+    (".ustx", "name: x\n", "no voice_parts"),
+    (".ustx", "voice_parts: [{notes: []}]\n", "no voice part has notes"),
+    (".ustx", "voice_parts: [{notes: [{position: 0, duration: 0, tone: 60, lyric: a}]}]\n", "positive"),
+    (".ustx", "voice_parts: [{notes: [{position: 0, lyric: a}]}]\n", "numeric"),
 ])
-def test_bad_ust_is_one_clear_error(tmp_path, text, message):
-    p = tmp_path / "bad.ust"
-    p.write_text(text, encoding="utf-8")
-    with pytest.raises(MelodyError, match=message):
-        scores.read_score(p)
-
-
-@pytest.mark.parametrize("text, message", [
-    ("a: [", "not a readable USTX"),
-    ("name: x\n", "no voice_parts"),
-    ("voice_parts: [{notes: []}]\n", "no voice part has notes"),
-    ("voice_parts: [{notes: [{position: 0, duration: 0, tone: 60, lyric: a}]}]\n", "positive"),
-    ("voice_parts: [{notes: [{position: 0, lyric: a}]}]\n", "numeric"),
-])
-def test_bad_ustx_is_one_clear_error(tmp_path, text, message):
-    p = tmp_path / "bad.ustx"
+def test_bad_utau_file_is_one_clear_error(tmp_path, suffix, text, message):
+    p = tmp_path / f"bad{suffix}"
     p.write_text(text, encoding="utf-8")
     with pytest.raises(MelodyError, match=message):
         scores.read_score(p)
