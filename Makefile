@@ -35,9 +35,10 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q
 
-# the developer loop: everything but the tests marked slow (CI runs them all with `make test`)
+# the developer loop: everything but the tests marked slow (CI runs them all with `make test`),
+# one pytest-xdist worker per core
 check: setup
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n auto
 
 bench: setup
 	$(PY) benchmarks/reference_pairs.py --cross-singer

@@ -41,6 +41,7 @@ def demo_in(tmp_path_factory):
     return folder / "speech.wav", folder / "sing.wav"
 
 
+@pytest.mark.slow
 def test_help(tmp_path):
     for args in (["--help"], ["convert", "--help"], ["demo", "--help"]):
         proc = run(args, tmp_path)
@@ -85,6 +86,7 @@ def test_convert_rejects_bad_key_options(tmp_path, demo_in, args, needle):
     assert not (tmp_path / "song.wav").exists()
 
 
+@pytest.mark.slow
 def test_convert_other_format_and_rate(tmp_path, demo_in):
     speech, sing = demo_in
     proc = run(["convert", speech, "-r", sing, "-o", "song.flac", "--sr", "16000", "--transpose", "-12", "-q"],
@@ -156,6 +158,7 @@ def test_convert_errors(tmp_path, demo_in, case):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]
 
 
+@pytest.mark.slow
 def test_batch_converts_good_files_and_reports_bad_ones(tmp_path, demo_in):
     _make_inputs(tmp_path / "in")
     (tmp_path / "out").mkdir()

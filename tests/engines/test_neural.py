@@ -72,6 +72,27 @@ def test_convert_with_a_reference_gives_audio_on_its_time_axis(tiny):
     assert abs(a.content.shape[0] - 50 * speech_s) < 3
 
 
+def test_key_decision_reads_the_reference_voice_and_formant_moves_the_spectrum(tiny):
+    speech, sing, midi = api.demo_files()
+    with_voice = api.convert(speech, reference=sing, engine="neural", config=_cfg(tiny), transpose="fit")
+    k = with_voice.analysis.key
+    assert k.mode == "fit" and k.transpose == with_voice.analysis.transpose
+    assert k.cues.formant_ratio is not None and k.same_speaker_score is not None   # the reference's voice
+    assert k.cues.embedding_cosine is None          # speaker="none": no embedding cue either
+    from_score = api.convert(speech, midi=midi, engine="neural", config=_cfg(tiny))
+    assert from_score.analysis.key.same_speaker is None      # a MIDI has no voice
+    plain = api.convert(speech, midi=midi, engine="neural", config=_cfg(tiny), formant=1.0)
+    bright = api.convert(speech, midi=midi, engine="neural", config=_cfg(tiny), formant=1.25)
+    assert len(bright.wav) == len(plain.wav) and np.all(np.isfinite(bright.wav))
+    np.testing.assert_array_equal(plain.wav, from_score.wav)   # formant 1 is the identity
+
+    def centroid(w):
+        mag = fe.stft_magnitude(w)
+        return float((mag.sum(axis=0) * np.arange(mag.shape[1])).sum() / mag.sum())
+
+    assert centroid(bright.wav) > 1.05 * centroid(plain.wav)
+
+
 @pytest.mark.slow
 def test_convert_from_midi_with_resemblyzer_is_deterministic(tiny):
     speech, _, midi = api.demo_files()
