@@ -60,6 +60,7 @@ def test_mix_is_time_locked_with_the_lead_in(sung_score, backing):
 def test_analysis_dict_and_json(sung_score, tmp_path):
     d = api.analysis_dict(sung_score)
     assert d["transpose"] == 0 and d["lead_in"] == 0.25
+    assert d["key"]["mode"] in ("manual", "auto") and d["key"]["reason"] and d["key"]["same_speaker_score"] is None
     rows = d["notes"]
     assert rows[0] == {"onset": 0.0, "offset": 0.25, "pitch": None, "lyric": None, "speech": None}
     sung = [r for r in rows if r["pitch"] is not None]

@@ -404,7 +404,8 @@ def analysis_dict(result: Result) -> dict:
     "pitch" (MIDI number as sung, i.e. transposed; None for a rest), "lyric" (the syllable(s)
     starting on the note, None for rests, melisma continuations and notes without words),
     "speech": [start, end] (s) of the input speech sung on that note, or None}], "transpose"
-    (semitones), "lead_in" (s)}. Rests between notes are entries of their own."""
+    (semitones), "lead_in" (s), "key": {"mode" (auto, fit, manual), "reason", "same_speaker_score"
+    (None for a melody without a voice)}}. Rests between notes are entries of their own."""
     an = getattr(result, "analysis", None)
     if not isinstance(an, score_engine.ScoreAnalysis):
         raise InvalidValueError("the analysis (what was sung on which note) is written for the score engine only")
@@ -418,7 +419,9 @@ def analysis_dict(result: Result) -> dict:
                      "lyric": None if x.melisma else x.lyric,
                      "speech": None if span is None else [round(span[0], 4), round(span[1], 4)]})
         t = max(t, x.offset)
-    return {"notes": rows, "transpose": float(an.transpose), "lead_in": float(an.lead_in)}
+    key = None if an.key is None else {"mode": an.key.mode, "reason": an.key.reason,
+                                       "same_speaker_score": an.key.same_speaker_score}
+    return {"notes": rows, "transpose": float(an.transpose), "lead_in": float(an.lead_in), "key": key}
 
 
 def save_analysis(result: Result, path: str | os.PathLike) -> Path:

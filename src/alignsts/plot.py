@@ -34,7 +34,7 @@ def _save(fig, path) -> Path:
 
 
 def key_caption(analysis, width: int = 150) -> str:
-    """The key decision (and, for the reference engine, the timbre choice) in at most two lines."""
+    """The key decision (and, for the reference engine, the timbre choice) in at most three lines."""
     import textwrap
 
     decision = getattr(analysis, "key", None)
