@@ -33,7 +33,7 @@ def _save(fig, path) -> Path:
     return Path(path)
 
 
-def key_caption(analysis, width: int = 150) -> str:
+def key_caption(analysis, width: int = 115) -> str:
     """The key decision (and, for the reference engine, the timbre choice) in at most three lines."""
     import textwrap
 

@@ -76,7 +76,7 @@ def test_same_register_reference_stays():
     cues = key.VoiceCues(register_st=8.0, formant_ratio=1.01)
     d = key.decide("auto", speech, melody, cues)
     assert d.transpose == 0.0 and d.register_octaves == 0 and d.same_speaker is True
-    assert "melody kept" in d.reason
+    assert "melody kept" in d.reason and d.summary().startswith("transpose +0 st")   # never "-0"
 
 
 def test_female_speaker_with_male_reference_moves_up_an_octave():

@@ -364,7 +364,7 @@ def _decide(mode, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues 
         return KeyDecision(transpose=mode, mode="manual", reason=f"set by hand; {who}", **base)
     if not math.isfinite(cues.register_st):
         return KeyDecision(transpose=0.0, mode=mode, reason="no voiced frames to compare, melody kept", **base)
-    octave_shift = -12.0 * octaves
+    octave_shift = float(-12 * octaves)   # (an int product: never -0.0, which prints as "-0 st")
     if mode == "auto":
         if octaves == 0:
             reason = f"{who}; melody kept"
