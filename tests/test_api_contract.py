@@ -78,6 +78,10 @@ def test_convert_path_with_sr(midi):
     (dict(transpose=1000), "-36 to 36"),
     (dict(transpose=math.inf), "-36 to 36"),
     (dict(transpose="up"), "-36 to 36"),
+    (dict(formant=2.0), "formant (1 = your own voice colour) must be a number from 0.8 to 1.25, got 2"),
+    (dict(formant=True), "formant"),
+    (dict(formant=math.nan), "formant"),
+    (dict(formant="bright"), "formant"),
     (dict(tempo=0), "tempo must be a number from 0.1 to 10"),
     (dict(tempo=1e-6), "tempo must be"),
     (dict(tempo=1e6), "tempo must be"),
@@ -259,8 +263,9 @@ GARBAGE = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.f
                     st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
                     st.tuples(st.integers(), st.integers()), st.just(object()), st.just(np.zeros((3, 3))),
                     st.just(np.array([1 + 2j])), st.just(float("inf")))
-CONVERT_KWARGS = ["sr", "reference", "melody", "midi", "notes", "f0", "melody_from", "track", "channel", "tempo",
-                  "bpm", "notes_only", "engine", "transpose", "config", "progress"]
+CONVERT_KWARGS = ["sr", "reference", "melody", "midi", "notes", "f0", "melody_from", "score", "lyrics", "track",
+                  "channel", "tempo", "bpm", "notes_only", "engine", "transpose", "formant", "lead_in",
+                  "accompaniment", "loudness", "config", "progress"]
 
 
 def test_convert_with_garbage_in_any_argument_raises_only_alignsts_errors(speech):
@@ -269,7 +274,7 @@ def test_convert_with_garbage_in_any_argument_raises_only_alignsts_errors(speech
 
     notes = [Note(0.0, 0.8, 60.0), Note(0.8, 1.6, 64.0)]
 
-    @settings(max_examples=40, deadline=None, derandomize=True, database=None)
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None)
     @given(st.sampled_from(CONVERT_KWARGS), GARBAGE)
     def prop(name, value):
         kw = {"notes": notes, name: value}

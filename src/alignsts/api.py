@@ -209,7 +209,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     engine = choose_engine(engine, reference)
     transpose = check.transpose(transpose, "transpose", check.TRANSPOSE_WORDS)
     if progress is not None and not callable(progress):
-        raise InvalidValueError(f"progress must be a function (stage, fraction) or None, got {progress!r:.40}")
+        raise InvalidValueError(f"progress must be a function (stage, fraction) or None, got {check.describe(progress)}")
     _check_source_kwargs(track, channel, tempo, bpm, notes_only)
     inputs = _input_paths(speech, reference, midi, notes, f0, melody_from, score, accompaniment)
     if engine == "reference" and reference is None:

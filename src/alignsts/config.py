@@ -7,6 +7,7 @@ import typing
 from typing import Any, TypeVar
 
 from .errors import ConfigError
+from .validate import describe
 
 T = TypeVar("T")
 
@@ -40,7 +41,7 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "config") 
         hint = hints[f.name]
         if dataclasses.is_dataclass(hint):
             if not isinstance(value, dict):
-                raise ConfigError(f"{_join(where, f.name)} must be a mapping of settings, got {value!r:.40}")
+                raise ConfigError(f"{_join(where, f.name)} must be a mapping of settings, got {describe(value)}")
             value = from_dict(hint, value, _join(where, f.name))
         elif typing.get_origin(hint) is tuple and isinstance(value, list):
             value = tuple(value)

@@ -43,7 +43,7 @@ def _fmt(x: float) -> str:
     return str(x) if isinstance(x, int) else f"{x:g}"
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
     """A short one-line description of a bad value for a message."""
     shape = getattr(value, "shape", None)
     if shape is not None and getattr(value, "ndim", 0) > 0:
@@ -63,16 +63,16 @@ def number(value: Any, name: str, lo: float | None = None, hi: float | None = No
     what = "a whole number" if integer else "a number"
     rng = _range_text(lo, hi, lo_open)
     if isinstance(value, bool) or value is None:
-        raise error(f"{name} must be {what}{rng}, got {_describe(value)}")
+        raise error(f"{name} must be {what}{rng}, got {describe(value)}")
     if isinstance(value, str) and strings:
         try:
             value = float(value.strip())
         except ValueError:
-            raise error(f"{name} must be {what}{rng}, got {_describe(value)}") from None
+            raise error(f"{name} must be {what}{rng}, got {describe(value)}") from None
     elif isinstance(value, numbers.Real):
         value = float(value) if not isinstance(value, numbers.Integral) else int(value)
     else:
-        raise error(f"{name} must be {what}{rng}, got {_describe(value)}")
+        raise error(f"{name} must be {what}{rng}, got {describe(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise error(f"{name} must be {what}{rng}, got {value}")
     if integer:
@@ -106,17 +106,17 @@ def boolean(value: Any, name: str, error: type[AlignSTSError] = InvalidValueErro
         return value
     if type(value).__name__ == "bool_":   # numpy bool
         return bool(value)
-    raise error(f"{name} must be true or false, got {_describe(value)}")
+    raise error(f"{name} must be true or false, got {describe(value)}")
 
 
 def text(value: Any, name: str, choices: typing.Iterable[str] | None = None,
          error: type[AlignSTSError] = InvalidValueError) -> str:
     if not isinstance(value, str):
-        raise error(f"{name} must be a string, got {_describe(value)}")
+        raise error(f"{name} must be a string, got {describe(value)}")
     if choices is not None:
         choices = tuple(choices)
         if value not in choices:
-            raise error(f"{name} must be one of {', '.join(choices)}, got {_describe(value)}")
+            raise error(f"{name} must be one of {', '.join(choices)}, got {describe(value)}")
     return value
 
 
@@ -130,7 +130,7 @@ def transpose(value: Any, name: str = "transpose", words: tuple[str, ...] = ("au
         return number(value, name, -MAX_TRANSPOSE, MAX_TRANSPOSE)
     except InvalidValueError:
         raise InvalidValueError(f"{name} must be '{allowed}' or semitones from {-MAX_TRANSPOSE:g} to "
-                          f"{MAX_TRANSPOSE:g}, got {_describe(value)}") from None
+                          f"{MAX_TRANSPOSE:g}, got {describe(value)}") from None
 
 
 def input_sample_rate(sr: Any, name: str = "sample rate") -> int:
@@ -164,7 +164,7 @@ def channel(value: Any, name: str = "channel") -> int | None:
         return integer(value, name, 0, 15)
     except InvalidValueError:
         raise InvalidValueError(f"{name} must be a MIDI channel from 0 to 15 (channel 10 of 1-16 is 9 here), "
-                          f"got {_describe(value)}") from None
+                          f"got {describe(value)}") from None
 
 
 TRANSPOSE_WORDS = ("auto", "fit")   # words --transpose accepts besides semitones
@@ -188,7 +188,7 @@ def device(value: Any, name: str = "device") -> str:
 
     if isinstance(value, str) and re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value.strip()):
         return value.strip()
-    raise InvalidValueError(f"{name} must be auto, cpu, cuda, cuda:N or mps, got {_describe(value)}")
+    raise InvalidValueError(f"{name} must be auto, cpu, cuda, cuda:N or mps, got {describe(value)}")
 
 
 # ----------------------------------------------------------------------------- config fields
@@ -249,12 +249,12 @@ def check_field(value: Any, hint: Any, name: str) -> Any:
             except AlignSTSError as e:
                 errors.append(str(e))
         raise InvalidValueError(errors[-1] if len(errors) == 1 else
-                          f"{name} must be {' or '.join(_type_name(a) for a in options)}, got {_describe(value)}")
+                          f"{name} must be {' or '.join(_type_name(a) for a in options)}, got {describe(value)}")
     if dataclasses.is_dataclass(hint):
         if isinstance(value, hint):
             check_config(value, name)
             return value
-        raise InvalidValueError(f"{name} must be a mapping of {hint.__name__} settings, got {_describe(value)}")
+        raise InvalidValueError(f"{name} must be a mapping of {hint.__name__} settings, got {describe(value)}")
     if hint is bool:
         return boolean(value, name)
     if hint is int:
@@ -265,7 +265,7 @@ def check_field(value: Any, hint: Any, name: str) -> Any:
         return text(value, name)
     if origin is tuple:
         if not isinstance(value, (tuple, list)):
-            raise InvalidValueError(f"{name} must be a list of {len(args)} values, got {_describe(value)}")
+            raise InvalidValueError(f"{name} must be a list of {len(args)} values, got {describe(value)}")
         if args and args[-1] is not Ellipsis and len(value) != len(args):
             raise InvalidValueError(f"{name} must be a list of {len(args)} values, got {len(value)}")
         kinds = [args[0]] * len(value) if args and args[-1] is Ellipsis else list(args)
@@ -285,7 +285,7 @@ def check_config(cfg: Any, where: str | None = None) -> Any:
     Raises ConfigError naming ``where.field`` and the allowed values.
     """
     if not dataclasses.is_dataclass(cfg) or isinstance(cfg, type):
-        raise InvalidValueError(f"{where or 'config'} must be a settings object, got {_describe(cfg)}")
+        raise InvalidValueError(f"{where or 'config'} must be a settings object, got {describe(cfg)}")
     where = type(cfg).__name__ if where is None else where
     hints = typing.get_type_hints(type(cfg), include_extras=True)
     for f in dataclasses.fields(cfg):

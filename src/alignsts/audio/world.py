@@ -223,14 +223,9 @@ def shift_formants(wav: np.ndarray, factor: float, f0: np.ndarray | None = None)
 
 
 def check_formant(factor) -> float:
-    """``factor`` as a float when inside FORMANT_RANGE, else an AlignSTSError naming the range."""
-    from ..errors import InvalidValueError
+    """``factor`` as a float when inside FORMANT_RANGE, else an AlignSTSError naming the range
+    (bools, NaN/inf and non-numbers included)."""
+    from ..validate import number
 
-    try:
-        value = float(factor)
-    except (TypeError, ValueError):
-        raise InvalidValueError(f"formant must be a number (e.g. 1.1), got {factor!r}") from None
     lo, hi = FORMANT_RANGE
-    if not lo <= value <= hi:
-        raise InvalidValueError(f"formant must be between {lo} and {hi} (1 = your own voice), got {factor!r}")
-    return value
+    return float(number(factor, "formant (1 = your own voice colour)", lo, hi))
