@@ -108,6 +108,18 @@ def tone():
 
 
 @pytest.fixture(scope="session")
+def centroid():
+    """Spectral centroid of a 24 kHz waveform [N] (in STFT bins): where formant moves show."""
+    from alignsts.audio import frontend as fe
+
+    def spectral_centroid(wav: np.ndarray) -> float:
+        mag = fe.stft_magnitude(np.asarray(wav, dtype=np.float32)).sum(axis=0)
+        return float((mag * np.arange(len(mag))).sum() / mag.sum())
+
+    return spectral_centroid
+
+
+@pytest.fixture(scope="session")
 def demo_paths() -> tuple[Path, Path]:
     from alignsts import api
 

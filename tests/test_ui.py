@@ -68,7 +68,7 @@ def test_converter_reference_writes_audio_plot_and_status(converter, demo_paths)
     assert seen and all(0.0 <= f <= 1.0 and desc for f, desc in seen)
 
 
-def test_converter_passes_fit_and_formant(converter, demo_paths):
+def test_converter_passes_fit_and_formant(converter, demo_paths, centroid):
     speech, _ = demo_paths
     notes = "C4 0.6\nD4 0.6\nE4 0.6\nF4 0.6\nG4 1.2"
     plain, *_ = converter(str(speech), notes_text=notes, expression=False, transpose="fit", formant=1.0)
@@ -78,9 +78,6 @@ def test_converter_passes_fit_and_formant(converter, demo_paths):
     a, b = sf.read(plain)[0], sf.read(bright)[0]
     assert len(a) == len(b)
 
-    def centroid(w):
-        mag = fe.stft_magnitude(w.astype(np.float32))
-        return float((mag.sum(axis=0) * np.arange(mag.shape[1])).sum() / mag.sum())
 
     assert centroid(b) > 1.05 * centroid(a)
     with pytest.raises(gr.Error, match="formant .* must be a number from 0.8 to 1.25"):

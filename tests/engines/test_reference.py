@@ -313,7 +313,7 @@ def test_analysis_says_what_key_and_balance_were_chosen(demo_conversion):
     assert a.balance[1] in ("same", "other") and a.balance[0] > 0
 
 
-def test_fit_and_formant_through_the_api(demo_paths):
+def test_fit_and_formant_through_the_api(demo_paths, centroid):
     speech, sing = demo_paths
     s, r = io.load(speech)[: 2 * SR], io.load(sing)[: 3 * SR]
     fit = api.convert((s, SR), reference=(r, SR), transpose="fit", config=eng.ReferenceConfig(speaker_embedding="none"))
@@ -325,9 +325,6 @@ def test_fit_and_formant_through_the_api(demo_paths):
     # the pitch stays, the spectrum moves up: higher spectral centroid
     np.testing.assert_allclose(bright.analysis.target_f0, plain.analysis.target_f0)
 
-    def centroid(w):
-        mag = fe.stft_magnitude(w)
-        return float((mag.sum(axis=0) * np.arange(mag.shape[1])).sum() / mag.sum())
 
     assert centroid(bright.wav) > 1.05 * centroid(plain.wav)
     with pytest.raises(AlignSTSError, match="formant"):
