@@ -15,7 +15,6 @@ consonants go into the leading rest, shortened when there is too little room.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 from dataclasses import dataclass, field, replace
 from typing import Annotated
@@ -171,26 +170,16 @@ def lyric_groups(lyric_sylls: list[ScoreSyllable]) -> list[Group]:
 def align_to_lyrics(speech: np.ndarray, lyric_sylls: list[ScoreSyllable], n_frames: int,
                     mag: np.ndarray | None = None, f0: np.ndarray | None = None) -> list[Syllable] | None:
     """Syllables of ``speech`` [N] (24 kHz), one per score syllable, from aligning it to the
-    lyrics (align.lyrics.align_lyrics, given the STFT magnitude [T, K] and F0 [T] when it
-    takes them); None, with a warning, when that is not available or fails, or when its
-    answer is not one ordered syllable per lyric syllable."""
+    lyrics (align.lyrics.align_lyrics, given the STFT magnitude [T, K] and F0 [T] the engine
+    already has); None, with a warning, when the alignment fails or its answer is not one
+    ordered syllable per lyric syllable."""
     from ..align import lyrics as aligner
 
     text = " ".join(s.text for s in lyric_sylls)
     fallback = "; the syllables are found without the words instead"
-    align = getattr(aligner, "align_lyrics", None)
-    if align is None:
-        log.warning("lyrics: aligning speech to lyrics is not available%s", fallback)
-        return None
     wanted = [aligner.LyricSyllable(s.text, s.word_index) for s in lyric_sylls]
-    extra = {}
-    params = inspect.signature(align).parameters
-    if mag is not None and "mag" in params:     # spare the aligner recomputing what the engine has
-        extra["mag"] = mag
-    if f0 is not None and "f0" in params:
-        extra["f0"] = f0
     try:
-        found = align(speech, wanted, language=language_of(text), **extra)
+        found = aligner.align_lyrics(speech, wanted, language=language_of(text), mag=mag, f0=f0)
     except Exception as e:   # an aligner bug must not cost the conversion: fall back, and say why
         log.warning("lyrics: aligning the speech to the lyrics failed (%s: %s)%s", type(e).__name__, e, fallback)
         return None
