@@ -265,3 +265,14 @@ def test_compat_coarse(vectors):
     coarse = fe.f0_to_coarse(vectors["out.f0_hz"])
     assert coarse.dtype == np.int64
     np.testing.assert_array_equal(coarse, vectors["out.f0_coarse"])
+
+
+def test_power_sum_in_blocks_equals_the_direct_sum():
+    rng = np.random.default_rng(0)
+    mag = rng.random((1000, 257)).astype(np.float32)
+    band = np.zeros(257, dtype=bool)
+    band[20:60] = True
+    np.testing.assert_array_equal(fe.power_sum(mag, block=64), np.sum(mag.astype(np.float64) ** 2, axis=1))
+    np.testing.assert_array_equal(fe.power_sum(mag, band, block=7),
+                                  np.sum(mag[:, band].astype(np.float64) ** 2, axis=1))
+    assert fe.power_sum(mag[:0]).shape == (0,)

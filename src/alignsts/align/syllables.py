@@ -55,7 +55,7 @@ def band_loudness_db(mag: np.ndarray, band_hz: tuple[float, float], smooth: int)
     """Smoothed band energy in dB: [T, K] -> [T]."""
     freqs = np.arange(mag.shape[1]) * fe.SAMPLE_RATE / fe.N_FFT
     sel = (freqs >= band_hz[0]) & (freqs < band_hz[1])
-    return smooth_frames(10.0 * np.log10(np.sum(mag[:, sel].astype(np.float64) ** 2, axis=1) + 1e-10), smooth)
+    return smooth_frames(10.0 * np.log10(fe.power_sum(mag, sel) + 1e-10), smooth)
 
 
 def detect(mag: np.ndarray, f0: np.ndarray, cfg: SyllableConfig | None = None) -> list[Syllable]:

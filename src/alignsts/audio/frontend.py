@@ -271,9 +271,19 @@ ALIGN_N_CEPS = 13          # c1..c13: the envelope, not the harmonics
 SILENCE_DB = 45.0          # frames this far below the loudest are silence
 
 
+def power_sum(mag: np.ndarray, bins: np.ndarray | None = None, block: int = 8192) -> np.ndarray:
+    """Sum of squared magnitudes per frame, in float64, over all bins or the ``bins`` mask:
+    [T, K] -> [T]. Works in blocks of frames, so no float64 copy of a long STFT is made."""
+    out = np.empty(len(mag), dtype=np.float64)
+    for a in range(0, len(mag), block):
+        part = mag[a:a + block] if bins is None else mag[a:a + block, bins]
+        out[a:a + block] = np.sum(part.astype(np.float64) ** 2, axis=1)
+    return out
+
+
 def frame_energy_db(mag: np.ndarray) -> np.ndarray:
     """Frame power in dB from an STFT magnitude: [T, K] -> [T]."""
-    return (10.0 * np.log10(np.sum(mag.astype(np.float64) ** 2, axis=1) + 1e-10)).astype(np.float32)
+    return (10.0 * np.log10(power_sum(mag) + 1e-10)).astype(np.float32)
 
 
 def cepstra(mag: np.ndarray) -> np.ndarray:
