@@ -2,7 +2,7 @@
 """Manifest batch throughput: files per second with 1 and 2 worker processes and through a Dask
 cluster of 2 worker processes, and the scaling efficiency.
 
-    python benchmarks/batch.py [--files N] [--pairs-dir DIR] [--no-dask] [--repeat R]
+    python benchmarks/batch.py [--files N] [--pairs-dir DIR] [--no-dask] [--repeat R] [--config YAML]
 
 The manifest holds N conversions (default 28) of the real speech/singing pairs in
 ../shared/data/sts-pairs (each pair's speech sung after its sing.wav by the reference engine,
@@ -73,7 +73,7 @@ def timed_run(manifest: Path, **kw) -> tuple[float, float, object]:
     shutil.rmtree(out, ignore_errors=True)
     cpu0 = children_cpu()
     t0 = time.perf_counter()
-    report = batch.run(manifest, progress=False, **kw)
+    report = batch.run(manifest, progress=False, **kw)   # kw: settings, workers or dask_scheduler
     elapsed = time.perf_counter() - t0
     cpu = children_cpu() - cpu0
     if report.failed or report.converted + report.skipped != report.total:
@@ -87,7 +87,12 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs-dir", type=Path, default=DEFAULT_PAIRS)
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--config", type=Path, default=None,
+                    help="engine settings for every row (e.g. speaker_embedding: none)")
     args = ap.parse_args(argv)
+    from alignsts import batch
+
+    settings = batch.Settings(config=str(args.config) if args.config else None)
 
     items = inputs(args.pairs_dir)
     work = Path(tempfile.mkdtemp(prefix="alignsts-batch-bench-"))
@@ -111,7 +116,7 @@ def main(argv=None) -> int:
                 best = None
                 for _ in range(args.repeat):
                     load = os.getloadavg()[0]
-                    elapsed, cpu, report = timed_run(manifest, **kw)
+                    elapsed, cpu, report = timed_run(manifest, settings=settings, **kw)
                     audio = report.audio_seconds
                     print(f"{name}: {elapsed:.1f} s, worker CPU {cpu:.1f} s (load average before: {load:.1f})",
                           flush=True)
