@@ -91,7 +91,10 @@ def _speech_f0(speech):
 
 
 def identity_table(pairs, load) -> list[str]:
-    """Same-speaker decisions for every speech x singing combination of the pairs."""
+    """Same-speaker decisions for every speech x singing combination of the pairs, and the octave
+    chosen for another real singer's melody (as `--melody-from` their singing would give it):
+    right when it puts that melody's median within half an octave of where the speaker really
+    sang (their own sing.wav's median), against the rule before key selection."""
     from alignsts.audio import frontend as fe
     from alignsts.audio import world
     from alignsts.melody import key
@@ -101,6 +104,8 @@ def identity_table(pairs, load) -> list[str]:
     sings = {p.name: load(p / "sing.wav") for p in pairs}
     sing_f0 = {k: fe.f0_praat(v) for k, v in sings.items()}
     right_same, right_other, n_same, n_other = 0, 0, 0, 0
+    octave = {"ours": 0, "before": 0, "moved": 0, "moved ours": 0, "moved before": 0, "clear": 0,
+              "clear ours": 0, "clear before": 0}
     for a in pairs:
         speech = load(a / "speech.wav")
         feats = world.analyze(speech)
@@ -108,6 +113,21 @@ def identity_table(pairs, load) -> list[str]:
         for b in pairs:
             cues = key.voice_cues(speech, feats, sing_f0[b.name], melody_voice=sings[b.name])
             score = key.same_speaker_score(cues)
+            if a != b:
+                diff = key.median_semitones(sing_f0[a.name]) - key.median_semitones(sing_f0[b.name])
+                true = 12.0 * round(diff / 12.0)
+                ours = key.decide("auto", feats.f0, sing_f0[b.name], cues).transpose == true
+                before = key.decide("auto", feats.f0, sing_f0[b.name]).transpose == true
+                octave["ours"] += ours
+                octave["before"] += before
+                if abs(diff - true) <= 3.0:   # the speaker's own song sits near an octave of this one
+                    octave["clear"] += 1
+                    octave["clear ours"] += ours
+                    octave["clear before"] += before
+                if true != 0:
+                    octave["moved"] += 1
+                    octave["moved ours"] += ours
+                    octave["moved before"] += before
             same = score >= 0.5
             if a == b:
                 n_same += 1
@@ -120,6 +140,11 @@ def identity_table(pairs, load) -> list[str]:
     lines.append("")
     lines.append(f"own pair judged 'same': {right_same}/{n_same}; other pairs judged 'other': "
                  f"{right_other}/{n_other} (some other pairs may be the same person: not labelled)")
+    lines.append(f"another real singer's melody put in the speaker's sung octave: {octave['ours']}/{n_other} "
+                 f"(before key selection: {octave['before']}/{n_other}); of the {octave['moved']} that must move "
+                 f"an octave or more: {octave['moved ours']} (before: {octave['moved before']}); of the "
+                 f"{octave['clear']} whose octave is clear (the speaker's own song within 3 st of an octave of "
+                 f"this melody): {octave['clear ours']} (before: {octave['clear before']})")
     return lines
 
 

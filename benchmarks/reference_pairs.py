@@ -325,7 +325,7 @@ def main(argv=None) -> int:
         import cross_singer   # beside this file (it imports from this module: imported late)
 
         print()
-        return cross_singer.main(["--pairs-dir", str(args.pairs_dir), "--baseline"])
+        return cross_singer.main(["--pairs-dir", str(args.pairs_dir), "--baseline", "--identity"])
     return 0
 
 
