@@ -289,12 +289,7 @@ def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, c
     if not isinstance(config, neural.NeuralConfig):
         raise AlignSTSError("the neural engine needs a NeuralConfig (checkpoint, vocoder, content model); "
                             "CLI: --checkpoint, --vocoder, --content-model")
-    cfg = copy.deepcopy(config)   # checked (and canonicalised) before any work, never the caller's object
-    if transpose != "auto":
-        cfg.transpose = transpose
-    if formant is not None:
-        cfg.formant = formant
-    check.check_config(cfg, "config")
+    cfg = _override(copy.deepcopy(config), transpose, formant)   # never the caller's object
     if reference is not None:
         voice = load_input(reference, "reference")   # its voice is a key cue
         target = ref_engine.target_melody(voice, ref_engine.ReferenceConfig())
@@ -321,7 +316,13 @@ def _engine_config(config, cls, transpose, formant=None):
     else:
         raise AlignSTSError(f"config is a {type(config).__name__}, the {cls.__name__.replace('Config', '').lower()} "
                             f"engine needs a {cls.__name__}")
-    if transpose != "auto" or config is None:
+    return _override(cfg, transpose, formant)
+
+
+def _override(cfg, transpose, formant):
+    """``cfg`` with an explicit transpose (not 'auto') and formant set over its own values,
+    checked (and canonicalised) before any work."""
+    if transpose != "auto":
         cfg.transpose = transpose
     if formant is not None:
         cfg.formant = formant

@@ -102,8 +102,9 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
         content = models["content"](io.resample(flat, fe.SAMPLE_RATE, CONTENT_SR))
     spk = speaker_embedding(clean, cfg.speaker if acoustic.cfg.speaker_embed else "none", acoustic.cfg.hidden)
 
-    # the envelope cue reads WORLD frames of the speech (only a bounded number: key.MAX_PROBE_FRAMES)
-    speech_frames = world.FrameAnalyzer(clean, world.f0_dio(clean)) if melody_voice is not None \
+    # the envelope cue reads WORLD frames of the speech (only a bounded number: key.MAX_PROBE_FRAMES),
+    # at the F0 the monotone step already tracked
+    speech_frames = world.FrameAnalyzer(clean, speech_f0) if melody_voice is not None \
         else world.WorldFeatures(speech_f0, None, None)
     cues = key.voice_cues(clean, speech_frames, melody_f0, melody_voice=melody_voice,
                           embedding="none" if cfg.speaker == "none" else "auto")
