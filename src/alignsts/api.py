@@ -20,6 +20,7 @@ from . import validate as check
 from .engines.analysis import ConversionAnalysis
 from .errors import AlignSTSError, AudioInputError, InvalidValueError, MelodyError, OutputError
 from .melody import sources
+from .melody.lyrics import Text as LyricsText   # words as text: never read as '@file' (the web page's)
 from .melody.notes import Melody, Note
 
 log = logging.getLogger("alignsts")
@@ -84,6 +85,11 @@ def load_input(audio: AudioInput, name: str) -> np.ndarray:
         return io.resample(wav, int(sr), fe.SAMPLE_RATE)
     raise AudioInputError(f"{name}: expected a file path or a (waveform, sample_rate) pair, "
                           f"got {type(audio).__name__}")
+
+
+def _lyrics_file(lyrics) -> tuple:
+    """The file of '@file.txt' lyrics (an input no output may replace), or nothing."""
+    return (lyrics[1:],) if isinstance(lyrics, str) and lyrics.startswith("@") and len(lyrics) > 1 else ()
 
 
 def _input_paths(*values) -> tuple[Path, ...]:
@@ -211,7 +217,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     if progress is not None and not callable(progress):
         raise InvalidValueError(f"progress must be a function (stage, fraction) or None, got {check.describe(progress)}")
     _check_source_kwargs(track, channel, tempo, bpm, notes_only)
-    inputs = _input_paths(speech, reference, midi, notes, f0, melody_from, score, accompaniment)
+    inputs = _input_paths(speech, reference, midi, notes, f0, melody_from, score, accompaniment,
+                          *_lyrics_file(lyrics))
     if engine == "reference" and reference is None:
         raise AlignSTSError("the reference engine needs --reference (a sung recording of the same words)")
     if engine == "score" and reference is not None:
@@ -343,6 +350,7 @@ def save(result: Result, path: str | os.PathLike, sr: int | None = None,
         if value is not None and not isinstance(value, (str, os.PathLike)):
             raise OutputError(f"{what} must be a file name, got {type(value).__name__}")
     check_outputs({"output": path}, plots={"plot": plot}, sr=sr, inputs={"input": list(result.inputs)})
+    _check_samples(result.wav, "result")
     write_plot = None
     if plot is not None:
         from .plot import plot_conversion
@@ -350,6 +358,18 @@ def save(result: Result, path: str | os.PathLike, sr: int | None = None,
         def write_plot():   # inside the audio's atomic write: a failed plot leaves no audio
             plot_conversion(result, plot)
     return io.write_audio(path, result.wav, result.sr, out_sr=sr, before_commit=write_plot)
+
+
+def _check_samples(wav, what: str) -> None:
+    """A result worth writing: some samples, all finite, not all zero (InvalidValueError otherwise)."""
+    wav = np.asarray(wav)
+    if wav.size == 0:
+        raise InvalidValueError(f"the {what} has no samples; nothing to write")
+    if not np.issubdtype(wav.dtype, np.number):
+        raise InvalidValueError(f"the {what}'s samples are not numbers ({wav.dtype})")
+    bad = int(np.count_nonzero(~np.isfinite(wav)))
+    if bad:
+        raise InvalidValueError(f"the {what} has {bad} NaN/inf samples of {wav.size}; not writing it")
 
 
 def check_outputs(audio: dict[str, Any], plots: dict[str, Any] | None = None, sr: int | None = None,
@@ -369,7 +389,7 @@ def check_outputs(audio: dict[str, Any], plots: dict[str, Any] | None = None, sr
             raise OutputError(f"{role} must be a file name, got {type(p).__name__}")
     others = {role: p for role, p in (others or {}).items() if p is not None}
     for role, p in others.items():
-        io.check_output_file(Path(p))
+        io.check_output_file(Path(p), role)
     for role, p in audio.items():
         if p is not None:
             io.check_output_path(p, fe.SAMPLE_RATE if sr is None else sr)
@@ -378,7 +398,7 @@ def check_outputs(audio: dict[str, Any], plots: dict[str, Any] | None = None, sr
             continue
         if Path(p).suffix.lower() != ".png":
             raise OutputError(f"{p}: the plot is written as PNG; give a .png path")
-        io.check_output_file(Path(p))
+        io.check_output_file(Path(p), role)
     paths.check_outputs({**audio, **plots, **others}, inputs or {})
 
 
@@ -393,6 +413,7 @@ def save_mix(result: Result, path: str | os.PathLike, sr: int | None = None) -> 
     if not isinstance(result, Result) or result.mix is None:
         raise InvalidValueError("this result has no mix (convert with accompaniment=...)")
     check_outputs({"mix": path}, sr=sr, inputs={"input": list(result.inputs)})
+    _check_samples(result.mix, "mix")
     mix = result.mix
     if sr and sr != result.sr:
         mix = np.stack([io.resample(mix[:, c], result.sr, sr) for c in range(mix.shape[1])], axis=1)
@@ -429,9 +450,13 @@ def save_analysis(result: Result, path: str | os.PathLike) -> Path:
     """Write analysis_dict(result) as JSON, atomically."""
     import json
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise OutputError(f"analysis path must be a file name, got {type(path).__name__}")
     p = Path(path)
     if p.suffix.lower() != ".json":
         raise OutputError(f"{p}: the analysis is written as JSON; give a .json path")
+    inputs = list(result.inputs) if isinstance(result, Result) else []
+    check_outputs({}, others={"analysis": p}, inputs={"input": inputs})
     data = json.dumps(analysis_dict(result), indent=1, ensure_ascii=False)
     with io.atomic_path(p) as tmp:
         tmp.write_text(data + "\n", encoding="utf-8")

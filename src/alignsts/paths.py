@@ -7,10 +7,11 @@ outputs that do not exist yet (two planned outputs must not collide either).
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from .errors import OutputError
+from .errors import AlignSTSError, OutputError
 
 PathLike = str | os.PathLike
 
@@ -59,3 +60,43 @@ def check_outputs(outputs: Mapping[str, PathLike | None], inputs: Mapping[str, P
         for role_b, b in given[k + 1:]:
             if same_file(a, b):
                 raise OutputError(f"{a}: the {role_a} and the {role_b} would be the same file")
+
+
+def check_writable(path: PathLike, role: str = "output", error: type[AlignSTSError] = OutputError) -> Path:
+    """``path`` can be created or replaced by a regular file: it has no NUL byte, is not a folder
+    nor a device/fifo/socket (symlinks followed), and its folder exists and takes a new file (a
+    real probe: a temp file made and removed, so ``/proc`` or a read-only mount fail here, before
+    any work, and not after it). Raises ``error`` (OutputError) in one line."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise error(f"the {role} must be a file name, got {type(path).__name__}")
+    p = Path(path)
+    if "\x00" in str(p):
+        raise error(f"the {role} name contains a NUL byte")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise error(f"{p}: the {role}'s folder {parent} does not exist")
+    if p.is_dir():
+        raise error(f"{p}: is a directory; the {role} must be a file name")
+    if p.exists() and not p.is_file():
+        raise error(f"{p}: exists and is not a regular file (a device, pipe or socket); not writing the {role} there")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{p.name[:40]}.", suffix=".probe", dir=parent)
+    except OSError as e:
+        raise error(f"{p}: cannot write the {role} in {parent} ({e.strerror})") from None
+    os.close(fd)
+    try:
+        os.unlink(probe)
+    except OSError:
+        pass
+    return p
+
+
+def check_output(path: PathLike, role: str, inputs: Mapping[str, PathLike | Iterable[PathLike] | None],
+                 error: type[AlignSTSError] = OutputError) -> Path:
+    """The one check of every file the package writes, before any work: :func:`check_writable`,
+    and never one of ``inputs`` (by inode, see :func:`same_file`)."""
+    p = check_writable(path, role, error)
+    for in_role, src in input_files(inputs):
+        if same_file(p, src):
+            raise error(f"{p}: the {role} would overwrite the {in_role} {src}; choose another output name")
+    return p

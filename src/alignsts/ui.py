@@ -99,9 +99,10 @@ class WorkDirs:
 class Converter:
     """The page's Convert button and the /convert endpoint: page values -> api.convert -> files."""
 
-    def __init__(self, cfg: UIConfig, work: WorkDirs):
+    def __init__(self, cfg: UIConfig, work: WorkDirs, uploads: Path | None = None):
         self.cfg = cfg
         self.work = work
+        self.uploads = uploads    # when set (the server), every file argument must lie in it
 
     def __call__(self, speech, reference=None, score=None, notes_text="", bpm=None, f0_file=None,
                  melody_recording=None, notes_only=False, lyrics="", engine="auto", transpose="auto",
@@ -126,6 +127,12 @@ class Converter:
         t0 = time.perf_counter()
         if not speech:
             raise AlignSTSError("speech: upload or record your spoken lyrics first")
+        files = (("speech", speech), ("reference", reference), ("score", score), ("F0 file", f0_file),
+                 ("melody recording", melody_recording), ("accompaniment", accompaniment))
+        for name, path in files:
+            if path:
+                self._check_own_file(path, name)
+        notes_text, lyrics = _text_field(notes_text, "notes"), _text_field(lyrics, "lyrics")
         for name, path in (("speech", speech), ("reference", reference), ("melody recording", melody_recording),
                            ("accompaniment", accompaniment)):
             if path:
@@ -138,7 +145,7 @@ class Converter:
         if notes_text and notes_text.strip():
             kwargs["notes"] = api.notes_from_text(notes_text, bpm=kwargs["bpm"])
         if lyrics and lyrics.strip():
-            kwargs["lyrics"] = lyrics
+            kwargs["lyrics"] = api.LyricsText(lyrics)    # text, never '@file': no field names a server file
         if formant is not None:
             kwargs["formant"] = formant     # api.convert validates it
         if accompaniment:
@@ -171,11 +178,37 @@ class Converter:
             status += f" {message}"
         return str(sung), str(plot), analysis_json, mix, status
 
+    def _check_own_file(self, path, name: str) -> None:
+        """A file argument is a path the page itself received (under ``uploads``), else one line
+        that is the same whether the path exists or not (nothing about the server leaks)."""
+        if not isinstance(path, (str, os.PathLike)) or "\x00" in str(path):
+            raise AlignSTSError(f"{name}: expected an uploaded file")
+        if self.uploads is None:
+            return
+        real = os.path.realpath(path)
+        root = os.path.realpath(self.uploads)
+        if os.path.commonpath([real, root]) != root:
+            raise AlignSTSError(f"{name}: not a file uploaded to this page")
+
     def _check_upload(self, path: str, name: str) -> None:
         seconds = api.audio_seconds(path, name=f"{name} {Path(path).name}")
         if seconds > self.cfg.max_seconds:
             raise AlignSTSError(f"{name} {Path(path).name}: {seconds:.0f} s is longer than this server's "
                                 f"limit of {self.cfg.max_seconds:g} s")
+
+
+MAX_FIELD_CHARS = 200_000     # a text field (notes, lyrics): a song's worth of text
+
+
+def _text_field(value, name: str) -> str:
+    """A text field's value as text (None -> ''); at most MAX_FIELD_CHARS characters."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise AlignSTSError(f"{name}: expected text, got {type(value).__name__}")
+    if len(value) > MAX_FIELD_CHARS:
+        raise AlignSTSError(f"{name}: {len(value)} characters is too long (at most {MAX_FIELD_CHARS})")
+    return value
 
 
 def _analysis_json(result, path: Path) -> str | None:
@@ -230,11 +263,12 @@ def _audio_input(elem_id: str, label: str, mic: bool = True, visible: bool = Tru
                     label=label, buttons=["download"], visible=visible)
 
 
-def build(cfg: UIConfig, work: WorkDirs):
-    """The page (a gr.Blocks); its Convert button is also the HTTP endpoint /convert."""
+def build(cfg: UIConfig, work: WorkDirs, uploads: Path | None = None):
+    """The page (a gr.Blocks); its Convert button is also the HTTP endpoint /convert. With
+    ``uploads`` (the server's upload folder), files from anywhere else are refused."""
     import gradio as gr
 
-    convert = Converter(cfg, work)
+    convert = Converter(cfg, work, uploads)
     defaults = api.engine_config("score").expression
     engines = ["auto", "reference", "score"] + (["neural"] if cfg.checkpoint else [])
     score_types = list(SCORE_SUFFIXES)
@@ -373,7 +407,7 @@ def start(cfg: UIConfig) -> Server:
     except ImportError:
         raise AlignSTSError("the web UI needs Gradio: pip install 'alignsts[ui]'") from None
     try:
-        page = build(cfg, WorkDirs(root / "outputs", cfg.keep_minutes * 60))
+        page = build(cfg, WorkDirs(root / "outputs", cfg.keep_minutes * 60), uploads=root / "uploads")
         _, url, _ = page.launch(**_launch_options(page, cfg))
     except OSError as e:
         shutil.rmtree(root, ignore_errors=True)

@@ -171,18 +171,12 @@ def check_output_path(path: str | os.PathLike, sr: int | None = None) -> Path:
     return p
 
 
-def check_output_file(p: Path) -> Path:
-    """``p`` can be created or replaced: its folder exists and is writable, and it is not a folder."""
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"{p}: output folder {parent} does not exist")
-    if p.is_dir():
-        raise OutputError(f"{p}: is a directory")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"{p}: cannot write in {parent}")
-    if p.exists() and not p.is_file():
-        raise OutputError(f"{p}: exists and is not a regular file")
-    return p
+def check_output_file(p: Path, role: str = "output") -> Path:
+    """``p`` can be created or replaced: its folder exists and takes a new file, and it is not a
+    folder or a device (alignsts.paths.check_writable, the check of every file the package writes)."""
+    from ..paths import check_writable
+
+    return check_writable(p, role)
 
 
 def check_format_rate(fmt: str, sr, where: str) -> int:

@@ -203,28 +203,52 @@ def syllabify(text: str, language: str | None = None) -> list[tuple[str, int]]:
     return out
 
 
-def read_lyrics_arg(value: str) -> str:
-    """``--lyrics`` value: the text itself, or '@FILE' for a UTF-8 text file."""
-    if value.startswith("@"):
-        from pathlib import Path
+class Text(str):
+    """Words given as text, never as '@file': what the web page and its endpoint pass, so no field
+    can make the server read one of its files (``read_lyrics_arg(Text('@/etc/passwd'))`` is the
+    two words 'etc passwd')."""
 
-        p = Path(value[1:])
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise MelodyError(f"{p}: cannot read lyrics ({getattr(e, 'strerror', None) or e})") from None
-        where = str(p)
+
+def read_lyrics_arg(value: str) -> str:
+    """``--lyrics`` value: the text itself, or '@FILE' for a UTF-8 text file (not for a
+    :class:`Text`); at most textfiles.MAX_LYRICS_BYTES and MAX_WORDS words either way."""
+    from .. import textfiles
+
+    if value.startswith("@") and not isinstance(value, Text):
+        p = value[1:]
+        text = textfiles.read_text(p, "lyrics file", MelodyError, max_bytes=textfiles.MAX_LYRICS_BYTES)
+        where = p
     else:
-        text, where = value, "lyrics"
+        text, where = str(value), "lyrics"
+        if len(text.encode("utf-8", "replace")) > textfiles.MAX_LYRICS_BYTES:
+            raise MelodyError(f"lyrics: {len(text.encode('utf-8', 'replace')) / 1e6:.3g} MB of text is too long "
+                              f"for the words of a song (at most {textfiles.MAX_LYRICS_BYTES / 1e6:g} MB)")
+        if "\x00" in text:
+            raise MelodyError("lyrics: the text contains a NUL character")
+    count_words(text, where)
     if not syllabify(text):
         raise MelodyError(f"{where}: no words in the lyrics")
     return text
+
+
+def count_words(text: str, where: str = "lyrics") -> int:
+    """Words (Chinese: characters) in ``text``; MelodyError past textfiles.MAX_WORDS (counted
+    lazily: a huge text stops at the cap, before any syllabification)."""
+    from ..textfiles import MAX_WORDS
+
+    n = 0
+    for _ in _WORD_RE.finditer(text):
+        n += 1
+        if n > MAX_WORDS:
+            raise MelodyError(f"{where}: more than {MAX_WORDS} words; the words of a song have fewer")
+    return n
 
 
 def put_lyrics(notes: list[Note], text: str, language: str | None = None) -> tuple[list[Note], str]:
     """Lay plain ``text`` on ``notes``, one syllable per note in order. Extra notes extend the
     last syllable (a melisma); when there are more syllables than notes, they are spread
     evenly, several on a note. Returns (notes with lyrics, a one-line account of what was done)."""
+    count_words(text)
     sylls = syllabify(text, language)
     if not sylls:
         raise MelodyError("lyrics: no words in the text")

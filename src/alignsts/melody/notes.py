@@ -12,6 +12,7 @@ import numpy as np
 
 from ..audio import frontend as fe
 from ..errors import MelodyError
+from ..textfiles import MAX_NOTES   # notes a song can have
 
 log = logging.getLogger("alignsts")
 
@@ -133,6 +134,8 @@ def parse_note_list(text: str, bpm: float | None = None, where: str = "notes") -
             except MelodyError as e:
                 raise MelodyError(f"{where}:{k}: {e}") from None
             notes.append(Note(t, t + dur, pitch))
+            if len(notes) > MAX_NOTES:
+                raise MelodyError(f"{where}:{k}: more than {MAX_NOTES} notes; a song has fewer")
         t += dur
     if not notes:
         raise MelodyError(f"{where}: contains no notes")
@@ -140,18 +143,14 @@ def parse_note_list(text: str, bpm: float | None = None, where: str = "notes") -
 
 
 def read_note_list(path: str | os.PathLike, bpm: float | None = None) -> list[Note]:
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_TEXT_BYTES:
-            raise MelodyError(f"{p}: {p.stat().st_size / 1e6:.0f} MB is too large for a note list "
-                              f"(at most {MAX_TEXT_BYTES / 1e6:g} MB)")
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise MelodyError(f"{p}: cannot read note list ({getattr(e, 'strerror', None) or e})") from None
-    return parse_note_list(text, bpm, where=str(p))
+    from ..textfiles import read_text
+
+    text = read_text(path, "note list", MelodyError)
+    return parse_note_list(text, bpm, where=str(path))
 
 
-MAX_TEXT_BYTES = 10_000_000     # a note list or CSV larger than this is not a melody
+MAX_TEXT_BYTES = 10_000_000     # an F0 CSV larger than this is not a melody
+MAX_NPY_BYTES = 50_000_000      # an F0 .npy (10 minutes at 187.5 frames/s is 0.9 MB of float64)
 CHORD_ONSET_S = 0.03            # notes starting this close together form a chord
 LEGATO_OVERLAP_S = 0.06         # a note held at most this long into the next is legato, cut there
 
@@ -167,12 +166,11 @@ def read_midi(path: str | os.PathLike, track: int | None = None, channel: int | 
 
     from ..validate import MAX_SCORE_S, channel as check_channel, track as check_track
 
+    from ..textfiles import MAX_MIDI_BYTES, check_file
+
     p = Path(path)
     track, channel = check_track(track, "--track"), check_channel(channel, "--channel")
-    if not p.exists():
-        raise MelodyError(f"{p}: no such file")
-    if p.is_dir():
-        raise MelodyError(f"{p}: is a directory, not a MIDI file")
+    check_file(p, "MIDI file", MelodyError, MAX_MIDI_BYTES)
     try:
         mid = mido.MidiFile(str(p))
     except Exception as e:
@@ -190,6 +188,8 @@ def read_midi(path: str | os.PathLike, track: int | None = None, channel: int | 
         if track is not None and k != track:
             continue
         notes, open_notes = _track_notes(trk, mid.ticks_per_beat, tempo_map, channel)
+        if len(notes) > MAX_NOTES:
+            raise MelodyError(f"{p}: track {k} has {len(notes)} notes; a song has at most {MAX_NOTES}")
         per_track.append((k, notes))
         unended += open_notes
     per_track = [(k, n) for k, n in per_track if n]
@@ -317,11 +317,31 @@ def _tempo_map(mid, where=None) -> list[tuple[int, int]]:
                 if msg.tempo <= 0:
                     raise MelodyError(f"{where or 'MIDI'}: tempo 0 (zero microseconds per beat) at tick {tick}: "
                                       f"a broken file")
+                check_file_tempo(60e6 / msg.tempo, f"{where or 'MIDI'}: set_tempo at tick {tick}",
+                                 f"{msg.tempo} microseconds per beat")
                 changes.append((tick, msg.tempo))
     changes.sort()
     if not changes or changes[0][0] > 0:
         changes.insert(0, (0, 500000))
     return changes
+
+
+def check_file_tempo(bpm, where: str, given: str | None = None) -> float:
+    """A tempo read from a file (MIDI, MusicXML, UST, USTX) in BPM: a finite number within
+    validate.BPM_RANGE, the range of --bpm; else MelodyError naming ``where`` and the value."""
+    from ..validate import BPM_RANGE
+
+    shown = given if given is not None else repr(bpm)
+    if isinstance(bpm, bool):
+        raise MelodyError(f"{where}: tempo {shown} is not a number")
+    try:
+        value = float(bpm)
+    except (TypeError, ValueError, OverflowError):
+        raise MelodyError(f"{where}: tempo {shown} is not a number") from None
+    lo, hi = BPM_RANGE
+    if not (np.isfinite(value) and lo <= value <= hi):
+        raise MelodyError(f"{where}: tempo {shown} ({value:.6g} BPM) is outside {lo:g}-{hi:g} BPM")
+    return value
 
 
 def _ticks_to_seconds(tick: int, tpb: int, tempo_map) -> float:
@@ -501,11 +521,12 @@ def read_f0_file(path: str | os.PathLike) -> np.ndarray:
     """
     from ..validate import MAX_SCORE_S
 
+    import io as _io
+
+    from ..textfiles import check_file, read_text
+
     p = Path(path)
-    if not p.exists():
-        raise MelodyError(f"{p}: no such file")
-    if p.is_dir():
-        raise MelodyError(f"{p}: is a directory, not an F0 file")
+    check_file(p, "F0 file", MelodyError, MAX_NPY_BYTES if p.suffix.lower() == ".npy" else MAX_TEXT_BYTES)
     if p.suffix.lower() == ".npy":
         try:
             f0 = np.load(p, allow_pickle=False, mmap_mode="r")
@@ -518,12 +539,9 @@ def read_f0_file(path: str | os.PathLike) -> np.ndarray:
         except Exception as e:
             raise MelodyError(f"{p}: not a readable .npy file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
         return check_f0_array(f0, str(p))
-    if p.stat().st_size > MAX_TEXT_BYTES:
-        raise MelodyError(f"{p}: {p.stat().st_size / 1e6:.0f} MB is too large for an F0 CSV "
-                          f"(at most {MAX_TEXT_BYTES / 1e6:g} MB)")
+    text = read_text(p, "F0 CSV", MelodyError, max_bytes=MAX_TEXT_BYTES)
     try:
-        with open(p, encoding="utf-8-sig") as fh:
-            rows = np.genfromtxt(fh, delimiter=",", comments="#", dtype=np.float64, invalid_raise=True)
+        rows = np.genfromtxt(_io.StringIO(text), delimiter=",", comments="#", dtype=np.float64, invalid_raise=True)
     except Exception as e:
         raise MelodyError(f"{p}: not a 'time,Hz' CSV file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
     rows = np.atleast_2d(rows)

@@ -6,14 +6,16 @@ joined) with ``lyric``/``melisma``/``syllabic`` set as the file says (see melody
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from dataclasses import replace
 from pathlib import Path
 
+from .. import textfiles
 from ..errors import MelodyError
 from .lyrics import infer_words
-from .notes import Note, read_midi
+from .notes import MAX_NOTES, Note, check_file_tempo, check_pitch, read_midi
 
 log = logging.getLogger("alignsts")
 
@@ -26,11 +28,9 @@ _UTAU_CONTINUE = {"-", "+", "+~", "+*"}
 def read_score(path: str | os.PathLike, track: int | None = None) -> list[Note]:
     """Notes (with lyrics when the file has them) of any score format, by suffix."""
     p = Path(path)
-    if not p.exists():
-        raise MelodyError(f"{p}: no such file")
-    if p.is_dir():
-        raise MelodyError(f"{p}: is a directory, not a score")
     suffix = p.suffix.lower()
+    textfiles.check_file(p, "score", MelodyError,
+                         textfiles.MAX_MIDI_BYTES if suffix in (".mid", ".midi", ".kar") else textfiles.MAX_SCORE_BYTES)
     if suffix in (".musicxml", ".xml", ".mxl"):
         notes = read_musicxml(p, part=track)
     elif suffix == ".ust":
@@ -44,9 +44,27 @@ def read_score(path: str | os.PathLike, track: int | None = None) -> list[Note]:
                           + ", ".join(SCORE_SUFFIXES))
     if not notes:
         raise MelodyError(f"{p}: contains no notes")
+    _check_notes(notes, p)
     if suffix in (".ust", ".ustx"):      # one syllable per note, words not marked
         notes = infer_words(notes)
     return notes
+
+
+def _check_notes(notes: list[Note], p: Path) -> None:
+    """What every reader returns: at most MAX_NOTES notes, singable pitches, finite times within
+    validate.MAX_SCORE_S, lyrics as text."""
+    from ..validate import MAX_SCORE_S
+
+    if len(notes) > MAX_NOTES:
+        raise MelodyError(f"{p}: {len(notes)} notes; a song has at most {MAX_NOTES}")
+    for k, x in enumerate(notes):
+        where = f"{p}: note {k + 1}"
+        check_pitch(x.pitch, where)
+        if not (math.isfinite(x.onset) and math.isfinite(x.offset) and 0 <= x.onset < x.offset):
+            raise MelodyError(f"{where}: bad timing ({x.onset:g}-{x.offset:g} s)")
+        if x.offset > MAX_SCORE_S:
+            raise MelodyError(f"{where}: ends at {x.offset / 60:.3g} minutes; at most {MAX_SCORE_S / 60:g} "
+                              f"minutes can be sung")
 
 
 # ---------------------------------------------------------------- tempo maps in ticks
@@ -64,13 +82,45 @@ def _seconds(tick: float, tempo_map: list[tuple[float, float]], tpq: float) -> f
 
 
 def _tempo(value, where: str) -> float:
+    """A file's tempo (BPM): a number within validate.BPM_RANGE, the range of --bpm."""
+    if isinstance(value, str):
+        value = value.strip().replace(",", ".")
+    return check_file_tempo(value, where)
+
+
+def _number(value, where: str, field: str, positive: bool = False, default=None) -> float:
+    """A numeric score field: a finite int/float (or numeric text), else one line naming it."""
+    if value is None and default is not None:
+        return float(default)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise MelodyError(f"{where}: {field} {_show(value)} is not a number")
     try:
-        bpm = float(value)
-    except (TypeError, ValueError):
-        raise MelodyError(f"{where}: tempo {value!r} is not a number") from None
-    if not 1.0 <= bpm <= 1000.0:
-        raise MelodyError(f"{where}: tempo {bpm:g} BPM is out of range")
-    return bpm
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise MelodyError(f"{where}: {field} {_show(value)} is not a number") from None
+    if not math.isfinite(x) or abs(x) > 1e12:
+        raise MelodyError(f"{where}: {field} {_show(value)} is not a usable number")
+    if positive and x <= 0:
+        raise MelodyError(f"{where}: {field} must be positive, got {_show(value)}")
+    return x
+
+
+def _show(value) -> str:
+    """A field's value for a message: short, one line."""
+    text = repr(value) if not isinstance(value, (dict, list)) else f"(a {type(value).__name__})"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _lyric_text(value, where: str) -> str:
+    """A note's lyric field: text (or a number, as YAML reads '1'); anything else is an error."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise MelodyError(f"{where}: lyric {_show(value)} is not text")
+    text = str(value)
+    if len(text) > 1000:
+        raise MelodyError(f"{where}: lyric of {len(text)} characters; a note's syllable is short")
+    return text
 
 
 def _lyric_note(onset: float, offset: float, pitch: float, lyric: str | None, **kw) -> Note:
@@ -87,16 +137,9 @@ def _lyric_note(onset: float, offset: float, pitch: float, lyric: str | None, **
 # ---------------------------------------------------------------- UTAU .ust
 
 def _read_text(p: Path, what: str) -> str:
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise MelodyError(f"{p}: cannot read {what} ({e.strerror})") from None
-    for enc in ("utf-8-sig", "cp932"):   # UTAU writes Shift-JIS; newer tools UTF-8
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise MelodyError(f"{p}: {what} is neither UTF-8 nor Shift-JIS text")
+    """A score's text (UTAU writes Shift-JIS; newer tools UTF-8), through the bounded reader."""
+    return textfiles.read_text(p, what, MelodyError, max_bytes=textfiles.MAX_SCORE_BYTES,
+                               encodings=("utf-8-sig", "cp932"))
 
 
 def read_ust(path: str | os.PathLike) -> list[Note]:
@@ -117,7 +160,7 @@ def read_ust(path: str | os.PathLike) -> list[Note]:
     if not sections:
         raise MelodyError(f"{p}: not a UST file (no [#...] sections)")
     setting = next((kv for name, kv in sections if name == "SETTING"), {})
-    bpm = _tempo(setting.get("Tempo", "120").replace(",", "."), str(p))
+    bpm = _tempo(setting.get("Tempo", "120"), f"{p} [#SETTING] Tempo")
     tempo_map = [(0.0, bpm)]
     notes: list[Note] = []
     tick = 0
@@ -125,24 +168,24 @@ def read_ust(path: str | os.PathLike) -> list[Note]:
         if not re.fullmatch(r"\d+", name):
             continue
         where = f"{p} [#{name}]"
-        try:
-            length = int(float(kv["Length"]))
-        except (KeyError, ValueError):
-            raise MelodyError(f"{where}: missing or bad Length") from None
+        if "Length" not in kv:
+            raise MelodyError(f"{where}: missing Length")
+        length = int(_number(kv["Length"], where, "Length", positive=True))
         if length <= 0:
-            raise MelodyError(f"{where}: Length must be positive")
+            raise MelodyError(f"{where}: Length must be positive, got {kv['Length']!r}")
         if "Tempo" in kv:
-            new = _tempo(kv["Tempo"].replace(",", "."), where)
+            new = _tempo(kv["Tempo"], f"{where} Tempo")
             if new != tempo_map[-1][1]:
                 tempo_map.append((float(tick), new))
         lyric = kv.get("Lyric", "")
         if lyric.strip() not in _UTAU_RESTS:
-            try:
-                pitch = float(kv["NoteNum"])
-            except (KeyError, ValueError):
-                raise MelodyError(f"{where}: missing or bad NoteNum") from None
+            if "NoteNum" not in kv:
+                raise MelodyError(f"{where}: missing NoteNum")
+            pitch = check_pitch(_number(kv["NoteNum"], where, "NoteNum"), f"{where} NoteNum")
             notes.append(_lyric_note(_seconds(tick, tempo_map, UTAU_TICKS),
                                      _seconds(tick + length, tempo_map, UTAU_TICKS), pitch, lyric))
+        if len(notes) > MAX_NOTES:
+            raise MelodyError(f"{p}: more than {MAX_NOTES} notes; a song has fewer")
         tick += length
     if not notes:
         raise MelodyError(f"{p}: contains no notes")
@@ -156,43 +199,56 @@ def read_ustx(path: str | os.PathLike, part: int | None = None) -> list[Note]:
     and ``duration`` in ticks (``resolution`` per quarter, 480) relative to the part;
     ``tone`` the MIDI number; lyrics starting with '+' ('+', '+~', '+*') extend the previous
     syllable; ``tempos`` (or the older ``bpm``) give the tempo map."""
-    import yaml
-
     p = Path(path)
-    try:
-        doc = yaml.safe_load(_read_text(p, "USTX file"))
-    except yaml.YAMLError as e:
-        raise MelodyError(f"{p}: not a readable USTX (YAML) file ({str(e).splitlines()[0]})") from None
+    doc = textfiles.load_yaml(_read_text(p, "USTX file"), str(p), MelodyError,
+                               invalid="not a readable USTX (YAML) file")
     if not isinstance(doc, dict) or not isinstance(doc.get("voice_parts"), list):
         raise MelodyError(f"{p}: not a USTX project (no voice_parts)")
-    tpq = float(doc.get("resolution") or UTAU_TICKS)
-    tempos = doc.get("tempos") or [{"position": 0, "bpm": doc.get("bpm", 120)}]
-    try:
-        tempo_map = sorted((float(t.get("position", 0)), _tempo(t.get("bpm"), str(p))) for t in tempos)
-    except AttributeError:
-        raise MelodyError(f"{p}: bad tempos list") from None
+    tpq = _number(doc.get("resolution"), str(p), "resolution", positive=True, default=UTAU_TICKS)
+    tempos = doc.get("tempos")
+    if tempos is None or tempos == []:
+        tempos = [{"position": 0, "bpm": doc.get("bpm", 120)}]
+    if not isinstance(tempos, list) or not all(isinstance(t, dict) for t in tempos):
+        raise MelodyError(f"{p}: tempos {_show(tempos)} is not a list of {{position, bpm}} entries")
+    if len(tempos) > MAX_NOTES:
+        raise MelodyError(f"{p}: {len(tempos)} tempo changes; a song has fewer")
+    tempo_map = sorted((_number(t.get("position", 0), f"{p}: tempo {k}", "position", default=0),
+                        _tempo(t.get("bpm"), f"{p}: tempo {k}")) for k, t in enumerate(tempos))
     if not tempo_map or tempo_map[0][0] > 0:
         tempo_map.insert(0, (0.0, tempo_map[0][1] if tempo_map else 120.0))
-    parts = [vp for vp in doc["voice_parts"] if isinstance(vp, dict) and vp.get("notes")]
+    voice_parts = doc["voice_parts"]
+    for k, vp in enumerate(voice_parts):
+        if not isinstance(vp, dict):
+            raise MelodyError(f"{p}: voice part {k} {_show(vp)} is not a mapping")
+        if vp.get("notes") is not None and not isinstance(vp.get("notes"), list):
+            raise MelodyError(f"{p}: voice part {k}: notes {_show(vp.get('notes'))} is not a list")
+    parts = [vp for vp in voice_parts if vp.get("notes")]
     if not parts:
         raise MelodyError(f"{p}: no voice part has notes")
     if part is not None:
-        if not 0 <= part < len(doc["voice_parts"]):
-            raise MelodyError(f"{p}: no voice part {part} (the file has {len(doc['voice_parts'])})")
-        chosen = doc["voice_parts"][part]
+        if not 0 <= part < len(voice_parts):
+            raise MelodyError(f"{p}: no voice part {part} (the file has {len(voice_parts)})")
+        chosen = voice_parts[part]
     else:
         chosen = max(parts, key=lambda vp: len(vp["notes"]))
-    base = float(chosen.get("position", 0) or 0)
-    notes = []
-    for k, n in enumerate(sorted(chosen.get("notes") or [], key=lambda n: float(n.get("position", 0)))):
+    base = _number(chosen.get("position", 0), f"{p}: voice part", "position", default=0)
+    raw = chosen.get("notes") or []
+    if len(raw) > MAX_NOTES:
+        raise MelodyError(f"{p}: {len(raw)} notes; a song has at most {MAX_NOTES}")
+    for k, n in enumerate(raw):
+        if not isinstance(n, dict):
+            raise MelodyError(f"{p}: note {k} {_show(n)} is not a mapping (position, duration, tone, lyric)")
+    fields = []
+    for k, n in enumerate(raw):
         where = f"{p}: note {k}"
-        try:
-            a, d, tone = float(n["position"]) + base, float(n["duration"]), float(n["tone"])
-        except (KeyError, TypeError, ValueError):
-            raise MelodyError(f"{where}: needs numeric position, duration and tone") from None
-        if d <= 0:
-            raise MelodyError(f"{where}: duration must be positive")
-        lyric = str(n.get("lyric", "") or "")
+        for key in ("position", "duration", "tone"):
+            if key not in n:
+                raise MelodyError(f"{where}: needs numeric position, duration and tone (no {key})")
+        fields.append((_number(n["position"], where, "position") + base,
+                       _number(n["duration"], where, "duration", positive=True),
+                       _number(n["tone"], where, "tone"), _lyric_text(n.get("lyric"), where)))
+    notes = []
+    for a, d, tone, lyric in sorted(fields, key=lambda f: f[0]):
         if lyric.strip() in ("R", "r"):
             continue
         notes.append(_lyric_note(_seconds(a, tempo_map, tpq), _seconds(a + d, tempo_map, tpq), tone, lyric))
@@ -225,6 +281,9 @@ def read_musicxml(path: str | os.PathLike, part: int | None = None) -> list[Note
     except ImportError:
         raise MelodyError("reading MusicXML needs music21: pip install 'alignsts[lyrics]'") from None
     p = Path(path)
+    textfiles.check_file(p, "MusicXML score", MelodyError, textfiles.MAX_SCORE_BYTES)
+    if p.suffix.lower() == ".mxl":
+        textfiles.check_zip(p, "MusicXML score", MelodyError, textfiles.MAX_SCORE_BYTES * 2)
     try:
         score = music21.converter.parse(str(p), format="musicxml")
     except Exception as e:
@@ -240,7 +299,7 @@ def read_musicxml(path: str | os.PathLike, part: int | None = None) -> list[Note
             flat = pt.flatten().notes
             return (sum(1 for n in flat if n.lyrics), len(flat))
         chosen = max(parts, key=sung)
-    tempo_map = _quarter_tempo_map(score)
+    tempo_map = _quarter_tempo_map(score, str(p))
     flat = chosen.stripTies().flatten()
     notes: list[Note] = []
     any_lyric = False
@@ -272,12 +331,25 @@ def _m21_lyric(el) -> tuple[str | None, str | None]:
     return ly.text.strip(), ly.syllabic
 
 
-def _quarter_tempo_map(score) -> list[tuple[float, float]]:
-    """[(offset in quarter notes, quarter notes per minute)] from the score's metronome marks."""
+def _quarter_tempo_map(score, where: str = "MusicXML") -> list[tuple[float, float]]:
+    """[(offset in quarter notes, quarter notes per minute)] from the score's metronome marks,
+    each within validate.BPM_RANGE (a metronome of 0 or 1e-6 is an error, not 120)."""
     out = []
     for start, _end, mark in score.metronomeMarkBoundaries():
-        qpm = mark.getQuarterBPM() if mark is not None else None
-        out.append((float(start), float(qpm) if qpm else 120.0))
+        if mark is None:
+            out.append((float(start), 120.0))
+            continue
+        number = getattr(mark, "number", None)
+        if number is None and getattr(mark, "numberSounding", None) is None:
+            out.append((float(start), 120.0))   # a text-only mark ('Allegro') without a number
+            continue
+        try:
+            qpm = mark.getQuarterBPM()
+        except Exception:   # music21 fails on some marks (a zero number): report the number itself
+            qpm = number
+        shown = f"{number!r}" if number is not None else repr(qpm)
+        out.append((float(start), check_file_tempo(qpm, f"{where}: metronome at quarter {float(start):g}",
+                                                   f"{shown} (metronome)")))
     if not out or out[0][0] > 0:
         out.insert(0, (0.0, 120.0))
     return out
