@@ -128,14 +128,15 @@ class Report:
 def read_manifest(path: str | os.PathLike) -> tuple[list[Row], list[Problem]]:
     """Parse a manifest CSV -> (good rows, problems of the bad ones). Raises ManifestError when the
     file itself is unusable. Checks that need no audio are done here (see the module doc)."""
+    import io as _io
+
+    from .textfiles import read_text
+
     p = Path(path)
+    text = read_text(p, "manifest", ManifestError)   # -sig: a BOM from spreadsheet tools; NUL refused
     try:
-        with open(p, newline="", encoding="utf-8-sig") as fh:   # -sig: a BOM from spreadsheet tools
-            reader = csv.reader(fh)
-            lines = list(reader)
-    except OSError as e:
-        raise ManifestError(f"{p}: cannot read the manifest ({e.strerror})") from None
-    except (UnicodeDecodeError, csv.Error) as e:
+        lines = list(csv.reader(_io.StringIO(text, newline="")))
+    except csv.Error as e:
         raise ManifestError(f"{p}: not a readable CSV ({str(e).splitlines()[0]})") from None
     if not lines:
         raise ManifestError(f"{p}: the manifest is empty (expected a header: speech,reference,output,...)")
@@ -519,7 +520,7 @@ def run(manifest: str | os.PathLike, settings: Settings | None = None, *, worker
     rows, path_problems = check_paths(rows, shared)
     problems += path_problems
     problems_path = Path(problems_path) if problems_path else default_problems_path(manifest)
-    _check_problems_path(problems_path, rows)
+    _check_problems_path(problems_path, rows, shared)
     if workers is not None and workers < 1:
         raise AlignSTSError(f"--workers must be at least 1, got {workers}")
     _check_settings(settings)
@@ -570,10 +571,12 @@ def run(manifest: str | os.PathLike, settings: Settings | None = None, *, worker
     return report
 
 
-def _check_problems_path(path: Path, rows: list[Row]) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"{path}: folder {parent} does not exist")
+def _check_problems_path(path: Path, rows: list[Row], shared: list[str] = ()) -> None:
+    """The problems CSV goes through the one output check (alignsts.paths.check_output): never the
+    manifest, a shared input, a row's input or output, nor a device; its folder takes a file."""
+    from .paths import check_output
+
+    check_output(path, "problems file", {"manifest or shared input": [s for s in shared if s]})
     keys = _identities(str(path))
     for r in rows:
         for q in (*_row_inputs(r).values(), r.output):
@@ -677,10 +680,15 @@ def _dask_client(address: str):
         from distributed import Client
     except ImportError:
         raise AlignSTSError("--dask-scheduler needs dask.distributed: pip install 'alignsts[batch]'") from None
+    if not isinstance(address, str) or not address.strip() or "\x00" in address:
+        raise AlignSTSError(f"--dask-scheduler: expected an address like tcp://host:8786, got {address!r}")
     try:
         return Client(address, set_as_default=False, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as e:
-        raise AlignSTSError(f"cannot reach the Dask scheduler at {address} ({str(e).splitlines()[0]})") from None
+    except Exception as e:   # also what a non-Dask listener provokes (MemoryError on a garbage frame size)
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if isinstance(e, MemoryError) or "unpack" in reason.lower() or "deserial" in reason.lower():
+            reason = f"it answered, but not as a Dask scheduler: {type(e).__name__}"
+        raise AlignSTSError(f"cannot reach the Dask scheduler at {address} ({reason[:200]})") from None
 
 
 def _run_dask(client, todo: list[Row], settings: Settings, done) -> int:

@@ -298,7 +298,9 @@ def _inputs(args) -> dict:
         if key in _NOT_INPUTS or value is None:
             continue
         values = value if isinstance(value, list) else [value]
-        paths = [v for v in values if isinstance(v, str) and v and os.path.exists(v)]
+        if key == "lyrics":    # '@file' lyrics: the file is an input
+            values = [v[1:] for v in values if isinstance(v, str) and v.startswith("@")]
+        paths = [v for v in values if isinstance(v, str) and v and "\x00" not in v and os.path.exists(v)]
         if paths:
             found[_ROLES.get(key, "--" + key.replace("_", "-"))] = paths
     return found
@@ -521,8 +523,13 @@ def cmd_evaluate(args) -> int:
         pairs = [ev.Pair(Path(args.output), Path(args.target), Path(args.speech) if args.speech else None)]
     else:
         raise AlignSTSError("give OUTPUT TARGET (the recording to score and the singing it should match) or --pairs CSV")
-    json_path = ev.check_report_path(args.json, pairs, ".json") if args.json else None
-    csv_path = ev.check_report_path(args.csv, pairs, ".csv") if args.csv else None
+    given = [args.pairs] if args.pairs else []
+    json_path = ev.check_report_path(args.json, pairs, ".json", given) if args.json else None
+    csv_path = ev.check_report_path(args.csv, pairs, ".csv", given) if args.csv else None
+    import os
+
+    if json_path and csv_path and os.path.realpath(json_path) == os.path.realpath(csv_path):
+        raise AlignSTSError(f"{json_path}: the JSON and CSV reports would be the same file")
     options = ev.EvalOptions(mcd=not args.no_mcd, speaker=args.speaker,
                              plot_dir=Path(args.plot) if args.plot else None)
 

@@ -55,15 +55,9 @@ def _join(where: str, name: str) -> str:
 
 def load_yaml(cls: type[T], path: str | os.PathLike) -> T:
     """Read a YAML file into dataclass ``cls``."""
-    import yaml
+    from .textfiles import load_yaml as bounded_yaml, read_text
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read config ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    data = bounded_yaml(read_text(path, "config", ConfigError, max_bytes=1_000_000), str(path), ConfigError) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings")
     try:

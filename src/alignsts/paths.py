@@ -74,7 +74,7 @@ def check_writable(path: PathLike, role: str = "output", error: type[AlignSTSErr
         raise error(f"the {role} name contains a NUL byte")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
-        raise error(f"{p}: the {role}'s folder {parent} does not exist")
+        raise error(f"{p}: output folder {parent} does not exist (for the {role})")
     if p.is_dir():
         raise error(f"{p}: is a directory; the {role} must be a file name")
     if p.exists() and not p.is_file():

@@ -142,7 +142,7 @@ def test_cli_errors_are_one_line(files, tmp_path):
     before = (files / "target.wav").read_bytes()
     (tmp_path / "t.json").symlink_to(files / "target.wav")
     proc = run_cli([files / "same.wav", files / "target.wav", "--json", tmp_path / "t.json"], tmp_path)
-    assert proc.returncode == 2 and "not overwriting" in proc.stderr
+    assert proc.returncode == 2 and "would overwrite" in proc.stderr
     assert (files / "target.wav").read_bytes() == before
 
 

@@ -55,6 +55,9 @@ class CorpusListing:
     problems: list[str] = field(default_factory=list)
 
 
+MAX_MANIFEST_BYTES = 64_000_000   # a corpus manifest (hundreds of thousands of rows) stays below this
+
+
 def _require_dir(root: str | Path) -> Path:
     root = Path(root)
     if not root.is_dir():
@@ -197,10 +200,9 @@ def read_manifest(csv_path: str | Path) -> CorpusListing:
     if not csv_path.is_file():
         raise CorpusError(f"manifest not found: {csv_path}")
     base = csv_path.parent
-    try:
-        text = csv_path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"cannot read manifest {csv_path}: {exc}") from exc
+    from ..textfiles import read_text
+
+    text = read_text(csv_path, "corpus manifest", CorpusError, max_bytes=MAX_MANIFEST_BYTES)
     reader = csv.reader(text.splitlines(keepends=True))
     try:
         header = [h.strip() for h in next(reader)]

@@ -87,9 +87,14 @@ def speaker_available() -> bool:
 
 def read_pairs(path: str | os.PathLike) -> list[Pair]:
     """A CSV with a header ``output,target[,speech]`` -> pairs; relative paths are relative to the CSV."""
+    import io as _io
+
+    from ..textfiles import read_text
+
     p = Path(path)
+    text = read_text(p, "pairs file", EvaluateError)
     try:
-        with open(p, newline="", encoding="utf-8-sig") as fh:
+        with _io.StringIO(text, newline="") as fh:
             reader = csv.DictReader(fh)
             header = [h.strip() for h in (reader.fieldnames or [])]
             missing = [c for c in ("output", "target") if c not in header]
@@ -181,15 +186,8 @@ def evaluate(pairs: list[Pair], options: EvalOptions | None = None,
         _make_dir(Path(options.plot_dir))
     embeddings = _Embeddings()
     report = Report()
-    used: set[str] = set()
-    for pair in pairs:
-        plot = None
-        if options.plot_dir is not None:   # one PNG per output; same-named outputs get a suffix
-            stem = Path(pair.output).stem
-            while stem in used:
-                stem += "_"
-            used.add(stem)
-            plot = Path(options.plot_dir) / f"{stem}_pitch.png"
+    plots = _plot_paths(pairs, options.plot_dir)
+    for pair, plot in zip(pairs, plots):
         try:
             row, err = evaluate_pair(pair, options, embeddings, plot), None
             report.rows.append(row)
@@ -201,22 +199,39 @@ def evaluate(pairs: list[Pair], options: EvalOptions | None = None,
     return report
 
 
-def check_report_path(path: str | os.PathLike, pairs: list[Pair], suffix: str) -> Path:
-    """Fail before any work when a report file cannot be written or would replace an input."""
+def check_report_path(path: str | os.PathLike, pairs: list[Pair], suffix: str,
+                      inputs: list | None = None) -> Path:
+    """Fail before any work when a report file cannot be written or would replace an input: the
+    one output check (alignsts.paths.check_output) against every pair's files and ``inputs``
+    (the pairs CSV)."""
+    from ..paths import check_output
+
     p = Path(path)
     if p.suffix.lower() != suffix:
         raise EvaluateError(f"{p}: expected a {suffix} file name")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise EvaluateError(f"{p}: folder {parent} does not exist")
-    if p.is_dir():
-        raise EvaluateError(f"{p}: is a directory")
-    if p.exists():
-        for pair in pairs:
-            for q in (pair.output, pair.target, pair.speech):
-                if q is not None and q.exists() and os.path.samefile(p, q):
-                    raise EvaluateError(f"{p}: is one of the recordings being evaluated; not overwriting it")
+    files = [q for pair in pairs for q in (pair.output, pair.target, pair.speech) if q is not None]
+    check_output(p, f"{suffix[1:].upper()} report", {"recording being evaluated": files,
+                                                     "input": list(inputs or [])}, error=EvaluateError)
     return p
+
+
+def _plot_paths(pairs: list[Pair], plot_dir) -> list[Path | None]:
+    """One PNG per output in ``plot_dir`` (same-named outputs get a suffix), each through the one
+    output check before any work: never one of the recordings evaluated, never a device."""
+    if plot_dir is None:
+        return [None] * len(pairs)
+    from ..paths import check_output
+
+    files = [q for pair in pairs for q in (pair.output, pair.target, pair.speech) if q is not None]
+    out, used = [], set()
+    for pair in pairs:
+        stem = Path(pair.output).stem
+        while stem in used:
+            stem += "_"
+        used.add(stem)
+        out.append(check_output(Path(plot_dir) / f"{stem}_pitch.png", "pitch plot",
+                                {"recording being evaluated": files}, error=EvaluateError))
+    return out
 
 
 def _make_dir(path: Path) -> None:
