@@ -275,8 +275,14 @@ def _load_accompaniment(accompaniment: AudioInput) -> np.ndarray:
         return io.load_channels(accompaniment, fe.SAMPLE_RATE, name=f"accompaniment {accompaniment}")
     if isinstance(accompaniment, tuple) and len(accompaniment) == 2:
         wav, sr = accompaniment
-        wav = np.asarray(wav, dtype=np.float32)
+        try:
+            wav = np.asarray(wav, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise AudioInputError("accompaniment: not an array of samples") from None
         wav = wav[:, None] if wav.ndim == 1 else wav
+        if wav.ndim != 2 or not 1 <= wav.shape[1] <= io.MAX_CHANNELS:
+            raise AudioInputError(f"accompaniment: expected [samples] or [samples, channels] with at most "
+                                  f"{io.MAX_CHANNELS} channels, got shape {list(wav.shape)}")
         io.check_audio(wav.mean(axis=1), sr, "accompaniment")
         return np.stack([io.resample(wav[:, c], int(sr), fe.SAMPLE_RATE) for c in range(wav.shape[1])], axis=1)
     raise AudioInputError("accompaniment: expected a file path or a (waveform, sample_rate) pair, "

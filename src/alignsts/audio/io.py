@@ -27,14 +27,35 @@ def read_audio(path: str | os.PathLike, name: str | None = None,
     """
     import soundfile as sf
 
-    from ..validate import MAX_INPUT_S, input_sample_rate
-
     p = Path(path)
     who = name or str(p)
+    _header(p, who, max_duration)
+    try:
+        # 64-bit float files are read as such: their finite 1e300s must not turn into inf
+        dtype = "float64" if info.subtype == "DOUBLE" else "float32"
+        data, sr = sf.read(str(p), dtype=dtype, always_2d=True)
+    except Exception as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise AudioInputError(f"{who}: not a readable audio file ({reason})") from None
+    wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if wav.dtype == np.float64 and not np.nanmax(np.abs(wav), initial=0.0) > np.finfo(np.float32).max:
+        wav = wav.astype(np.float32)   # float64 only while float32 would turn samples into inf
+    return np.ascontiguousarray(wav), int(sr)
+
+
+def _header(p: Path, who: str, max_duration: float | None = None):
+    """The soundfile header of an audio file, checked (exists, a file, not empty, readable, sample
+    rate, at most ``max_duration`` s): AudioInputError in one line otherwise."""
+    import soundfile as sf
+
+    from ..validate import MAX_INPUT_S, input_sample_rate
+
     if not p.exists():
         raise AudioInputError(f"{who}: no such file")
     if p.is_dir():
         raise AudioInputError(f"{who}: is a directory, not an audio file")
+    if not p.is_file():
+        raise AudioInputError(f"{who}: is not a regular file (a device, pipe or socket)")
     if p.stat().st_size == 0:
         raise AudioInputError(f"{who}: file is empty")
     try:
@@ -47,17 +68,50 @@ def read_audio(path: str | os.PathLike, name: str | None = None,
     if info.frames > 0 and info.frames / info.samplerate > limit:
         raise AudioInputError(f"{who}: {info.frames / info.samplerate / 60:.1f} minutes long; at most "
                               f"{limit / 60:g} minutes can be converted (cut it into parts)")
+    return info
+
+
+STREAM_SAMPLES = 1 << 24    # files of more samples (frames x channels; 2.9 min of 48 kHz stereo) load in blocks
+BLOCK_FRAMES = 1 << 18      # frames per block
+
+
+def _load_blocks(path: str | os.PathLike, sr: int, name: str | None) -> np.ndarray | None:
+    """A long file read, downmixed and resampled (soxr ResampleStream) block by block: -> [N] at
+    ``sr``, validated; never holds the file's samples at its own rate and channel count at once.
+    None when the file is short (or 64-bit float): :func:`load` then reads it whole."""
+    import soundfile as sf
+
+    p = Path(path)
+    who = name or str(p)
+    if not p.is_file():
+        return None
+    info = _header(p, who)
+    if info.subtype == "DOUBLE" or info.frames * info.channels < STREAM_SAMPLES:
+        return None
+    stream = None
+    if info.samplerate != sr:
+        import soxr
+
+        stream = soxr.ResampleStream(info.samplerate, sr, 1, dtype="float32", quality="HQ")
+    out, bad = [], 0
     try:
-        # 64-bit float files are read as such: their finite 1e300s must not turn into inf
-        dtype = "float64" if info.subtype == "DOUBLE" else "float32"
-        data, sr = sf.read(str(p), dtype=dtype, always_2d=True)
+        with sf.SoundFile(str(p)) as fh:
+            for block in fh.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
+                mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+                bad += int(np.count_nonzero(~np.isfinite(mono)))
+                if bad:
+                    continue
+                out.append(stream.resample_chunk(mono) if stream is not None else mono.copy())
+            if stream is not None and not bad:
+                out.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise AudioInputError(f"{who}: not a readable audio file ({reason})") from None
-    wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    if wav.dtype == np.float64 and not np.nanmax(np.abs(wav), initial=0.0) > np.finfo(np.float32).max:
-        wav = wav.astype(np.float32)   # float64 only while float32 would turn samples into inf
-    return np.ascontiguousarray(wav), int(sr)
+    if bad:
+        raise AudioInputError(f"{who}: contains {bad} NaN/inf samples")
+    wav = np.concatenate(out) if out else np.zeros(0, np.float32)
+    out.clear()
+    return check_audio(wav, sr, who)
 
 
 MAX_CHANNELS = 8
@@ -138,7 +192,10 @@ def resample(wav: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarr
 
 
 def load(path: str | os.PathLike, sr: int = SAMPLE_RATE, name: str | None = None) -> np.ndarray:
-    """Read, validate and resample a file to ``sr``: -> [N] float32."""
+    """Read, validate and resample a file to ``sr``: -> [N] float32 (long files in blocks)."""
+    streamed = _load_blocks(path, sr, name)
+    if streamed is not None:
+        return streamed
     wav, file_sr = read_audio(path, name)
     wav = check_audio(wav, file_sr, name or str(path))
     return resample(wav, file_sr, sr)
@@ -229,6 +286,14 @@ def load_channels(path: str | os.PathLike, sr: int = SAMPLE_RATE, name: str | No
     import soundfile as sf
 
     who = name or str(path)
+    channels = 1              # read_audio names what is wrong with a file that is not one
+    if Path(path).is_file():
+        try:
+            channels = sf.info(str(path)).channels
+        except Exception:
+            pass
+    if channels > MAX_CHANNELS:
+        raise AudioInputError(f"{who}: {channels} channels; at most {MAX_CHANNELS} are supported")
     read_audio(path, who)     # the same checks and one-line errors as every input
     data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
     check_audio(data.mean(axis=1), file_sr, who)

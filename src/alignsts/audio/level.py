@@ -26,7 +26,13 @@ def integrated_loudness(wav: np.ndarray, sr: int) -> float:
 
     if wav.shape[0] < int(MIN_LOUDNESS_S * sr) + 1:
         return float("nan")
-    return float(pyloudnorm.Meter(sr).integrated_loudness(np.asarray(wav, dtype=np.float64)))
+    wav = np.asarray(wav, dtype=np.float64)
+    if wav.ndim == 2 and wav.shape[1] > 5:
+        # BS.1770 (pyloudnorm) weighs at most 5 channels: more (6-8, e.g. 5.1/7.1) are measured as
+        # their mean plus 10 log10(C), exact for C equal channels (the vocal laid on every one)
+        channels = wav.shape[1]
+        return integrated_loudness(wav.mean(axis=1), sr) + 10.0 * float(np.log10(channels))
+    return float(pyloudnorm.Meter(sr).integrated_loudness(wav))
 
 
 def normalize(wav: np.ndarray, sr: int, target_lufs: float = TARGET_LUFS,
