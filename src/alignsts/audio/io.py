@@ -29,7 +29,7 @@ def read_audio(path: str | os.PathLike, name: str | None = None,
 
     p = Path(path)
     who = name or str(p)
-    _header(p, who, max_duration)
+    info = _header(p, who, max_duration)
     try:
         # 64-bit float files are read as such: their finite 1e300s must not turn into inf
         dtype = "float64" if info.subtype == "DOUBLE" else "float32"

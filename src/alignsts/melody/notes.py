@@ -506,12 +506,18 @@ def check_f0_array(values, where: str = "F0") -> np.ndarray:
 
 
 def _check_hz(hz: np.ndarray, where: str) -> None:
-    from ..validate import MAX_F0_HZ
+    from ..validate import MAX_F0_HZ, MIN_PITCH
 
     if np.any(hz < 0):
         raise MelodyError(f"{where}: contains negative F0 values (lowest {hz.min():.4g} Hz; 0 = unvoiced)")
     if np.any(hz > MAX_F0_HZ):
         raise MelodyError(f"{where}: F0 up to {hz.max():.4g} Hz; F0 must be 0 (unvoiced) to {MAX_F0_HZ:g} Hz")
+    lowest = float(midi_to_hz(MIN_PITCH))
+    low = (hz > 0) & (hz < lowest)
+    if np.any(low):   # 1 Hz is no voice: 'auto' would move it up 7 octaves without a word
+        k = int(np.flatnonzero(low)[0])
+        raise MelodyError(f"{where}: voiced F0 down to {float(hz[low].min()):.4g} Hz (first at value {k}); a sung "
+                          f"F0 is 0 (unvoiced) or at least {lowest:.1f} Hz (C1)")
 
 
 def read_f0_file(path: str | os.PathLike) -> np.ndarray:
