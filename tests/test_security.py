@@ -1,0 +1,522 @@
+"""Issue 17: the new surfaces as an attacker and a careless user would try them.
+
+Every case ends with exit 2 and one stderr line (CLI) or one AlignSTSError (API), no traceback,
+the inputs unchanged and nothing new on disk: side outputs never replace an input, files that
+never end and bombs are refused by the one bounded reader (alignsts.textfiles), score fields are
+type-checked, every tempo read from a file is within the --bpm range, and the web page's
+handler reads no server file whatever a field holds. Property tests (hypothesis): arbitrary
+USTX / UST / MusicXML / MIDI-lyric structures raise only AlignSTSError (or read), arbitrary
+field values of the /convert handler never reveal whether a server path exists.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import shutil
+import socket
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alignsts import api, cli, textfiles
+from alignsts.errors import AlignSTSError, InvalidValueError, MelodyError, OutputError
+from alignsts.melody import lyrics as lyr
+from alignsts.melody import scores
+from alignsts.paths import check_output, check_writable
+
+PROPERTY = settings(max_examples=25, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+# ----------------------------------------------------------------------------- helpers
+@pytest.fixture
+def work(tmp_path) -> Path:
+    """take.wav (speech), ref.wav (singing), m.mid, notes.txt in a fresh folder."""
+    speech, sing, midi = api.demo_files()
+    shutil.copyfile(speech, tmp_path / "take.wav")
+    shutil.copyfile(sing, tmp_path / "ref.wav")
+    shutil.copyfile(midi, tmp_path / "m.mid")
+    (tmp_path / "notes.txt").write_text("C4 0.5\nD4 0.5\nE4 1\n")
+    return tmp_path
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def refused(argv, folder: Path, needle: str | None = None) -> str:
+    """cli.main(argv) in ``folder``: exit 2, one 'alignsts: error:' line, inputs unchanged, nothing new."""
+    before = snapshot(folder)
+    err = io.StringIO()
+    old = os.getcwd()
+    os.chdir(folder)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                code = cli.main([str(a) for a in argv])
+            except SystemExit as e:
+                code = e.code
+    finally:
+        os.chdir(old)
+    lines = err.getvalue().splitlines()
+    assert code == 2, (argv, code, err.getvalue())
+    assert len(lines) == 1 and lines[0].startswith("alignsts: error: "), (argv, err.getvalue())
+    assert "Traceback" not in err.getvalue()
+    assert snapshot(folder) == before, argv
+    if needle:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+NOTES = ["convert", "take.wav", "--notes", "notes.txt", "-o", "out.wav"]
+
+
+# ----------------------------------------------------------------------------- side outputs never replace inputs
+def test_problems_file_cannot_replace_the_manifest(work):
+    (work / "jobs.csv").write_text("speech,notes,output\ntake.wav,notes.txt,a.wav\n")
+    refused(["convert", "--manifest", "jobs.csv", "--problems", "jobs.csv"], work, "would overwrite")
+
+
+def test_evaluate_reports_cannot_replace_the_pairs_file(work):
+    (work / "p.csv").write_text("output,target\ntake.wav,ref.wav\n")
+    for option in ("--csv", "--json"):
+        target = "p.csv" if option == "--csv" else "p.json"
+        if option == "--json":
+            os.symlink(work / "p.csv", work / "p.json")
+        refused(["evaluate", "--pairs", "p.csv", option, target], work, "would overwrite")
+
+
+def test_analysis_on_proc_fails_before_the_audio_is_written(work):
+    refused([*NOTES, "--analysis", "/proc/x.json"], work, "/proc/x.json")
+    assert not (work / "out.wav").exists()
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/zero"])
+def test_no_output_is_a_device(work, device):
+    refused(["convert", "take.wav", "--notes", "notes.txt", "-o", device], work)
+    refused([*NOTES, "--analysis", device], work)
+    with pytest.raises(OutputError, match="not a regular file"):
+        check_writable(device, "plot")
+
+
+def test_one_output_check_by_inode(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("x")
+    os.link(src, tmp_path / "hard.json")
+    with pytest.raises(OutputError, match="would overwrite"):
+        check_output(tmp_path / "hard.json", "analysis", {"note list": src})
+    with pytest.raises(OutputError, match="does not exist"):
+        check_output(tmp_path / "no" / "x.json", "analysis", {})
+    assert check_output(tmp_path / "fine.json", "analysis", {"note list": src}) == tmp_path / "fine.json"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.json", "in.txt"]   # the probe left nothing
+
+
+@pytest.fixture(scope="module")
+def score_result(tmp_path_factory):
+    """A score-engine conversion whose note list is notes.json, with a 6-channel accompaniment."""
+    d = tmp_path_factory.mktemp("score")
+    speech, _sing, _midi = api.demo_files()
+    (d / "notes.json").write_text("C4 0.5\nD4 0.5\nE4 0.5\nF4 0.5\nG4 1\n")
+    t = np.arange(int(3.0 * 24000)) / 24000
+    backing = np.stack([0.1 * np.sin(2 * np.pi * (110 + 20 * c) * t) for c in range(6)], axis=1)
+    result = api.convert(speech, notes=str(d / "notes.json"), accompaniment=(backing, 24000))
+    return d, result
+
+
+def test_save_analysis_cannot_replace_the_note_list(score_result):
+    d, result = score_result
+    before = (d / "notes.json").read_bytes()
+    with pytest.raises(OutputError, match="would overwrite"):
+        api.save_analysis(result, d / "notes.json")
+    assert (d / "notes.json").read_bytes() == before
+    written = api.save_analysis(result, d / "analysis.json")
+    assert json.loads(written.read_text())["notes"]
+
+
+def test_six_channel_accompaniment_is_mixed(score_result, tmp_path):
+    _d, result = score_result
+    assert result.mix.shape[1] == 6 and np.all(np.isfinite(result.mix)) and np.max(np.abs(result.mix)) <= 1.0
+    out = api.save_mix(result, tmp_path / "mix.wav")
+    assert sf.info(str(out)).channels == 6
+
+
+def test_more_than_eight_channels_refused_before_work(tmp_path):
+    speech, _sing, _midi = api.demo_files()
+    backing = np.zeros((24000, 9), np.float32)
+    with pytest.raises(AlignSTSError, match="at most 8 channels"):
+        api.convert(speech, notes=[], accompaniment=(backing, 24000))
+    sf.write(tmp_path / "nine.wav", np.random.default_rng(0).normal(0, 0.1, (24000, 9)), 24000)
+    with pytest.raises(AlignSTSError, match="9 channels"):
+        api.convert(speech, notes="C4 1", accompaniment=str(tmp_path / "nine.wav"))
+
+
+def test_save_refuses_nan_and_empty_results(score_result, tmp_path):
+    _d, result = score_result
+    for wav, needle in ((np.full(1000, np.nan, np.float32), "NaN"), (np.zeros(0, np.float32), "no samples")):
+        bad = api.Result(wav=wav, sr=result.sr, analysis=result.analysis)
+        with pytest.raises(InvalidValueError, match=needle):
+            api.save(bad, tmp_path / "x.wav")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- files that never end, bombs
+@pytest.mark.parametrize("endless", ["/dev/zero", "/dev/urandom", "fifo", "link"])
+def test_endless_files_are_refused(work, endless):
+    if endless == "fifo":
+        os.mkfifo(work / "fifo")
+        path = "fifo"
+    elif endless == "link":
+        os.symlink("/dev/zero", work / "link.ust")
+        path = "link.ust"
+    else:
+        path = endless
+    refused([*NOTES, "--lyrics", f"@{path}"], work, "not a regular file")
+    refused(["convert", "take.wav", "--notes", path, "-o", "out.wav"], work, "not a regular file")
+    refused(["convert", "take.wav", "--score", "link.ust" if endless == "link" else path, "-o", "out.wav"], work)
+    refused(["convert", "--manifest", path], work, "not a regular file")
+
+
+def test_manifest_cell_naming_dev_zero_is_a_problem_not_a_hang(work):
+    (work / "jobs.csv").write_text("speech,notes,output\ntake.wav,/dev/zero,a.wav\n")
+    from alignsts import batch
+
+    rows, problems = batch.read_manifest(work / "jobs.csv")
+    assert rows  # the cell names a path; reading it is refused when the row runs (below)
+    with pytest.raises(MelodyError, match="not a regular file"):
+        api.load_melody(notes="/dev/zero")
+
+
+def test_large_lyrics_and_word_counts(work):
+    (work / "big.txt").write_text("la " * 700_000)
+    line = refused([*NOTES, "--lyrics", "@big.txt"], work, "too large")
+    assert "MB" in line
+    with pytest.raises(MelodyError, match="words"):
+        lyr.read_lyrics_arg("la " * (textfiles.MAX_WORDS + 1))
+
+
+def test_nul_in_a_manifest_cell_is_one_line(work):
+    (work / "jobs.csv").write_bytes(b"speech,notes,output\ntake.wav,no\x00tes.txt,a.wav\n")
+    refused(["convert", "--manifest", "jobs.csv"], work, "NUL")
+
+
+def test_mxl_bomb_is_refused(tmp_path):
+    bomb = tmp_path / "bomb.mxl"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("META-INF/container.xml", '<container><rootfiles><rootfile full-path="s.xml"/></rootfiles></container>')
+        z.writestr("s.xml", b"\x00" * 100_000_000)
+    assert bomb.stat().st_size < 1_000_000
+    with pytest.raises(MelodyError, match="unpacks to"):
+        scores.read_score(bomb)
+
+
+def test_ustx_alias_bomb_is_refused(tmp_path):
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for k in range(1, 12):
+        lines.append(f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 9) + "]")
+    lines.append("voice_parts: [{notes: [{position: 0, duration: 480, tone: 60, lyric: *a11}]}]")
+    (tmp_path / "bomb.ustx").write_text("\n".join(lines) + "\n")
+    with pytest.raises(MelodyError, match="alias"):
+        scores.read_score(tmp_path / "bomb.ustx")
+
+
+# ----------------------------------------------------------------------------- typed score fields, one tempo range
+USTX_NOTE = {"position": 0, "duration": 480, "tone": 60, "lyric": "la"}
+
+
+def ustx(tmp_path, doc) -> Path:
+    p = tmp_path / "s.ustx"
+    p.write_text(yaml.safe_dump(doc) if not isinstance(doc, str) else doc)
+    return p
+
+
+@pytest.mark.parametrize("doc, needle", [
+    ({"voice_parts": [{"notes": [5, 6]}]}, "not a mapping"),
+    ({"voice_parts": [{"notes": [{**USTX_NOTE, "position": "abc"}]}]}, "position 'abc'"),
+    ({"resolution": "x", "voice_parts": [{"notes": [USTX_NOTE]}]}, "resolution 'x'"),
+    ({"resolution": 0, "voice_parts": [{"notes": [USTX_NOTE]}]}, "resolution must be positive"),
+    ({"tempos": 5, "voice_parts": [{"notes": [USTX_NOTE]}]}, "tempos 5"),
+    ({"tempos": [{"position": 0, "bpm": 1e9}], "voice_parts": [{"notes": [USTX_NOTE]}]}, "BPM"),
+    ({"voice_parts": [{"notes": [{**USTX_NOTE, "lyric": [1, 2]}]}]}, "lyric"),
+])
+def test_ustx_fields_are_typed(tmp_path, doc, needle):
+    with pytest.raises(MelodyError, match=needle.replace("(", r"\(")) as e:
+        scores.read_score(ustx(tmp_path, doc))
+    assert str(tmp_path / "s.ustx") in str(e.value)
+
+
+@pytest.mark.parametrize("field, needle", [("Length=inf", "Length 'inf'"), ("Length=1e400", "Length"),
+                                           ("Tempo=1e9", "1e9"), ("NoteNum=nan", "NoteNum")])
+def test_ust_fields_are_typed(tmp_path, field, needle):
+    body = {"Length": "480", "Lyric": "la", "NoteNum": "60"}
+    key, value = field.split("=")
+    body[key] = value
+    text = "[#SETTING]\nTempo=120\n[#0000]\n" + "".join(f"{k}={v}\n" for k, v in body.items())
+    (tmp_path / "s.ust").write_text(text)
+    with pytest.raises(MelodyError, match=needle):
+        scores.read_score(tmp_path / "s.ust")
+
+
+def musicxml(per_minute: str = "120", lyric: str = "la", duration: str = "4", step: str = "C") -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<score-partwise version="3.1"><part-list><score-part id="P1"><part-name>V</part-name></score-part></part-list>
+<part id="P1"><measure number="1"><attributes><divisions>4</divisions><time><beats>4</beats><beat-type>4</beat-type></time></attributes>
+<direction placement="above"><direction-type><metronome><beat-unit>quarter</beat-unit><per-minute>{per_minute}</per-minute></metronome></direction-type><sound tempo="{per_minute}"/></direction>
+<note><pitch><step>{step}</step><octave>4</octave></pitch><duration>{duration}</duration><type>quarter</type><lyric><syllabic>single</syllabic><text>{lyric}</text></lyric></note>
+<note><pitch><step>D</step><octave>4</octave></pitch><duration>4</duration><type>quarter</type></note>
+</measure></part></score-partwise>"""
+
+
+@pytest.mark.parametrize("per_minute", ["0", "1e-6", "1000000000"])
+def test_musicxml_metronome_out_of_range(tmp_path, per_minute):
+    pytest.importorskip("music21")
+    (tmp_path / "s.musicxml").write_text(musicxml(per_minute))
+    with pytest.raises(MelodyError, match="tempo|metronome") as e:
+        scores.read_score(tmp_path / "s.musicxml")
+    assert "s.musicxml" in str(e.value)
+
+
+def midi_file(path: Path, tempo: int = 500000, lyrics=("la", "li"), extra=()) -> Path:
+    import mido
+
+    mid = mido.MidiFile(ticks_per_beat=480)
+    trk = mido.MidiTrack()
+    mid.tracks.append(trk)
+    trk.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
+    for k, word in enumerate(lyrics):
+        trk.append(mido.MetaMessage("lyrics", text=word, time=0))
+        trk.append(mido.Message("note_on", note=60 + k, velocity=90, time=0))
+        trk.append(mido.Message("note_off", note=60 + k, velocity=0, time=480))
+    for msg in extra:
+        trk.append(msg)
+    mid.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("tempo", [1, 10_000_000])   # 1 us per beat (6e7 BPM), 6 BPM
+def test_midi_tempo_out_of_range(tmp_path, tempo):
+    p = midi_file(tmp_path / "s.mid", tempo=tempo)
+    with pytest.raises(MelodyError, match="BPM"):
+        scores.read_score(p)
+
+
+def test_one_f0_at_1_hz_is_refused(tmp_path):
+    (tmp_path / "f0.csv").write_text("time,Hz\n0,1\n0.5,1\n1.0,1\n")
+    with pytest.raises(MelodyError, match="C1"):
+        api.load_melody(f0=str(tmp_path / "f0.csv"))
+
+
+# ----------------------------------------------------------------------------- property tests of the score readers
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                    st.text(max_size=8), st.sampled_from(["inf", "-1", "1e999", "R", "+~", "", "abc"]))
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                       st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+                      max_leaves=12)
+ustx_note = st.fixed_dictionaries({}, optional={"position": values, "duration": values, "tone": values,
+                                                "lyric": values})
+ustx_doc = st.fixed_dictionaries(
+    {"voice_parts": st.one_of(values, st.lists(st.one_of(values, st.fixed_dictionaries(
+        {"notes": st.one_of(values, st.lists(st.one_of(ustx_note, values), max_size=4))},
+        optional={"position": values})), max_size=3))},
+    optional={"resolution": values, "tempos": st.one_of(values, st.lists(st.fixed_dictionaries(
+        {}, optional={"position": values, "bpm": values}), max_size=3)), "bpm": values})
+
+
+def reads_or_refuses(path: Path) -> None:
+    try:
+        notes = scores.read_score(path)
+    except AlignSTSError:
+        return
+    assert notes and all(np.isfinite(x.onset) and x.offset > x.onset for x in notes)
+
+
+def test_arbitrary_ustx_raises_only_alignsts_errors(tmp_path):
+    @PROPERTY
+    @given(ustx_doc)
+    def prop(doc):
+        reads_or_refuses(ustx(tmp_path, yaml.safe_dump(doc, allow_unicode=True)))
+
+    prop()
+
+
+ust_value = st.one_of(st.text(alphabet=st.characters(blacklist_characters="\r\n\x00", max_codepoint=0x2FF),
+                              max_size=8),
+                      st.sampled_from(["inf", "nan", "-5", "0", "1e400", "480", "60", "R", "1,5"]))
+ust_section = st.tuples(st.one_of(st.sampled_from(["SETTING", "0000", "0001", "TRACKEND"]), st.from_regex(r"\d{1,4}", fullmatch=True)),
+                        st.dictionaries(st.sampled_from(["Length", "Lyric", "NoteNum", "Tempo"]), ust_value, max_size=4))
+
+
+def test_arbitrary_ust_raises_only_alignsts_errors(tmp_path):
+    @PROPERTY
+    @given(st.lists(ust_section, max_size=5))
+    def prop(sections):
+        text = "".join(f"[#{name}]\n" + "".join(f"{k}={v}\n" for k, v in kv.items()) for name, kv in sections)
+        (tmp_path / "s.ust").write_text(text, encoding="utf-8")
+        reads_or_refuses(tmp_path / "s.ust")
+
+    prop()
+
+
+xml_text = st.one_of(st.sampled_from(["0", "1e-6", "-3", "abc", "", "1e999", "nan", "60", "120.5", "&amp;", "]]>"]),
+                     st.text(alphabet="0123456789.-eE", max_size=6))
+
+
+def test_arbitrary_musicxml_raises_only_alignsts_errors(tmp_path):
+    pytest.importorskip("music21")
+
+    @settings(PROPERTY, max_examples=15)
+    @given(xml_text, st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=6), xml_text,
+           st.sampled_from(["C", "X", "", "c"]))
+    def prop(per_minute, lyric, duration, step):
+        from xml.sax.saxutils import escape
+
+        (tmp_path / "s.musicxml").write_text(musicxml(per_minute, escape(lyric), duration, step), encoding="utf-8")
+        reads_or_refuses(tmp_path / "s.musicxml")
+
+    prop()
+
+
+def test_arbitrary_midi_lyrics_raise_only_alignsts_errors(tmp_path):
+    import mido
+
+    @PROPERTY
+    @given(st.integers(0, 2 ** 24 - 1), st.lists(st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=6),
+                                                  max_size=5),
+           st.lists(st.integers(0, 10 ** 6), max_size=3))
+    def prop(tempo, words, times):
+        extra = [mido.MetaMessage("lyrics", text=w, time=t) for w, t in zip(words, times)]
+        reads_or_refuses(midi_file(tmp_path / "s.mid", tempo=tempo, lyrics=tuple(words) or ("la",), extra=extra))
+
+    prop()
+
+
+# ----------------------------------------------------------------------------- lyrics as text: never a file
+def test_lyrics_text_never_reads_a_file(monkeypatch):
+    def no_reading(*a, **k):
+        raise AssertionError("a text field was read as a file")
+
+    monkeypatch.setattr(textfiles, "read_bytes", no_reading)
+
+    @PROPERTY
+    @given(st.one_of(st.text(max_size=40), st.just("@/etc/passwd"), st.just("@/dev/zero"),
+                     st.text(max_size=20).map(lambda s: "@" + s)))
+    def prop(text):
+        try:
+            out = lyr.read_lyrics_arg(api.LyricsText(text))
+        except MelodyError:
+            return
+        assert out == text
+
+    prop()
+
+
+# ----------------------------------------------------------------------------- the web page's handler (/convert)
+gr = pytest.importorskip("gradio", reason="the ui extra is not installed")
+from alignsts import ui  # noqa: E402
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A Converter as the server builds it: files only from its upload folder; speech uploaded."""
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    speech, _sing, _midi = api.demo_files()
+    shutil.copyfile(speech, uploads / "speech.wav")
+    conv = ui.Converter(ui.UIConfig(max_seconds=60), ui.WorkDirs(tmp_path / "work", 3600), uploads=uploads)
+    return conv, uploads / "speech.wav"
+
+
+def page_error(call) -> str:
+    with pytest.raises(gr.exceptions.Error) as e:
+        call()
+    return str(e.value)
+
+
+def test_lyrics_field_is_text_not_a_server_file(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("zyzzyva quixotic\n")
+    conv = ui.Converter(ui.UIConfig(max_seconds=60), ui.WorkDirs(tmp_path / "work", 3600))
+    speech, _sing, _midi = api.demo_files()
+    _sung, _plot, analysis, _mix, _status = conv(str(speech), notes_text="C4 0.5\nD4 0.5\nE4 1",
+                                                 lyrics=f"@{secret}")
+    text = Path(analysis).read_text()
+    assert "zyzzyva" not in text and "quixotic" not in text      # the file's words were not read
+    lyrics = [n["lyric"] for n in json.loads(text)["notes"] if n["lyric"]]
+    assert "secret" in "".join(lyrics).replace("-", "").replace(" ", "")   # its name was sung, as text
+
+
+def test_file_fields_reveal_nothing_about_server_paths(served, tmp_path):
+    conv, speech = served
+    for field in ("score", "f0_file", "reference", "melody_recording", "accompaniment"):
+        existing = page_error(lambda: conv(str(speech), **{field: "/etc/passwd"}))
+        missing = page_error(lambda: conv(str(speech), **{field: "/etc/no-such-file-here"}))
+        assert existing == missing and "uploaded" in existing
+    assert page_error(lambda: conv("/etc/passwd")) == page_error(lambda: conv("/etc/nope"))
+
+
+def test_convert_fields_property(served):
+    conv, speech = served
+    text = st.one_of(st.none(), st.text(max_size=30), st.sampled_from(["@/etc/passwd", "@/dev/zero", "auto", "fit"]))
+    server_path = st.sampled_from(["/etc/passwd", "/etc/hostname", "/nonexistent/x.mid", "/dev/zero", "/proc/self/environ",
+                                   "../../etc/passwd", "/etc"])
+
+    @PROPERTY
+    @given(st.sampled_from(["score", "f0_file", "reference", "melody_recording", "accompaniment"]), server_path,
+           text, text, text, st.one_of(st.none(), st.floats(allow_nan=True)))
+    def prop(field, path, lyrics, notes_text, transpose, bpm):
+        message = page_error(lambda: conv(str(speech), lyrics=lyrics, notes_text=notes_text, transpose=transpose,
+                                          bpm=bpm, **{field: path}))
+        assert message.strip("\x27").endswith("not a file uploaded to this page")   # the same whatever the path is
+        assert "root:" not in message
+
+    prop()
+
+
+def test_text_fields_are_capped(served):
+    conv, speech = served
+    assert "too long" in page_error(lambda: conv(str(speech), notes_text="C4 1\n" * 100_000))
+
+
+# ----------------------------------------------------------------------------- --dask-scheduler on a non-Dask listener
+def test_dask_scheduler_that_answers_garbage_is_one_line(work):
+    pytest.importorskip("distributed")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def answer():
+        server.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                try:
+                    conn.sendall(b"\xff" * 64 + b"HTTP/1.0 200 OK\r\n\r\nnot dask\n" * 4)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        (work / "jobs.csv").write_text("speech,notes,output\ntake.wav,notes.txt,a.wav\n")
+        line = refused(["convert", "--manifest", "jobs.csv", "--dask-scheduler", f"tcp://127.0.0.1:{port}"], work,
+                       "Dask scheduler")
+        assert "Traceback" not in line
+    finally:
+        stop.set()
+        thread.join(2)
+        server.close()
