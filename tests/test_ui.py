@@ -270,6 +270,47 @@ def test_http_api_through_gradio_client(server):
         client.predict(speech=handle_file(str(midi)), reference=handle_file(str(sing)), api_name="/convert")
 
 
+def test_http_api_reads_no_server_file(server):
+    """Issue 17: '@path' in a text field is text; a file field naming a server path (not an upload)
+    is refused with the same message whether the path exists or not."""
+    from gradio_client import Client, handle_file
+
+    speech, _sing, _midi = api.demo_files()
+    client = Client(server.url, verbose=False, download_files=str(server.tmp.parent / "client17"))
+    _sung, _plot, analysis, _mix, _status = client.predict(
+        speech=handle_file(str(speech)), notes_text="C4 0.5\nD4 0.5\nE4 1", lyrics="@/etc/passwd",
+        api_name="/convert")
+    text = Path(analysis).read_text()
+    assert "root" not in text and "passwd" in text      # the words '@/etc/passwd' were sung, not the file
+    # gradio_client uploads local files itself: the raw HTTP call names a server path directly
+    secret = server.tmp.parent / "secret17.mid"
+    secret.write_bytes(api.demo_files()[2].read_bytes())
+    errors = [raw_convert_error(server.url, str(path)) for path in (secret, server.tmp.parent / "missing17.mid")]
+    assert errors[0] is not None and errors[0] == errors[1], errors
+
+
+def raw_convert_error(url: str, score_path: str) -> str | None:
+    """POST /gradio_api/call/convert with ``score`` naming a server path (no upload); the error event's
+    text (with the path replaced by PATH), or None when it converted."""
+    import json
+
+    data = [None] * 17
+    data[2] = {"path": score_path, "meta": {"_type": "gradio.FileData"}}
+    data[0] = {"path": score_path, "meta": {"_type": "gradio.FileData"}}
+    req = urllib.request.Request(f"{url}gradio_api/call/convert", data=json.dumps({"data": data}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            event = json.loads(r.read())["event_id"]
+        with urllib.request.urlopen(f"{url}gradio_api/call/convert/{event}", timeout=CONVERT_TIMEOUT_S) as r:
+            stream = r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        stream = f"HTTP {e.code} {e.read().decode('utf-8', 'replace')}"
+    if "event: complete" in stream:
+        return None
+    return stream.replace(score_path, "PATH")
+
+
 @pytest.mark.slow
 def test_serves_only_its_own_files(server, project_root):
     for outside in ("/etc/passwd", str(project_root / "README.md"), str(api.demo_files()[0])):
