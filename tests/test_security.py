@@ -520,3 +520,25 @@ def test_dask_scheduler_that_answers_garbage_is_one_line(work):
         stop.set()
         thread.join(2)
         server.close()
+
+
+# ----------------------------------------------------------------------------- prepared data, the one writer
+def test_prepare_never_writes_over_the_corpus(tmp_path):
+    from alignsts.data.prepare import PrepareConfig, prepare
+    from alignsts.errors import PrepareError
+
+    corpus = tmp_path / "corpus"
+    (corpus / "train").mkdir(parents=True)
+    (corpus / "train" / "a.wav").write_bytes(b"RIFF")
+    before = snapshot(tmp_path)
+    for out in (corpus, tmp_path):
+        with pytest.raises(PrepareError, match="holds\\) the corpus"):
+            prepare(PrepareConfig(corpus="manifest", source=str(corpus), out=str(out)), progress=False)
+    assert snapshot(tmp_path) == before
+
+
+def test_the_atomic_writer_refuses_devices():
+    from alignsts.atomic import atomic_write_text
+
+    with pytest.raises(OutputError, match="not a regular file"):
+        atomic_write_text("/dev/null", "x")

@@ -84,6 +84,9 @@ def atomic_path(path: str | os.PathLike, *, folder: bool = False) -> Iterator[Pa
     ``path`` on success only. Raises :class:`~alignsts.errors.OutputError` when the folder does
     not exist or is not writable."""
     target = Path(path)
+    if target.exists() and not (target.is_dir() if folder else target.is_file()):
+        kind = "a folder" if target.is_dir() else "not a regular file (a device, pipe or socket)"
+        raise OutputError(f"{target}: is {kind}; not writing there")
     tmp = _make_temp(target, folder)
     tempfiles.created(tmp)   # whoever stops the process (runner.supervise) removes it if we cannot
     try:

@@ -409,10 +409,28 @@ def _validate(cfg: PrepareConfig) -> None:
         raise PrepareError("no corpus source given")
     if not str(cfg.out):
         raise PrepareError("no output folder given")
+    _check_out_vs_source(Path(cfg.out), Path(cfg.source))
     if cfg.content_model and not Path(cfg.content_model).is_dir():
         from ..audio.content import W2V_HINT
 
         raise PrepareError(f"content model folder not found: {cfg.content_model}; {W2V_HINT}")
+
+
+def _check_out_vs_source(out: Path, source: Path) -> None:
+    """The prepared data never replaces the corpus: the output folder is not the corpus folder nor
+    one that holds it, and none of the files it writes is the corpus manifest or a device."""
+    import os
+
+    from ..paths import check_output
+
+    real_out, real_src = os.path.realpath(out), os.path.realpath(source)
+    holds = source.is_dir() and real_src.startswith(real_out.rstrip(os.sep) + os.sep)
+    if real_out == real_src or holds:
+        raise PrepareError(f"{out}: the output folder is (or holds) the corpus {source}; its train/valid/test "
+                           f"folders would replace the corpus's; choose another folder")
+    if out.is_dir():
+        for name in (STATS, PROBLEMS):
+            check_output(out / name, "prepared data", {"corpus": str(source)}, error=PrepareError)
 
 
 # --------------------------------------------------------------------------- prepare
