@@ -11,6 +11,11 @@ Cases (each input built by repeating real recordings, never by generating audio)
   score      the bundled demo speech and twinkle.mid, both repeated, so the score lasts the
              given minutes (a long MIDI with as many syllables as notes).
   note       the demo speech sung on ONE note lasting the given minutes (the 3600 s note case).
+  files48k   the reference case's inputs written as 48 kHz stereo WAV files (by a helper process)
+             and converted from the paths (alignsts.api.convert), so reading, downmixing and
+             resampling the files is measured too (issue 17: read in blocks).
+  load48k    only reading those two files to 24 kHz mono (alignsts.audio.io.load, in blocks);
+  loadwhole  the same files read whole, then resampled (the way before issue 17), for comparison.
 
 Each measurement runs in a fresh child process (``python this_file --child CASE MINUTES``):
 it imports alignsts, builds the inputs, runs one untimed warm-up conversion of the short
@@ -97,12 +102,57 @@ def _score_inputs(seconds: float, one_note: bool):
         f"demo speech and twinkle.mid x{k} ({len(notes)} notes)"
 
 
+def make_files48k(args) -> None:
+    """Write the reference case's long inputs as 48 kHz stereo WAVs into args.make48k (block by block)."""
+    import numpy as np
+    import soundfile as sf
+
+    from alignsts.audio import io
+
+    _s, _r, long_speech, long_ref, source = _reference_inputs(args, 60.0 * args.child_minutes)
+    folder = Path(args.make48k)
+    for name, wav in (("speech.wav", long_speech), ("sing.wav", long_ref)):
+        with sf.SoundFile(str(folder / name), "w", samplerate=48000, channels=2, subtype="PCM_16") as fh:
+            block = 24000 * 60
+            for k in range(0, len(wav), block):
+                up = io.resample(wav[k:k + block], 24000, 48000)
+                fh.write(np.stack([up, 0.9 * up], axis=1))
+    (folder / "source.txt").write_text(source)
+
+
+def _files48k_run(args, case: str):
+    """(run, description) of the files48k / load48k / loadwhole cases."""
+    from alignsts import api
+    from alignsts.audio import frontend as fe
+    from alignsts.audio import io
+
+    folder = Path(args.files_dir)
+    speech, sing = folder / "speech.wav", folder / "sing.wav"
+    source = f"{(folder / 'source.txt').read_text()} as 48 kHz stereo files"
+    if case == "files48k":
+        short_speech, short_sing = api.demo_files()[:2]
+        api.convert(short_speech, reference=short_sing)   # warm-up
+        return (lambda: api.convert(str(speech), reference=str(sing)).wav), source
+    if case == "load48k":
+        return (lambda: [io.load(p, fe.SAMPLE_RATE) for p in (speech, sing)][-1]), source + ", read in blocks"
+
+    def whole():
+        out = []
+        for p in (speech, sing):
+            wav, sr = io.read_audio(p)
+            out.append(io.resample(io.check_audio(wav, sr, str(p)), sr, fe.SAMPLE_RATE))
+        return out[-1]
+    return whole, source + ", read whole"
+
+
 def child(args) -> None:
     import alignsts  # noqa: F401  (the package, as a user would import it)
     from alignsts.audio import frontend as fe
 
     case, seconds = args.child, 60.0 * args.child_minutes
-    if case == "reference":
+    if case in ("files48k", "load48k", "loadwhole"):
+        run, source = _files48k_run(args, case)
+    elif case == "reference":
         from alignsts.engines import reference as eng
 
         speech, ref, long_speech, long_ref, source = _reference_inputs(args, seconds)
@@ -146,6 +196,17 @@ def child(args) -> None:
 def run_child(case: str, minutes: float, args, profile: bool = False) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", case, "--child-minutes", str(minutes),
            "--pairs-dir", str(args.pairs_dir), "--pair", args.pair] + (["--profile"] if profile else [])
+    if case in ("files48k", "load48k", "loadwhole"):
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="alignsts-48k-") as folder:
+            subprocess.run([sys.executable, str(Path(__file__).resolve()), "--make48k", folder, "--child-minutes",
+                            str(minutes), "--pairs-dir", str(args.pairs_dir), "--pair", args.pair], check=True)
+            return _run(cmd + ["--files-dir", folder], case, minutes)
+    return _run(cmd, case, minutes)
+
+
+def _run(cmd: list[str], case: str, minutes: float) -> dict:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith(MARK):
@@ -157,13 +218,20 @@ def run_child(case: str, minutes: float, args, profile: bool = False) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", default="1,10,30", help="comma-separated input lengths in minutes")
-    ap.add_argument("--cases", default="reference,score,note", help="comma-separated: reference, score, note")
+    ap.add_argument("--cases", default="reference,score,note",
+                    help="comma-separated: reference, score, note, files48k, load48k, loadwhole")
     ap.add_argument("--pairs-dir", type=Path, default=DEFAULT_PAIRS)
     ap.add_argument("--pair", default="en-nhss-10")
     ap.add_argument("--profile", action="store_true", help="profile the longest case of each kind")
-    ap.add_argument("--child", choices=("reference", "score", "note"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=("reference", "score", "note", "files48k", "load48k", "loadwhole"),
+                    help=argparse.SUPPRESS)
     ap.add_argument("--child-minutes", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--make48k", help=argparse.SUPPRESS)
+    ap.add_argument("--files-dir", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.make48k:
+        make_files48k(args)
+        return 0
     if args.child:
         child(args)
         return 0

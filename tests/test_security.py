@@ -226,8 +226,18 @@ def test_ustx_alias_bomb_is_refused(tmp_path):
         lines.append(f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 9) + "]")
     lines.append("voice_parts: [{notes: [{position: 0, duration: 480, tone: 60, lyric: *a11}]}]")
     (tmp_path / "bomb.ustx").write_text("\n".join(lines) + "\n")
-    with pytest.raises(MelodyError, match="alias"):
+    with pytest.raises(MelodyError, match="alias bomb"):
         scores.read_score(tmp_path / "bomb.ustx")
+    (tmp_path / "loop.ustx").write_text("a: &a [*a]\nvoice_parts: []\n")
+    with pytest.raises(MelodyError, match="alias bomb"):
+        scores.read_score(tmp_path / "loop.ustx")
+    from alignsts.config import load_yaml
+    from alignsts.engines.score import ScoreConfig
+    from alignsts.errors import ConfigError
+
+    (tmp_path / "bomb.yaml").write_text((tmp_path / "bomb.ustx").read_text())
+    with pytest.raises(ConfigError, match="alias bomb"):
+        load_yaml(ScoreConfig, tmp_path / "bomb.yaml")
 
 
 # ----------------------------------------------------------------------------- typed score fields, one tempo range

@@ -24,13 +24,13 @@ MAX_LYRICS_BYTES = 1_000_000    # the words of a song: a long song's lyrics are 
 MAX_MIDI_BYTES = 4_000_000
 MAX_SCORE_BYTES = 8_000_000     # a MusicXML / UST / USTX file (a song's lead sheet is < 1 MB)
 MAX_UNZIPPED_BYTES = 40_000_000  # what a compressed MusicXML (.mxl) may unpack to
-MAX_YAML_ALIASES = 1_000        # OpenUtau writes none; an alias bomb needs many
+MAX_YAML_NODES = 2_000_000      # values of a YAML file once aliases are expanded (a song's .ustx: < 200k)
 MAX_WORDS = 20_000              # words a song can have
 MAX_NOTES = 20_000              # notes a song can have
 
 
 def _mb(n: float) -> str:
-    return f"{n / 1e6:.3g} MB"
+    return f"{n / 1e9:.3g} GB" if n >= 1e9 else f"{n / 1e6:.3g} MB"
 
 
 def check_file(path: PathLike, what: str, error: type[AlignSTSError] = AlignSTSError,
@@ -103,24 +103,48 @@ def read_text(path: PathLike, what: str, error: type[AlignSTSError] = AlignSTSEr
 
 
 def load_yaml(text: str, where: str, error: type[AlignSTSError] = AlignSTSError,
-              max_aliases: int = MAX_YAML_ALIASES, invalid: str = "not valid YAML"):
-    """yaml.safe_load of ``text`` with at most ``max_aliases`` aliases (``*name``): an alias bomb
-    (each level referring to the one before many times) is refused before it is built."""
+              max_nodes: int = MAX_YAML_NODES, invalid: str = "not valid YAML"):
+    """yaml.safe_load of ``text``, refused when its aliases (``*name``) would expand it beyond
+    ``max_nodes`` nodes (an alias bomb: each level refers to the one before many times). The
+    document is composed once, its expanded size counted on the node graph (shared nodes
+    counted once per reference, in linear time), then constructed."""
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
-        aliases = 0
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                aliases += 1
-                if aliases > max_aliases:
-                    raise error(f"{where}: more than {max_aliases} YAML aliases (*name); refused as an "
-                                f"alias bomb")
-        return yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        expanded = _expanded_nodes(node, {}, max_nodes)
+        if expanded > max_nodes:
+            raise error(f"{where}: its YAML aliases (*name) expand to more than {max_nodes:,} values; "
+                        f"refused as an alias bomb")
+        return loader.construct_document(node)
     except yaml.YAMLError as e:
         raise error(f"{where}: {invalid} ({str(e).splitlines()[0]})") from None
     except RecursionError:
         raise error(f"{where}: YAML nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def _expanded_nodes(node, memo: dict, cap: int) -> int:
+    """Nodes of a composed YAML node once every alias is expanded (stops counting past ``cap``)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = cap + 1          # a node that contains itself expands without end
+    total = 1
+    if isinstance(node.value, list):
+        for item in node.value:
+            children = item if isinstance(item, tuple) else (item,)   # mapping: (key, value) pairs
+            for child in children:
+                total += _expanded_nodes(child, memo, cap)
+                if total > cap:
+                    memo[key] = total
+                    return total
+    memo[key] = total
+    return total
 
 
 def check_zip(path: PathLike, what: str, error: type[AlignSTSError] = AlignSTSError,
