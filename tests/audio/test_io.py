@@ -288,3 +288,31 @@ def test_roundtrip_through_write_and_load(tmp_path):
     n = min(len(x), len(y))
     assert np.max(np.abs(y[100:n - 100] - x[100:n - 100])) < 5e-3
     assert fe.n_frames(len(y)) in (fe.n_frames(len(x)), fe.n_frames(len(x)) + 1, fe.n_frames(len(x)) - 1)
+
+
+def test_long_files_load_in_blocks_as_they_load_whole(tmp_path, monkeypatch):
+    """Issue 17: a long 48 kHz stereo file is read, downmixed and resampled block by block; the
+    result matches reading it whole (soxr's streaming and one-shot resamplers share one filter)."""
+    from alignsts.audio import io as aio
+
+    rng = np.random.default_rng(3)
+    n = 48000 * 12
+    t = np.arange(n) / 48000
+    left = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.standard_normal(n)
+    sf.write(tmp_path / "long.wav", np.stack([left, 0.5 * left], axis=1), 48000, subtype="FLOAT")
+    monkeypatch.setattr(aio, "STREAM_SAMPLES", 48000)       # 12 s counts as long here
+    monkeypatch.setattr(aio, "BLOCK_FRAMES", 10007)          # many odd-sized blocks
+    streamed = aio.load(tmp_path / "long.wav", 24000)
+    wav, sr = aio.read_audio(tmp_path / "long.wav")
+    whole = aio.resample(aio.check_audio(wav, sr, "x"), sr, 24000)
+    assert abs(len(streamed) - len(whole)) <= 2
+    k = min(len(streamed), len(whole))
+    assert np.max(np.abs(streamed[100:k - 100] - whole[100:k - 100])) < 1e-3
+    sf.write(tmp_path / "nan.wav", np.stack([left, np.where(t > 5, np.nan, left)], axis=1), 48000, subtype="FLOAT")
+    with pytest.raises(AudioInputError, match="NaN"):
+        aio.load(tmp_path / "nan.wav", 24000)
+    sf.write(tmp_path / "quiet.wav", np.full((n, 2), 0.2), 48000, subtype="FLOAT")
+    with pytest.raises(AudioInputError, match="silent"):
+        aio.load(tmp_path / "quiet.wav", 24000)
+    sf.write(tmp_path / "loud.wav", np.stack([4 * left, 4 * left], axis=1), 48000, subtype="FLOAT")
+    assert np.max(np.abs(aio.load(tmp_path / "loud.wav", 24000))) <= 1.0 + 1e-6

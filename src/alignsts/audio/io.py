@@ -93,25 +93,58 @@ def _load_blocks(path: str | os.PathLike, sr: int, name: str | None) -> np.ndarr
         import soxr
 
         stream = soxr.ResampleStream(info.samplerate, sr, 1, dtype="float32", quality="HQ")
-    out, bad = [], 0
+    # the output, allocated once (soxr gives ceil(frames * ratio) samples, give or take a few)
+    wav = np.empty(int(np.ceil(info.frames * sr / info.samplerate)) + 64, dtype=np.float32)
+    n, bad, lo, hi, total, frames = 0, 0, np.inf, -np.inf, 0.0, 0
+
+    def put(chunk: np.ndarray) -> None:
+        nonlocal wav, n
+        if n + len(chunk) > len(wav):
+            wav = np.resize(wav, n + len(chunk))
+        wav[n:n + len(chunk)] = chunk
+        n += len(chunk)
+
     try:
         with sf.SoundFile(str(p)) as fh:
             for block in fh.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
                 mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
                 bad += int(np.count_nonzero(~np.isfinite(mono)))
-                if bad:
-                    continue
-                out.append(stream.resample_chunk(mono) if stream is not None else mono.copy())
+                if not bad and len(mono):   # the checks see the file's own samples, as check_audio does
+                    lo, hi = min(lo, float(mono.min())), max(hi, float(mono.max()))
+                    total += float(mono.sum(dtype=np.float64))
+                    frames += len(mono)
+                if not bad:
+                    put(stream.resample_chunk(mono) if stream is not None else mono)
             if stream is not None and not bad:
-                out.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+                put(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise AudioInputError(f"{who}: not a readable audio file ({reason})") from None
     if bad:
         raise AudioInputError(f"{who}: contains {bad} NaN/inf samples")
-    wav = np.concatenate(out) if out else np.zeros(0, np.float32)
-    out.clear()
-    return check_audio(wav, sr, who)
+    wav = wav[:n]
+    return _checked_stream(wav, info.samplerate, frames, who, lo, hi, total)
+
+
+def _checked_stream(wav: np.ndarray, file_sr: int, frames: int, who: str, lo: float, hi: float,
+                    total: float) -> np.ndarray:
+    """check_audio's checks for a streamed file, from the running min, max and sum of its own
+    ``frames`` mono samples (no full-size temporaries): too short, beyond -1..1 (the resampled
+    [N] ``wav`` scaled down in place, with a warning), silent."""
+    if frames == 0 or wav.size == 0:
+        raise AudioInputError(f"{who}: contains no samples")
+    dur = frames / file_sr
+    if dur < MIN_DURATION_S:
+        raise AudioInputError(f"{who}: too short ({dur:.2f} s; at least {MIN_DURATION_S} s needed)")
+    peak = max(abs(lo), abs(hi))
+    if peak > 1.0:
+        log.warning("%s: samples reach %.3g, beyond the -1..1 of float audio; scaled down by %.3g", who, peak, peak)
+        wav /= np.float32(peak)
+        lo, hi, total = lo / peak, hi / peak, total / peak
+    dc = total / frames
+    if max(hi - dc, dc - lo) < SILENCE_PEAK:
+        raise AudioInputError(f"{who}: is silent")
+    return wav
 
 
 MAX_CHANNELS = 8
