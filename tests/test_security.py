@@ -552,3 +552,21 @@ def test_the_atomic_writer_refuses_devices():
 
     with pytest.raises(OutputError, match="not a regular file"):
         atomic_write_text("/dev/null", "x")
+
+
+# ----------------------------------------------------------------------------- messages that misled
+@pytest.mark.parametrize("extra, needle", [
+    (["--track", "2"], "--track goes with --midi or --score"),
+    (["--channel", "3"], "--channel goes with --midi"),
+    (["--notes-only"], "--notes-only goes with --melody-from"),
+])
+def test_options_that_do_nothing_with_the_source_are_named(work, extra, needle):
+    refused([*NOTES, *extra], work, needle)
+
+
+def test_bpm_with_a_midi_file_is_named(work):
+    refused(["convert", "take.wav", "--midi", "m.mid", "-o", "out.wav", "--bpm", "100"], work, "--bpm goes with --notes")
+
+
+def test_a_note_list_given_as_f0_is_named(work):
+    refused(["convert", "take.wav", "--f0", "notes.txt", "-o", "out.wav"], work, "a note list goes to --notes")

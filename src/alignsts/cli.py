@@ -365,6 +365,26 @@ def cmd_convert_manifest(args) -> int:
     return 1 if report.problems else 0
 
 
+# melody options and the sources they apply to: given with another source they would be ignored
+_MELODY_OPTIONS = (("track", "--track", ("midi", "score"), "--midi or --score"),
+                   ("channel", "--channel", ("midi",), "--midi"),
+                   ("bpm", "--bpm", ("notes",), "--notes (durations in beats)"),
+                   ("notes_only", "--notes-only", ("melody_from",), "--melody-from"))
+
+
+def _check_melody_options(args) -> None:
+    """An option that does nothing with the chosen melody source is an error, not silently ignored."""
+    from .errors import AlignSTSError
+
+    source = next((k for k in ("reference", "midi", "notes", "f0", "melody_from", "score") if getattr(args, k, None)),
+                  None)
+    for key, option, sources, hint in _MELODY_OPTIONS:
+        value = getattr(args, key, None)
+        if value not in (None, False) and source not in sources:
+            given = "--" + (source or "").replace("_", "-")
+            raise AlignSTSError(f"{option} goes with {hint}; it does nothing with {given}")
+
+
 def _analysis_path(args, output: Path) -> Path | None:
     """Where --analysis goes: its path, or in batch mode <stem>_sung.json beside each output."""
     if not args.analysis:
@@ -388,6 +408,7 @@ def cmd_convert(args) -> int:
     if not args.output:
         raise AlignSTSError("give the output file with -o/--output")
 
+    _check_melody_options(args)
     plan = _plan(args)
     # everything that can be checked is checked before any work: outputs, rates, paths, settings
     batch = len(plan) > 1

@@ -552,11 +552,15 @@ def read_f0_file(path: str | os.PathLike) -> np.ndarray:
         raise MelodyError(f"{p}: not a 'time,Hz' CSV file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
     rows = np.atleast_2d(rows)
     if rows.size == 0 or rows.ndim != 2 or rows.shape[1] != 2:
-        raise MelodyError(f"{p}: expected two columns 'time,Hz'")
+        hint = ("; a note list goes to --notes" if re.match(r"\s*([A-Ga-g][#b]*-?\d|rest)\s+\d", text, re.I)
+                else "")
+        raise MelodyError(f"{p}: expected two columns 'time,Hz'{hint}")
     if np.isnan(rows[0]).all():  # header line
         rows = rows[1:]
     if len(rows) == 0:
         raise MelodyError(f"{p}: contains no F0 values")
+    if np.isnan(rows).all():
+        raise MelodyError(f"{p}: not a 'time,Hz' CSV (no row of two numbers); a note list goes to --notes")
     if not np.all(np.isfinite(rows)):
         raise MelodyError(f"{p}: contains NaN or non-numeric values (or infinities)")
     t, hz = rows[:, 0], rows[:, 1]
