@@ -29,8 +29,9 @@ def read_score(path: str | os.PathLike, track: int | None = None) -> list[Note]:
     """Notes (with lyrics when the file has them) of any score format, by suffix."""
     p = Path(path)
     suffix = p.suffix.lower()
-    textfiles.check_file(p, "score", MelodyError,
-                         textfiles.MAX_MIDI_BYTES if suffix in (".mid", ".midi", ".kar") else textfiles.MAX_SCORE_BYTES)
+    cap = {".mid": textfiles.MAX_MIDI_BYTES, ".midi": textfiles.MAX_MIDI_BYTES, ".kar": textfiles.MAX_MIDI_BYTES,
+           ".musicxml": textfiles.MAX_MUSICXML_BYTES, ".xml": textfiles.MAX_MUSICXML_BYTES}
+    textfiles.check_file(p, "score", MelodyError, cap.get(suffix, textfiles.MAX_SCORE_BYTES))
     if suffix in (".musicxml", ".xml", ".mxl"):
         notes = read_musicxml(p, part=track)
     elif suffix == ".ust":
@@ -281,9 +282,13 @@ def read_musicxml(path: str | os.PathLike, part: int | None = None) -> list[Note
     except ImportError:
         raise MelodyError("reading MusicXML needs music21: pip install 'alignsts[lyrics]'") from None
     p = Path(path)
-    textfiles.check_file(p, "MusicXML score", MelodyError, textfiles.MAX_SCORE_BYTES)
     if p.suffix.lower() == ".mxl":
-        textfiles.check_zip(p, "MusicXML score", MelodyError, textfiles.MAX_SCORE_BYTES * 2)
+        textfiles.check_file(p, "MusicXML score", MelodyError, textfiles.MAX_MUSICXML_BYTES)
+        textfiles.check_zip(p, "MusicXML score", MelodyError, textfiles.MAX_MUSICXML_BYTES)
+    else:   # notes counted before music21 builds them (it needs ~20 kB per note)
+        count = textfiles.read_bytes(p, "MusicXML score", MelodyError, textfiles.MAX_MUSICXML_BYTES).count(b"<note")
+        if count > MAX_NOTES:
+            raise MelodyError(f"{p}: {count} notes; a song has at most {MAX_NOTES}")
     try:
         score = music21.converter.parse(str(p), format="musicxml")
     except Exception as e:
