@@ -54,3 +54,23 @@ def test_mix_is_time_locked_balanced_and_never_clips():
     mono = level.mix(vocal, _tone(0.5, 0.1, 110.0)[:, None], SR)
     assert mono.shape == (SR, 1)
     assert np.argmax(np.abs(mono[:, 0] - 0) > 1e-3) == np.argmax(np.abs(vocal) > 1e-3)
+
+
+def test_block_loudness_matches_pyloudnorm():
+    """Issue 17: long audio is measured block by block (no full-length float64 copies) and gives
+    pyloudnorm's BS.1770-4 value: speech-like bursts with silences, mono and stereo, two rates."""
+    import pyloudnorm
+
+    from alignsts.audio import level
+
+    rng = np.random.default_rng(7)
+    for sr in (24000, 44100):
+        n = sr * 40
+        t = np.arange(n) / sr
+        env = (np.sin(2 * np.pi * 0.3 * t) > -0.2) * (0.05 + 0.4 * (np.sin(2 * np.pi * 0.05 * t) > 0))
+        mono = (env * (np.sin(2 * np.pi * 180 * t) + 0.3 * rng.standard_normal(n))).astype(np.float32)
+        for wav in (mono, np.stack([mono, 0.5 * mono], axis=1)):
+            want = pyloudnorm.Meter(sr).integrated_loudness(np.asarray(wav, dtype=np.float64))
+            got = level.integrated_loudness_blocks(wav, sr, block=12345)
+            assert abs(got - want) < 1e-6, (sr, wav.ndim, got, want)
+    assert level.integrated_loudness_blocks(np.zeros(24000 * 5, np.float32), 24000) == float("-inf")
