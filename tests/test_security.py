@@ -570,3 +570,12 @@ def test_bpm_with_a_midi_file_is_named(work):
 
 def test_a_note_list_given_as_f0_is_named(work):
     refused(["convert", "take.wav", "--f0", "notes.txt", "-o", "out.wav"], work, "a note list goes to --notes")
+
+
+def test_a_run_folder_never_replaces_the_training_config(tmp_path, project_root):
+    pytest.importorskip("torch")
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copyfile(project_root / "configs" / "alignsts.yaml", run / "config.yaml")
+    refused(["train", "--config", run / "config.yaml", "--data", tmp_path / "nodata", "--run", run], tmp_path,
+            "would overwrite the --config")

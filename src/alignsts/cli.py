@@ -517,6 +517,13 @@ def _training(args, vocoder: bool) -> int:
         cfg = load_acoustic_config(args.config)
     if args.device:
         cfg.device = args.device
+    if args.run:   # the run folder's files never replace the training config (the one output check)
+        from .paths import check_output
+
+        for name in ("config.yaml", "best/config.yaml", "metrics.jsonl"):
+            target = Path(args.run) / name
+            if target.parent.is_dir():
+                check_output(target, "run folder's " + name, {"--config": args.config})
     result = run(cfg, args.data, args.run, steps=args.steps)
     if not args.quiet and os.environ.get("RANK", "0") == "0":
         print(f"{result['run']}: step {result['step']} (best validation {result['best']['score']:.4f} "
