@@ -286,9 +286,11 @@ def read_musicxml(path: str | os.PathLike, part: int | None = None) -> list[Note
         textfiles.check_file(p, "MusicXML score", MelodyError, textfiles.MAX_MUSICXML_BYTES)
         textfiles.check_zip(p, "MusicXML score", MelodyError, textfiles.MAX_MUSICXML_BYTES)
     else:   # notes counted before music21 builds them (it needs ~20 kB per note)
-        count = textfiles.read_bytes(p, "MusicXML score", MelodyError, textfiles.MAX_MUSICXML_BYTES).count(b"<note")
+        raw = textfiles.read_bytes(p, "MusicXML score", MelodyError, textfiles.MAX_MUSICXML_BYTES)
+        count = raw.count(b"<note")
         if count > MAX_NOTES:
             raise MelodyError(f"{p}: {count} notes; a song has at most {MAX_NOTES}")
+        _check_xml_tempos(raw, p)
     try:
         score = music21.converter.parse(str(p), format="musicxml")
     except Exception as e:
@@ -322,6 +324,25 @@ def read_musicxml(path: str | os.PathLike, part: int | None = None) -> list[Note
         notes.append(Note(_seconds(start, tempo_map, 1.0), _seconds(start + ql, tempo_map, 1.0), pitch,
                           lyric=lyric, melisma=lyric is None and any_lyric, syllabic=syllabic))
     return _no_overlaps(notes, str(p))
+
+
+_XML_TEMPOS = (("per-minute", re.compile(rb"<per-minute[^>]*>\s*([^<]*?)\s*</per-minute>")),
+               ('sound tempo', re.compile(rb"<sound\b[^>]*\btempo\s*=\s*[\"']([^\"']*)[\"']")))
+
+
+def _check_xml_tempos(raw: bytes, p: Path) -> None:
+    """The tempo fields as the file writes them (music21 rounds 1e-6 to 0): each numeric
+    ``<per-minute>`` (a metronome mark; text such as 'c. 120' is left to music21) and each
+    ``<sound tempo="...">`` within validate.BPM_RANGE."""
+    for field, pattern in _XML_TEMPOS:
+        for m in pattern.finditer(raw):
+            text = m.group(1).decode("utf-8", "replace")
+            try:
+                float(text)
+            except ValueError:
+                if field == "per-minute":
+                    continue
+            check_file_tempo(text, f"{p}: <{field}>", repr(text))
 
 
 def _m21_lyric(el) -> tuple[str | None, str | None]:
