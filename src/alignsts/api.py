@@ -264,8 +264,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     if loudness is not None:
         result.wav, _ = level.normalize(result.wav, result.sr, target_lufs=loudness)
     if backing is not None:   # the backing starts at score time 0, after the lead-in
-        delay = np.zeros((int(round(shift * result.sr)), backing.shape[1]), dtype=np.float32)
-        result.mix = level.mix(result.wav, np.concatenate([delay, backing]), result.sr)
+        result.mix = level.mix(result.wav, backing, result.sr, backing_delay=int(round(shift * result.sr)))
     return result
 
 

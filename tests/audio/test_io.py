@@ -316,3 +316,22 @@ def test_long_files_load_in_blocks_as_they_load_whole(tmp_path, monkeypatch):
         aio.load(tmp_path / "quiet.wav", 24000)
     sf.write(tmp_path / "loud.wav", np.stack([4 * left, 4 * left], axis=1), 48000, subtype="FLOAT")
     assert np.max(np.abs(aio.load(tmp_path / "loud.wav", 24000))) <= 1.0 + 1e-6
+
+
+def test_long_backing_tracks_load_in_blocks_with_their_channels(tmp_path, monkeypatch):
+    from alignsts.audio import io as aio
+
+    n = 48000 * 8
+    t = np.arange(n) / 48000
+    data = np.stack([0.3 * np.sin(2 * np.pi * f * t) for f in (110, 220, 330, 440, 550, 660)], axis=1)
+    sf.write(tmp_path / "six.wav", data, 48000, subtype="FLOAT")
+    whole = aio.load_channels(tmp_path / "six.wav", 24000)
+    monkeypatch.setattr(aio, "STREAM_SAMPLES", 48000)
+    monkeypatch.setattr(aio, "BLOCK_FRAMES", 9001)
+    streamed = aio.load_channels(tmp_path / "six.wav", 24000)
+    assert streamed.shape[1] == 6 and abs(len(streamed) - len(whole)) <= 2
+    k = min(len(streamed), len(whole))
+    assert np.max(np.abs(streamed[100:k - 100] - whole[100:k - 100])) < 1e-3
+    sf.write(tmp_path / "quiet.wav", np.zeros((n, 2)), 48000)
+    with pytest.raises(AudioInputError, match="silent"):
+        aio.load_channels(tmp_path / "quiet.wav", 24000)

@@ -74,3 +74,27 @@ def test_block_loudness_matches_pyloudnorm():
             got = level.integrated_loudness_blocks(wav, sr, block=12345)
             assert abs(got - want) < 1e-6, (sr, wav.ndim, got, want)
     assert level.integrated_loudness_blocks(np.zeros(24000 * 5, np.float32), 24000) == float("-inf")
+
+
+def test_vocal_loudness_on_equal_channels_is_exact():
+    """mix measures the vocal once and adds the channels' BS.1770 weights: the same as measuring
+    it repeated on every channel (pyloudnorm), for 2 and 5 channels."""
+    import pyloudnorm
+
+    from alignsts.audio import level
+
+    vocal = _tone(3.0, 0.3, 220.0)
+    for c in (2, 5):
+        want = pyloudnorm.Meter(SR).integrated_loudness(np.repeat(vocal[:, None], c, axis=1).astype(np.float64))
+        got = level.integrated_loudness(vocal, SR) + level._equal_channels_db(c)
+        assert abs(got - want) < 1e-6
+
+
+def test_mix_with_a_delay_places_the_backing_later():
+    from alignsts.audio import level
+
+    vocal, backing = _tone(1.0, 0.3, 220.0), _tone(1.0, 0.3, 110.0)[:, None]
+    out = level.mix(vocal, backing, SR, backing_delay=SR // 2)
+    assert out.shape == (len(vocal) + SR // 2 - (len(vocal) - len(backing)), 1)
+    tail = out[len(vocal):, 0]
+    assert np.max(np.abs(tail)) > 0.01            # only the delayed backing sounds after the vocal

@@ -75,10 +75,12 @@ STREAM_SAMPLES = 1 << 24    # files of more samples (frames x channels; 2.9 min 
 BLOCK_FRAMES = 1 << 18      # frames per block
 
 
-def _load_blocks(path: str | os.PathLike, sr: int, name: str | None) -> np.ndarray | None:
+def _load_blocks(path: str | os.PathLike, sr: int, name: str | None,
+                 keep_channels: bool = False) -> np.ndarray | None:
     """A long file read, downmixed and resampled (soxr ResampleStream) block by block: -> [N] at
-    ``sr``, validated; never holds the file's samples at its own rate and channel count at once.
-    None when the file is short (or 64-bit float): :func:`load` then reads it whole."""
+    ``sr`` (or [N, C] with ``keep_channels``: a backing track), validated; never holds the file's
+    samples at its own rate at once. None when the file is short (or 64-bit float): :func:`load`
+    and :func:`load_channels` then read it whole."""
     import soundfile as sf
 
     p = Path(path)
@@ -92,15 +94,19 @@ def _load_blocks(path: str | os.PathLike, sr: int, name: str | None) -> np.ndarr
     if info.samplerate != sr:
         import soxr
 
-        stream = soxr.ResampleStream(info.samplerate, sr, 1, dtype="float32", quality="HQ")
+        stream = soxr.ResampleStream(info.samplerate, sr, info.channels if keep_channels else 1, dtype="float32",
+                                     quality="HQ")
     # the output, allocated once (soxr gives ceil(frames * ratio) samples, give or take a few)
-    wav = np.empty(int(np.ceil(info.frames * sr / info.samplerate)) + 64, dtype=np.float32)
+    shape = (int(np.ceil(info.frames * sr / info.samplerate)) + 64,) + ((info.channels,) if keep_channels else ())
+    wav = np.empty(shape, dtype=np.float32)
     n, bad, lo, hi, total, frames = 0, 0, np.inf, -np.inf, 0.0, 0
 
     def put(chunk: np.ndarray) -> None:
         nonlocal wav, n
         if n + len(chunk) > len(wav):
-            wav = np.resize(wav, n + len(chunk))
+            grown = np.zeros((n + len(chunk),) + wav.shape[1:], dtype=np.float32)
+            grown[:n] = wav[:n]
+            wav = grown
         wav[n:n + len(chunk)] = chunk
         n += len(chunk)
 
@@ -114,20 +120,21 @@ def _load_blocks(path: str | os.PathLike, sr: int, name: str | None) -> np.ndarr
                     total += float(mono.sum(dtype=np.float64))
                     frames += len(mono)
                 if not bad:
-                    put(stream.resample_chunk(mono) if stream is not None else mono)
+                    data = block if keep_channels else mono
+                    put(stream.resample_chunk(data) if stream is not None else data)
             if stream is not None and not bad:
-                put(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+                put(stream.resample_chunk(np.zeros((0,) + wav.shape[1:], np.float32), last=True))
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise AudioInputError(f"{who}: not a readable audio file ({reason})") from None
     if bad:
         raise AudioInputError(f"{who}: contains {bad} NaN/inf samples")
     wav = wav[:n]
-    return _checked_stream(wav, info.samplerate, frames, who, lo, hi, total)
+    return _checked_stream(wav, info.samplerate, frames, who, lo, hi, total, scale=not keep_channels)
 
 
 def _checked_stream(wav: np.ndarray, file_sr: int, frames: int, who: str, lo: float, hi: float,
-                    total: float) -> np.ndarray:
+                    total: float, scale: bool = True) -> np.ndarray:
     """check_audio's checks for a streamed file, from the running min, max and sum of its own
     ``frames`` mono samples (no full-size temporaries): too short, beyond -1..1 (the resampled
     [N] ``wav`` scaled down in place, with a warning), silent."""
@@ -137,9 +144,11 @@ def _checked_stream(wav: np.ndarray, file_sr: int, frames: int, who: str, lo: fl
     if dur < MIN_DURATION_S:
         raise AudioInputError(f"{who}: too short ({dur:.2f} s; at least {MIN_DURATION_S} s needed)")
     peak = max(abs(lo), abs(hi))
-    if peak > 1.0:
-        log.warning("%s: samples reach %.3g, beyond the -1..1 of float audio; scaled down by %.3g", who, peak, peak)
-        wav /= np.float32(peak)
+    if peak > 1.0:            # the silence test is on the scaled samples, as in check_audio
+        if scale:
+            log.warning("%s: samples reach %.3g, beyond the -1..1 of float audio; scaled down by %.3g", who, peak,
+                        peak)
+            wav /= np.float32(peak)
         lo, hi, total = lo / peak, hi / peak, total / peak
     dc = total / frames
     if max(hi - dc, dc - lo) < SILENCE_PEAK:
@@ -327,6 +336,9 @@ def load_channels(path: str | os.PathLike, sr: int = SAMPLE_RATE, name: str | No
             pass
     if channels > MAX_CHANNELS:
         raise AudioInputError(f"{who}: {channels} channels; at most {MAX_CHANNELS} are supported")
+    streamed = _load_blocks(path, sr, who, keep_channels=True)
+    if streamed is not None:
+        return streamed
     read_audio(path, who)     # the same checks and one-line errors as every input
     data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
     check_audio(data.mean(axis=1), file_sr, who)

@@ -106,26 +106,38 @@ def normalize(wav: np.ndarray, sr: int, target_lufs: float = TARGET_LUFS,
 
 
 def mix(vocal: np.ndarray, backing: np.ndarray, sr: int, vocal_over_backing_lu: float = VOCAL_OVER_BACKING_LU,
-        peak_dbfs_max: float = PEAK_DBFS) -> np.ndarray:
-    """The vocal [N] over the backing track [K] or [K, C], sample 0 on sample 0, as long as the
-    longer of the two: the backing set ``vocal_over_backing_lu`` below the vocal's integrated
-    loudness (loudness measured where each sounds), the sum scaled down if its peak would pass
-    ``peak_dbfs_max``. Returns [max(N, K)] or [max(N, K), C] (the backing's channels)."""
+        peak_dbfs_max: float = PEAK_DBFS, backing_delay: int = 0) -> np.ndarray:
+    """The vocal [N] over the backing track [K] or [K, C], vocal sample 0 on backing sample
+    ``-backing_delay`` (the backing starts ``backing_delay`` samples later), as long as the longer
+    of the two: the backing set ``vocal_over_backing_lu`` below the vocal's integrated loudness
+    (loudness measured where each sounds), the sum scaled down if its peak would pass
+    ``peak_dbfs_max``. Returns [max(N, delay + K)] or [.., C] (the backing's channels).
+    Memory: the output only; the vocal is never copied per channel."""
     vocal = np.asarray(vocal, dtype=np.float32)
     backing = np.asarray(backing, dtype=np.float32)
     channels = backing.shape[1] if backing.ndim == 2 else 1
-    # the vocal is heard on every channel of the backing: measure it so (BS.1770 sums channels)
-    v_loud = integrated_loudness(np.repeat(vocal[:, None], channels, axis=1) if channels > 1 else vocal, sr)
+    # the vocal is heard on every channel of the backing: C equal channels add their BS.1770 weights
+    v_loud = integrated_loudness(vocal, sr) + _equal_channels_db(channels)
     b_loud = integrated_loudness(backing, sr)
     gain_db = 0.0
     if np.isfinite(v_loud) and np.isfinite(b_loud):
         gain_db = (v_loud - vocal_over_backing_lu) - b_loud
-    n = max(len(vocal), len(backing))
+    d = max(0, int(backing_delay))
+    n = max(len(vocal), d + len(backing))
     out = np.zeros((n,) + backing.shape[1:], dtype=np.float32)
-    out[: len(backing)] += backing * db_to_gain(gain_db)
+    out[d:d + len(backing)] = backing
+    out[d:d + len(backing)] *= np.float32(db_to_gain(gain_db))
     out[: len(vocal)] += vocal[:, None] if backing.ndim == 2 else vocal
     ceiling = db_to_gain(peak_dbfs_max)
     peak = float(np.max(np.abs(out))) if out.size else 0.0
     if peak > ceiling:
-        out *= ceiling / peak
+        out *= np.float32(ceiling / peak)
     return out
+
+
+def _equal_channels_db(channels: int) -> float:
+    """Loudness of C equal channels over one of them: 10 log10 of the summed BS.1770 weights
+    (C > 5: C, as integrated_loudness measures those)."""
+    if channels <= 1:
+        return 0.0
+    return 10.0 * float(np.log10(sum(_GAINS[:channels]) if channels <= 5 else channels))
