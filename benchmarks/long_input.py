@@ -14,6 +14,7 @@ Cases (each input built by repeating real recordings, never by generating audio)
   files48k   the reference case's inputs written as 48 kHz stereo WAV files (by a helper process)
              and converted from the paths (alignsts.api.convert), so reading, downmixing and
              resampling the files is measured too (issue 17: read in blocks).
+  files48kacc  the same with the sung file also given as a (stereo) accompaniment: a stereo mix.
   load48k    only reading those two files to 24 kHz mono (alignsts.audio.io.load, in blocks);
   loadwhole  the same files read whole, then resampled (the way before issue 17), for comparison.
 
@@ -129,9 +130,12 @@ def _files48k_run(args, case: str):
     folder = Path(args.files_dir)
     speech, sing = folder / "speech.wav", folder / "sing.wav"
     source = f"{(folder / 'source.txt').read_text()} as 48 kHz stereo files"
-    if case == "files48k":
+    if case in ("files48k", "files48kacc"):
         short_speech, short_sing = api.demo_files()[:2]
         api.convert(short_speech, reference=short_sing)   # warm-up
+        if case == "files48kacc":   # the sung file doubles as a stereo backing track: a stereo mix
+            return (lambda: api.convert(str(speech), reference=str(sing), accompaniment=str(sing)).wav), \
+                source + ", with a 48 kHz stereo accompaniment"
         return (lambda: api.convert(str(speech), reference=str(sing)).wav), source
     if case == "load48k":
         return (lambda: [io.load(p, fe.SAMPLE_RATE) for p in (speech, sing)][-1]), source + ", read in blocks"
@@ -150,7 +154,7 @@ def child(args) -> None:
     from alignsts.audio import frontend as fe
 
     case, seconds = args.child, 60.0 * args.child_minutes
-    if case in ("files48k", "load48k", "loadwhole"):
+    if case in ("files48k", "files48kacc", "load48k", "loadwhole"):
         run, source = _files48k_run(args, case)
     elif case == "reference":
         from alignsts.engines import reference as eng
@@ -196,7 +200,7 @@ def child(args) -> None:
 def run_child(case: str, minutes: float, args, profile: bool = False) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", case, "--child-minutes", str(minutes),
            "--pairs-dir", str(args.pairs_dir), "--pair", args.pair] + (["--profile"] if profile else [])
-    if case in ("files48k", "load48k", "loadwhole"):
+    if case in ("files48k", "files48kacc", "load48k", "loadwhole"):
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="alignsts-48k-") as folder:
@@ -223,7 +227,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs-dir", type=Path, default=DEFAULT_PAIRS)
     ap.add_argument("--pair", default="en-nhss-10")
     ap.add_argument("--profile", action="store_true", help="profile the longest case of each kind")
-    ap.add_argument("--child", choices=("reference", "score", "note", "files48k", "load48k", "loadwhole"),
+    ap.add_argument("--child", choices=("reference", "score", "note", "files48k", "files48kacc", "load48k",
+                                        "loadwhole"),
                     help=argparse.SUPPRESS)
     ap.add_argument("--child-minutes", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--make48k", help=argparse.SUPPRESS)

@@ -366,7 +366,7 @@ def save(result: Result, path: str | os.PathLike, sr: int | None = None,
 
 
 def _check_samples(wav, what: str) -> None:
-    """A result worth writing: some samples, all finite, not all zero (InvalidValueError otherwise)."""
+    """A result worth writing: some samples, all finite numbers (InvalidValueError otherwise)."""
     wav = np.asarray(wav)
     if wav.size == 0:
         raise InvalidValueError(f"the {what} has no samples; nothing to write")
