@@ -234,7 +234,11 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     if loudness is not None:
         loudness = check.number(loudness, "loudness (LUFS)", -70.0, 0.0)
     s = load_input(speech, "speech")
-    backing = _load_accompaniment(accompaniment) if accompaniment is not None else None
+    backing = None
+    if isinstance(accompaniment, (str, os.PathLike)):   # checked now, read after the work (memory)
+        io.check_channels_file(accompaniment, name=f"accompaniment {accompaniment}")
+    elif accompaniment is not None:
+        backing = _load_accompaniment(accompaniment)
     source_kw = dict(midi=midi, notes=notes, f0=f0, melody_from=melody_from, score=score, lyrics=lyrics,
                      track=track, channel=channel, tempo=tempo, bpm=bpm, notes_only=notes_only)
     shift = 0.0
@@ -263,6 +267,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         result = Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
     if loudness is not None:
         result.wav, _ = level.normalize(result.wav, result.sr, target_lufs=loudness)
+    if accompaniment is not None and backing is None:
+        backing = _load_accompaniment(accompaniment)
     if backing is not None:   # the backing starts at score time 0, after the lead-in
         result.mix = level.mix(result.wav, backing, result.sr, backing_delay=int(round(shift * result.sr)))
     return result

@@ -335,3 +335,23 @@ def test_long_backing_tracks_load_in_blocks_with_their_channels(tmp_path, monkey
     sf.write(tmp_path / "quiet.wav", np.zeros((n, 2)), 48000)
     with pytest.raises(AudioInputError, match="silent"):
         aio.load_channels(tmp_path / "quiet.wav", 24000)
+
+
+def test_backing_track_check_keeps_nothing_and_finds_what_load_finds(tmp_path, monkeypatch):
+    from alignsts.audio import io as aio
+
+    monkeypatch.setattr(aio, "STREAM_SAMPLES", 48000)
+    n = 48000 * 4
+    t = np.arange(n) / 48000
+    good = np.stack([0.3 * np.sin(2 * np.pi * 220 * t)] * 2, axis=1)
+    sf.write(tmp_path / "good.wav", good, 48000, subtype="FLOAT")
+    assert aio.check_channels_file(tmp_path / "good.wav") is None
+    bad = good.copy()
+    bad[1000, 1] = np.inf
+    sf.write(tmp_path / "bad.wav", bad, 48000, subtype="FLOAT")
+    sf.write(tmp_path / "silent.wav", np.zeros((n, 2)), 48000)
+    sf.write(tmp_path / "nine.wav", np.zeros((4800, 9)) + 0.1, 48000)
+    for name, needle in (("bad.wav", "NaN/inf"), ("silent.wav", "silent"), ("nine.wav", "9 channels"),
+                         ("missing.wav", "no such file")):
+        with pytest.raises(AudioInputError, match=needle):
+            aio.check_channels_file(tmp_path / name)

@@ -76,11 +76,12 @@ BLOCK_FRAMES = 1 << 18      # frames per block
 
 
 def _load_blocks(path: str | os.PathLike, sr: int, name: str | None,
-                 keep_channels: bool = False) -> np.ndarray | None:
+                 keep_channels: bool = False, store: bool = True) -> np.ndarray | None:
     """A long file read, downmixed and resampled (soxr ResampleStream) block by block: -> [N] at
     ``sr`` (or [N, C] with ``keep_channels``: a backing track), validated; never holds the file's
     samples at its own rate at once. None when the file is short (or 64-bit float): :func:`load`
-    and :func:`load_channels` then read it whole."""
+    and :func:`load_channels` then read it whole. Without ``store`` the file is only checked
+    (nothing kept, nothing resampled) and an empty array is returned."""
     import soundfile as sf
 
     p = Path(path)
@@ -91,13 +92,14 @@ def _load_blocks(path: str | os.PathLike, sr: int, name: str | None,
     if info.subtype == "DOUBLE" or info.frames * info.channels < STREAM_SAMPLES:
         return None
     stream = None
-    if info.samplerate != sr:
+    if info.samplerate != sr and store:
         import soxr
 
         stream = soxr.ResampleStream(info.samplerate, sr, info.channels if keep_channels else 1, dtype="float32",
                                      quality="HQ")
     # the output, allocated once (soxr gives ceil(frames * ratio) samples, give or take a few)
-    shape = (int(np.ceil(info.frames * sr / info.samplerate)) + 64,) + ((info.channels,) if keep_channels else ())
+    shape = ((int(np.ceil(info.frames * sr / info.samplerate)) + 64) if store else 0,) + \
+        ((info.channels,) if keep_channels else ())
     wav = np.empty(shape, dtype=np.float32)
     n, bad, lo, hi, total, frames = 0, 0, np.inf, -np.inf, 0.0, 0
 
@@ -119,7 +121,7 @@ def _load_blocks(path: str | os.PathLike, sr: int, name: str | None,
                     lo, hi = min(lo, float(mono.min())), max(hi, float(mono.max()))
                     total += float(mono.sum(dtype=np.float64))
                     frames += len(mono)
-                if not bad:
+                if not bad and store:
                     data = block if keep_channels else mono
                     put(stream.resample_chunk(data) if stream is not None else data)
             if stream is not None and not bad:
@@ -130,15 +132,16 @@ def _load_blocks(path: str | os.PathLike, sr: int, name: str | None,
     if bad:
         raise AudioInputError(f"{who}: contains {bad} NaN/inf samples")
     wav = wav[:n]
-    return _checked_stream(wav, info.samplerate, frames, who, lo, hi, total, scale=not keep_channels)
+    return _checked_stream(wav, info.samplerate, frames, who, lo, hi, total, scale=not keep_channels and store,
+                           need_samples=store)
 
 
 def _checked_stream(wav: np.ndarray, file_sr: int, frames: int, who: str, lo: float, hi: float,
-                    total: float, scale: bool = True) -> np.ndarray:
+                    total: float, scale: bool = True, need_samples: bool = True) -> np.ndarray:
     """check_audio's checks for a streamed file, from the running min, max and sum of its own
     ``frames`` mono samples (no full-size temporaries): too short, beyond -1..1 (the resampled
     [N] ``wav`` scaled down in place, with a warning), silent."""
-    if frames == 0 or wav.size == 0:
+    if frames == 0 or (need_samples and wav.size == 0):
         raise AudioInputError(f"{who}: contains no samples")
     dur = frames / file_sr
     if dur < MIN_DURATION_S:
@@ -321,6 +324,24 @@ def write_audio(path: str | os.PathLike, wav: np.ndarray, sr: int = SAMPLE_RATE,
         if before_commit is not None:
             before_commit()
     return p
+
+
+def check_channels_file(path: str | os.PathLike, name: str | None = None) -> None:
+    """Every check :func:`load_channels` makes (readable, at most MAX_CHANNELS channels, rate,
+    length, finite, not silent), without keeping the samples: a long backing track is checked
+    before the work and read after it, so it does not sit in memory while the engine runs."""
+    import soundfile as sf
+
+    who = name or str(path)
+    if Path(path).is_file():
+        try:
+            channels = sf.info(str(path)).channels
+        except Exception:
+            channels = 1
+        if channels > MAX_CHANNELS:
+            raise AudioInputError(f"{who}: {channels} channels; at most {MAX_CHANNELS} are supported")
+    if _load_blocks(path, SAMPLE_RATE, who, keep_channels=True, store=False) is None:
+        load_channels(path, SAMPLE_RATE, who)     # a short file: read it (cheap) to check it
 
 
 def load_channels(path: str | os.PathLike, sr: int = SAMPLE_RATE, name: str | None = None) -> np.ndarray:
