@@ -74,10 +74,13 @@ def read_config(folder: str | os.PathLike) -> dict[str, Any]:
     for name in ("config.yaml", "config.json"):
         p = d / name
         if p.is_file():
+            from ..textfiles import load_yaml, read_text
+
+            text = read_text(p, "model config", CheckpointError, max_bytes=1_000_000)   # bounded, no devices
             try:
-                with open(p, encoding="utf-8") as fh:
-                    data = yaml.safe_load(fh) if name.endswith(".yaml") else json.load(fh)
-            except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as e:
+                data = (load_yaml(text, str(p), CheckpointError, invalid="not valid YAML") if name.endswith(".yaml")
+                        else json.loads(text))
+            except (ValueError, yaml.YAMLError) as e:
                 kind = "YAML" if name.endswith(".yaml") else "JSON"
                 reason = str(e).splitlines()[0] if str(e) else type(e).__name__
                 raise CheckpointError(f"{p}: not valid {kind} ({reason})") from None
