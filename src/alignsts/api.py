@@ -268,6 +268,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     if loudness is not None:
         result.wav, _ = level.normalize(result.wav, result.sr, target_lufs=loudness)
     if accompaniment is not None and backing is None:
+        s = r = None   # the inputs are done with: their memory goes to the backing track and the mix
         backing = _load_accompaniment(accompaniment)
     if backing is not None:   # the backing starts at score time 0, after the lead-in
         result.mix = level.mix(result.wav, backing, result.sr, backing_delay=int(round(shift * result.sr)))

@@ -129,7 +129,7 @@ def mix(vocal: np.ndarray, backing: np.ndarray, sr: int, vocal_over_backing_lu: 
     out[d:d + len(backing)] *= np.float32(db_to_gain(gain_db))
     out[: len(vocal)] += vocal[:, None] if backing.ndim == 2 else vocal
     ceiling = db_to_gain(peak_dbfs_max)
-    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    peak = max(float(out.max()), -float(out.min())) if out.size else 0.0   # no |out| copy
     if peak > ceiling:
         out *= np.float32(ceiling / peak)
     return out
