@@ -271,7 +271,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         s = r = None   # the inputs are done with: their memory goes to the backing track and the mix
         backing = _load_accompaniment(accompaniment)
     if backing is not None:   # the backing starts at score time 0, after the lead-in
-        result.mix = level.mix(result.wav, backing, result.sr, backing_delay=int(round(shift * result.sr)))
+        result.mix = level.mix(result.wav, backing, result.sr, backing_delay=int(round(shift * result.sr)),
+                               in_place=True)   # the backing array is ours (read or resampled here)
     return result
 
 

@@ -98,3 +98,16 @@ def test_mix_with_a_delay_places_the_backing_later():
     assert out.shape == (len(vocal) + SR // 2 - (len(vocal) - len(backing)), 1)
     tail = out[len(vocal):, 0]
     assert np.max(np.abs(tail)) > 0.01            # only the delayed backing sounds after the vocal
+
+
+def test_mix_in_place_gives_the_same_mix():
+    from alignsts.audio import level
+
+    vocal = _tone(1.0, 0.3, 220.0)
+    backing = np.stack([_tone(1.5, 0.3, 110.0), _tone(1.5, 0.2, 165.0)], axis=1)
+    want = level.mix(vocal, backing.copy(), SR)
+    owned = backing.copy()
+    got = level.mix(vocal, owned, SR, in_place=True)
+    assert got is owned and np.allclose(got, want, atol=1e-7)
+    delayed = level.mix(vocal, backing.copy(), SR, backing_delay=100, in_place=True)   # needs a new array
+    assert delayed.shape == (len(backing) + 100, 2)

@@ -106,13 +106,14 @@ def normalize(wav: np.ndarray, sr: int, target_lufs: float = TARGET_LUFS,
 
 
 def mix(vocal: np.ndarray, backing: np.ndarray, sr: int, vocal_over_backing_lu: float = VOCAL_OVER_BACKING_LU,
-        peak_dbfs_max: float = PEAK_DBFS, backing_delay: int = 0) -> np.ndarray:
+        peak_dbfs_max: float = PEAK_DBFS, backing_delay: int = 0, in_place: bool = False) -> np.ndarray:
     """The vocal [N] over the backing track [K] or [K, C], vocal sample 0 on backing sample
     ``-backing_delay`` (the backing starts ``backing_delay`` samples later), as long as the longer
     of the two: the backing set ``vocal_over_backing_lu`` below the vocal's integrated loudness
     (loudness measured where each sounds), the sum scaled down if its peak would pass
     ``peak_dbfs_max``. Returns [max(N, delay + K)] or [.., C] (the backing's channels).
-    Memory: the output only; the vocal is never copied per channel."""
+    Memory: the output only; the vocal is never copied per channel. ``in_place``: the caller
+    gives up ``backing`` (float32), which becomes the output when it starts at 0 and is the longer."""
     vocal = np.asarray(vocal, dtype=np.float32)
     backing = np.asarray(backing, dtype=np.float32)
     channels = backing.shape[1] if backing.ndim == 2 else 1
@@ -124,8 +125,11 @@ def mix(vocal: np.ndarray, backing: np.ndarray, sr: int, vocal_over_backing_lu: 
         gain_db = (v_loud - vocal_over_backing_lu) - b_loud
     d = max(0, int(backing_delay))
     n = max(len(vocal), d + len(backing))
-    out = np.zeros((n,) + backing.shape[1:], dtype=np.float32)
-    out[d:d + len(backing)] = backing
+    if in_place and d == 0 and len(backing) >= len(vocal) and backing.flags.writeable:
+        out = backing                 # a 30-minute stereo backing is 350 MB: not copied
+    else:
+        out = np.zeros((n,) + backing.shape[1:], dtype=np.float32)
+        out[d:d + len(backing)] = backing
     out[d:d + len(backing)] *= np.float32(db_to_gain(gain_db))
     out[: len(vocal)] += vocal[:, None] if backing.ndim == 2 else vocal
     ceiling = db_to_gain(peak_dbfs_max)
