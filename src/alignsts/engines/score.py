@@ -53,6 +53,7 @@ class ScoreConfig:
     vowel_edge_ms: Annotated[float, Range(0, 500)] = 30.0      # vowel transitions kept at their spoken rate; the steady middle is stretched
     release_ms: Annotated[float, Range(0, 2000)] = 90.0        # a phrase's last sound decays (to -40 dB) over this, into the rest
     floor_db: Annotated[float, Range(-120, -20)] = -50.0       # room-tone floor under everything, relative to the median vowel level
+    sung_aperiodicity: Annotated[float, Range(0, 1)] = 0.35   # sung frames' aperiodicity: the speech's voiced median times this (sung vowels are less breathy)
     consonant_below_vowel_db: Annotated[float, Range(0, 60)] = 6.0   # consonants at least this far below the median vowel level
     lead_in_s: Annotated[float, Range(0, 60)] = 0.0            # shift the whole output by this (s); 0 = on the score's timeline
     tail_s: Annotated[float, Range(0, 60)] = 0.3               # silence after the last note
@@ -311,7 +312,7 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     syn_source, syn_f0, syn_voiced, syn_sounding, envelope = release_tails(
         source, target, voiced, sounding, contour.ms_to_frames(cfg.release_ms), contour.ms_to_frames(cfg.fade_ms))
     y = _synthesize(feats, syn_source, syn_f0, syn_voiced, syn_sounding, cfg.pieces,
-                    lambda f: report("synthesis", f), formant)
+                    lambda f: report("synthesis", f), formant, cfg.sung_aperiodicity)
     gain = envelope
     if cfg.sustain > 0:
         gain *= sustain_gain(chunks.loudness_db(y)[:m], part == VOWEL, cfg.sustain,
@@ -331,11 +332,15 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
 
 
 def _synthesize(feats: world.FrameAnalyzer, source: np.ndarray, target: np.ndarray, voiced: np.ndarray,
-                sounding: np.ndarray, pieces: chunks.PieceConfig, tick, formant: float = 1.0) -> np.ndarray:
+                sounding: np.ndarray, pieces: chunks.PieceConfig, tick, formant: float = 1.0,
+                aperiodicity: float = 1.0) -> np.ndarray:
     """WORLD synthesis of the re-timed speech frames ``source`` [M] at ``target`` F0 [M], in pieces
-    joined where nothing is sung, formants moved by ``formant``: -> [M * HOP] float32."""
+    joined where nothing is sung, formants moved by ``formant``, voiced frames' aperiodicity at
+    most the speech's voiced median times ``aperiodicity``: -> [M * HOP] float32."""
     m = len(target)
     ap_voiced = feats.median_voiced_aperiodicity()
+    if ap_voiced is not None:
+        ap_voiced = ap_voiced * aperiodicity
 
     def features(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         sp, ap = feats.at(source[lo:hi])
