@@ -52,13 +52,14 @@ class ScoreConfig:
     phrase_gap_s: Annotated[float, Range(0, 10)] = 0.3         # shorter gaps between notes are sung legato (the vowel holds)
     vowel_edge_ms: Annotated[float, Range(0, 500)] = 30.0      # vowel transitions kept at their spoken rate; the steady middle is stretched
     release_ms: Annotated[float, Range(0, 2000)] = 90.0        # a phrase's last sound decays (to -40 dB) over this, into the rest
-    floor_db: Annotated[float, Range(-120, -20)] = -50.0       # room-tone floor under everything, relative to the median vowel level
+    floor_db: Annotated[float, Range(-120, -20)] = -60.0       # room-tone floor under everything, relative to the median vowel level
+    voiced_vowels: bool = True                                 # hold only a vowel's voiced core on the note (voiced_cores)
     sung_aperiodicity: Annotated[float, Range(0, 1)] = 0.35   # sung frames' aperiodicity: the speech's voiced median times this (sung vowels are less breathy)
-    consonant_below_vowel_db: Annotated[float, Range(0, 60)] = 6.0   # consonants at least this far below the median vowel level
+    consonant_below_vowel_db: Annotated[float, Range(0, 60)] = 10.0   # consonants at least this far below the median vowel level
     lead_in_s: Annotated[float, Range(0, 60)] = 0.0            # shift the whole output by this (s); 0 = on the score's timeline
     tail_s: Annotated[float, Range(0, 60)] = 0.3               # silence after the last note
     fade_ms: Annotated[float, Range(0, 1000)] = 12.0             # fade-in at the start of sung phrases
-    sustain: Annotated[float, Range(0, 1)] = 1.0              # 0..1: how far sung vowels are levelled to a common loudness
+    sustain: Annotated[float, Range(0, 1)] = 0.5              # 0..1: how far sung vowels are levelled to a common loudness
     max_boost_db: Annotated[float, Range(0, 60)] = 18.0
     consonant_gain_db: Annotated[float, Range(-60, 20)] = -6.0   # singers keep consonants short and soft next to vowels
     expression: ExpressionConfig = field(default_factory=ExpressionConfig)
@@ -177,6 +178,27 @@ def retime(sylls: list[Syllable], notes: list[Note], groups: list[Group], m: int
     return source, part
 
 
+def voiced_cores(sylls: list[Syllable], f0: np.ndarray, least: int = 3) -> list[Syllable]:
+    """Each syllable with its vowel narrowed to the longest voiced run (``f0`` [T] > 0) inside
+    it, the unvoiced frames moved to its onset or coda, so only voiced sound is held on a note
+    (a vowel span from the text aligner can take in part of a fricative or a pause). Vowels
+    with fewer than ``least`` voiced frames are kept as they are."""
+    out = []
+    for s in sylls:
+        voiced = np.asarray(f0[s.vowel_start:s.vowel_end]) > 0
+        found = runs(voiced)
+        if not found:
+            out.append(s)
+            continue
+        a, b = max(found, key=lambda r: r[1] - r[0])
+        if b - a < least or b - a == s.vowel_end - s.vowel_start:
+            out.append(s)
+            continue
+        v0, v1 = s.vowel_start + a, s.vowel_start + b
+        out.append(replace(s, vowel_start=v0, vowel_end=v1, peak=int(np.clip(s.peak, v0, v1 - 1))))
+    return out
+
+
 def legato_notes(notes: list[Note], phrase_gap_s: float) -> list[Note]:
     """The notes with each one held to the next onset when the gap between them is shorter
     than ``phrase_gap_s`` (notes of one phrase are sung legato; longer gaps are rests)."""
@@ -293,7 +315,8 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     if melody.has_expression:
         m = max(m, len(melody.f0) + int(round(lead / DT)))
     legato = legato_notes(notes_t, cfg.phrase_gap_s)
-    source, part = retime(sylls, legato, groups, m, contour.ms_to_frames(cfg.max_consonant_ms),
+    sung_sylls = voiced_cores(sylls, feats.f0) if cfg.voiced_vowels else sylls
+    source, part = retime(sung_sylls, legato, groups, m, contour.ms_to_frames(cfg.max_consonant_ms),
                           cfg.min_vowel_share, cfg.anticipate_share, contour.ms_to_frames(cfg.vowel_edge_ms))
     sounding = part > 0
 
