@@ -53,6 +53,14 @@ def test_a_cut_note_is_a_hard_off_and_a_release_is_not():
     assert nat.hard_offs_per_s(cut) == pytest.approx(2 / nat.sound_span(cut)[1] * SR, rel=0.05)
 
 
+def test_a_stop_closure_after_unvoiced_noise_is_not_a_note_off():
+    tone = harmonic(0.5)
+    burst = noise(0.05, rms(tone) * 0.5, seed=4)
+    y = np.concatenate([tone, harmonic(0.1) * np.exp(-np.arange(int(0.1 * SR)) / (0.02 * SR)), burst,
+                        np.zeros(SR // 4), tone, np.zeros(SR // 4)])
+    assert nat.hard_offs(y) == 1                 # only the final cut of the voiced tone
+
+
 @pytest.mark.parametrize("burst_db", [-12.0, 0.0])
 def test_unvoiced_peak_measures_a_noise_burst_against_the_vowels(burst_db):
     vowel = harmonic(0.6)

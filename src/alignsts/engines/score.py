@@ -449,18 +449,18 @@ def frame_rms_db(y: np.ndarray, m: int) -> np.ndarray:
 
 
 def consonant_gain(level_db: np.ndarray, consonant: np.ndarray, vowel_db: float, gain_db: float,
-                   below_db: float) -> np.ndarray:
+                   below_db: float, smooth: int = 4) -> np.ndarray:
     """Gain [M] for consonant frames: ``gain_db``, and further down where a frame would still
     be louder than ``below_db`` under the median vowel level ``vowel_db`` (singers keep
     consonants short and soft; a noise burst must not outshine the vowels); 1 elsewhere.
-    ``level_db`` [M] is each frame's level before this gain."""
-    from scipy.ndimage import maximum_filter1d
-
+    ``level_db`` [M] is each frame's level before this gain; the gain in dB is smoothed over
+    ``smooth`` frames (inside consonants at most 3 dB above the cap and never above ``gain_db``)."""
     g_db = np.zeros(len(consonant))
     if consonant.any():
-        cap = vowel_db - below_db - maximum_filter1d(level_db, 3)      # a frame's neighbours count too
+        cap = vowel_db - below_db - level_db
         g_db[consonant] = np.clip(np.minimum(gain_db, cap[consonant]), -60.0, gain_db)
-        g_db = np.where(consonant, g_db, 0.0)
+        # ramps over a few frames: a consonant fades in and out instead of switching level
+        g_db = np.minimum(contour.smooth_frames(g_db, smooth), np.where(consonant, np.minimum(g_db + 3.0, gain_db), 0.0))
     return 10.0 ** (g_db / 20.0)
 
 

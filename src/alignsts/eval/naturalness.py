@@ -6,9 +6,10 @@ All functions take mono float audio at the front-end rate (24 kHz) unless they s
 
 - ``digital_silence_share``: share of the samples between the first and the last sound that
   lie in runs of exact zeros (at least ``min_run_ms`` long); real recordings carry room tone.
-- ``hard_offs_per_s``: events where the level of a sounding stretch (within 30 dB of the
-  loud level) drops by more than ``drop_db`` within ``within_ms``: a note cut off, where a
-  voice decays over tens of ms.
+- ``hard_offs_per_s``: ends of voiced segments where the level (within 30 dB of the loud
+  level) drops by more than ``drop_db`` within ``within_ms``: a note cut off, where a voice
+  decays over tens of ms. (A stop consonant's closure after an unvoiced burst is not a
+  note-off.)
 - ``unvoiced_peak_db``: the loudest unvoiced stretch (consonant, breath, noise burst; power
   mean without its edge frames) against the median voiced (vowel) frame level, in dB.
 - ``unvoiced_note_share``: share of the frames inside notes that are unvoiced.
@@ -63,11 +64,16 @@ def digital_silence_share(wav: np.ndarray, sr: int = fe.SAMPLE_RATE, min_run_ms:
 
 
 def hard_offs(wav: np.ndarray, sr: int = fe.SAMPLE_RATE, drop_db: float = 30.0, within_ms: float = 10.0,
-              loud_range_db: float = 30.0, merge_ms: float = 50.0) -> int:
-    """Number of hard offsets: a frame within ``loud_range_db`` of the loud level (95th
-    percentile of the sounding frames) from which the level falls by more than ``drop_db``
-    within ``within_ms``. Events closer than ``merge_ms`` count once."""
+              loud_range_db: float = 30.0, merge_ms: float = 50.0, voiced: np.ndarray | None = None) -> int:
+    """Number of hard note-offs: a voiced moment (``voiced`` [n] on the front-end frames, by
+    default ``voicing(wav)`` at 24 kHz; the frame or the one before it voiced) within
+    ``loud_range_db`` of the loud level (95th percentile of the sounding frames) from which
+    the level falls by more than ``drop_db`` within ``within_ms``. Events closer than
+    ``merge_ms`` count once."""
     lev = levels_db(wav, sr)
+    if voiced is None:
+        voiced = voicing(wav) if sr == fe.SAMPLE_RATE else np.ones(1, dtype=bool)
+    voiced = np.asarray(voiced, dtype=bool)
     if len(lev) < 3:
         return 0
     sounding = lev > lev.max() - 60.0
@@ -77,6 +83,11 @@ def hard_offs(wav: np.ndarray, sr: int = fe.SAMPLE_RATE, drop_db: float = 30.0, 
     pad = np.concatenate([lev, np.full(ahead, lev[-1])])
     lowest = np.min(np.stack([pad[k:k + len(lev)] for k in range(1, ahead + 1)]), axis=0)
     hit = (lev >= loud - loud_range_db) & (lev - lowest > drop_db)
+    if len(voiced) > 1:
+        # level frame k covers [k*hop, k*hop + win): the front-end frame at its end
+        frame = np.minimum(((np.arange(len(lev)) * LEVEL_HOP_MS + LEVEL_WIN_MS) / 1000 * fe.SAMPLE_RATE
+                            / fe.HOP).round().astype(np.int64), len(voiced) - 1)
+        hit &= voiced[frame] | voiced[np.maximum(frame - 1, 0)]
     events, last = 0, -np.inf
     merge = merge_ms / LEVEL_HOP_MS
     for k in np.flatnonzero(hit):
@@ -166,7 +177,7 @@ class Naturalness:
 def measure(wav: np.ndarray, notes=None, with_dnsmos: bool = True) -> Naturalness:
     """All the measures of [N] 24 kHz audio (``notes`` for the unvoiced share of note time)."""
     voiced = voicing(wav)
-    return Naturalness(silence=digital_silence_share(wav), hard_offs_per_s=hard_offs_per_s(wav),
+    return Naturalness(silence=digital_silence_share(wav), hard_offs_per_s=hard_offs_per_s(wav, voiced=voiced),
                        unvoiced_peak_db=unvoiced_peak_db(wav, voiced),
                        unvoiced_notes=unvoiced_note_share(voiced, notes) if notes else float("nan"),
                        ovrl=dnsmos_ovrl(wav) if with_dnsmos else None)
