@@ -424,11 +424,14 @@ def test_consonant_gain_keeps_consonants_under_the_vowels():
     cons[18:24] = True
     level[18:21] = -2.0                     # a loud noise burst
     level[21:24] = -30.0                    # a soft consonant
-    g_db = 20 * np.log10(score.consonant_gain(level, cons, vowel_db=-10.0, gain_db=-6.0, below_db=10.0))
+    g_db = 20 * np.log10(score.consonant_gain(level, cons, vowel_db=-10.0, gain_db=-6.0, below_db=10.0, smooth=4))
     assert np.all(g_db[:14] == 0.0) and np.all(g_db[28:] == 0.0)      # vowels away from it untouched
     assert np.all(g_db <= 0.0) and g_db[17] < 0.0                      # a ramp, not a step, into it
     assert np.all(level[18:21] + g_db[18:21] <= -20.0 + 3.0)           # the burst under the vowels
     assert np.all(g_db[21:24] <= -6.0 + 1e-9)                          # never above the consonant gain
+    plain = 20 * np.log10(score.consonant_gain(level, cons, vowel_db=-10.0, gain_db=-6.0, below_db=10.0))
+    np.testing.assert_allclose(plain[18:21], -18.0)                     # default: frame by frame
+    np.testing.assert_allclose(plain[~cons], 0.0) and np.testing.assert_allclose(plain[21:24], -6.0)
 
 
 def test_floor_replaces_digital_silence():

@@ -449,7 +449,7 @@ def frame_rms_db(y: np.ndarray, m: int) -> np.ndarray:
 
 
 def consonant_gain(level_db: np.ndarray, consonant: np.ndarray, vowel_db: float, gain_db: float,
-                   below_db: float, smooth: int = 4) -> np.ndarray:
+                   below_db: float, smooth: int = 1) -> np.ndarray:
     """Gain [M] for consonant frames: ``gain_db``, and further down where a frame would still
     be louder than ``below_db`` under the median vowel level ``vowel_db`` (singers keep
     consonants short and soft; a noise burst must not outshine the vowels); 1 elsewhere.
