@@ -353,3 +353,100 @@ def test_failed_alignment_falls_back_with_a_warning(demo_speech, monkeypatch, ca
     assert not an.lyrics_aligned and np.all(np.isfinite(y))
     assert any("without the words" in r.getMessage() for r in caplog.records)
     assert abs(len(an.syllables) - 14) <= 2                        # the text-free detector's
+
+
+# ---------------------------------------------------------------- a sung phrase (issue 19)
+
+def test_legato_notes_hold_through_short_gaps_only():
+    notes = [nt.Note(0.0, 0.5, 60), nt.Note(0.6, 1.0, 62), nt.Note(1.5, 2.0, 64)]
+    out = score.legato_notes(notes, phrase_gap_s=0.3)
+    assert out[0].offset == 0.6                 # 0.1 s gap: held to the next onset
+    assert out[1].offset == 1.0                 # 0.5 s rest: kept
+    assert [x.onset for x in out] == [x.onset for x in notes] and out[2] == notes[2]
+
+
+def test_consonants_anticipate_the_beat_on_legato_notes():
+    # two legato notes, the second syllable has a 15-frame onset: it goes before the second
+    # note's onset, into the end of the first vowel; the second vowel starts on the beat
+    sylls = [_syll(0, 5, 60, 60), _syll(60, 75, 120, 125)]
+    notes = [nt.Note(0.2, 1.0, 60), nt.Note(1.0, 1.8, 62)]
+    m = int(2.2 / DT)
+    source, part = score.retime(sylls, notes, [Group(0, 1, 0, 1), Group(1, 2, 1, 2)], m, 200, 0.8,
+                                anticipate_share=0.5)
+    onset1 = np.flatnonzero((part == score.ONSET) & (source >= 60))
+    assert abs(len(onset1) - 15) <= 1                          # natural length kept
+    assert onset1[-1] < int(round(1.0 / DT))                    # before the beat
+    first_vowel2 = np.flatnonzero((part == score.VOWEL) & (source >= 75))[0]
+    assert abs(first_vowel2 - 1.0 / DT) <= 1                    # the vowel starts on the note
+
+
+def test_long_vowels_stretch_their_steady_middle():
+    # a 30-frame vowel on a 2 s note: the first and last 5 frames keep their spoken rate
+    sylls = [_syll(0, 10, 40, 45)]
+    notes = [nt.Note(40 * DT, 400 * DT, 60)]          # on frame boundaries
+    m = int(2.6 / DT)
+    source, part = score.retime(sylls, notes, [Group(0, 1, 0, 1)], m, 200, 0.8, vowel_edge=5)
+    v = source[part == score.VOWEL]
+    assert np.all(np.diff(v) >= 0) and v[0] == 10 and v[-1] == 39
+    assert list(v[:5]) == [10, 11, 12, 13, 14] and list(v[-5:]) == [35, 36, 37, 38, 39]
+    middle = v[5:-5]
+    assert len(middle) > 300 and set(middle) == set(range(15, 35))      # slowed, not skipped
+
+
+def test_voiced_cores_hold_only_voiced_sound():
+    f0 = np.zeros(100)
+    f0[20:40] = 120.0
+    s = _syll(5, 10, 50, 60)                     # the aligner's vowel takes in 20 unvoiced frames
+    (core,) = score.voiced_cores([s], f0)
+    assert (core.start, core.vowel_start, core.vowel_end, core.end) == (5, 20, 40, 60)
+    (kept,) = score.voiced_cores([_syll(5, 20, 40, 60)], f0)
+    assert kept == _syll(5, 20, 40, 60)
+
+
+def test_release_tails_decay_into_rests():
+    sounding = np.zeros(200, dtype=bool)
+    sounding[20:80] = True
+    sounding[85:120] = True                      # a 5-frame gap: the release stops at the next stretch
+    source = np.arange(200)
+    target = np.where(sounding, 220.0, 0.0)
+    src, f0, voiced, snd, gain = score.release_tails(source, target, sounding.copy(), sounding, 17, 3)
+    assert np.all(gain[20:80][3:] == 1.0) and gain[20] < gain[21] < gain[22] < 1.0     # fade-in
+    tail = gain[120:137]
+    assert np.all(np.diff(tail) < 0) and tail[0] > 0.7 and tail[-1] == pytest.approx(0.01)   # -40 dB
+    assert np.all(src[120:137] == 119) and np.all(f0[120:137] == 220.0) and snd[120:137].all()
+    assert np.all(gain[137:] == 0.0) and np.all(src[80:85] == 79)
+    assert gain[84] == pytest.approx(10 ** (-2 * 5 / 17)) and gain[84] < gain[80]   # cut short by the next stretch
+
+
+def test_consonant_gain_keeps_consonants_under_the_vowels():
+    level = np.full(40, -10.0)
+    cons = np.zeros(40, dtype=bool)
+    cons[18:24] = True
+    level[18:21] = -2.0                     # a loud noise burst
+    level[21:24] = -30.0                    # a soft consonant
+    g_db = 20 * np.log10(score.consonant_gain(level, cons, vowel_db=-10.0, gain_db=-6.0, below_db=10.0, smooth=4))
+    assert np.all(g_db[:14] == 0.0) and np.all(g_db[28:] == 0.0)      # vowels away from it untouched
+    assert np.all(g_db <= 0.0) and g_db[17] < 0.0                      # a ramp, not a step, into it
+    assert np.all(level[18:21] + g_db[18:21] <= -20.0 + 3.0)           # the burst under the vowels
+    assert np.all(g_db[21:24] <= -6.0 + 1e-9)                          # never above the consonant gain
+    plain = 20 * np.log10(score.consonant_gain(level, cons, vowel_db=-10.0, gain_db=-6.0, below_db=10.0))
+    np.testing.assert_allclose(plain[18:21], -18.0)                     # default: frame by frame
+    np.testing.assert_allclose(plain[~cons], 0.0) and np.testing.assert_allclose(plain[21:24], -6.0)
+
+
+def test_floor_replaces_digital_silence():
+    y = np.zeros(fe.SAMPLE_RATE, dtype=np.float32)
+    score.add_floor(y, -60.0, seed=0)
+    assert 20 * np.log10(np.sqrt(np.mean(y.astype(float) ** 2))) == pytest.approx(-60.0, abs=0.1)
+    z = np.zeros(fe.SAMPLE_RATE, dtype=np.float32)
+    score.add_floor(z, -60.0, seed=0)
+    np.testing.assert_array_equal(y, z)
+
+
+def test_output_behaves_like_a_sung_phrase(sung):
+    from alignsts.eval import naturalness as nat
+
+    y, an = sung
+    assert nat.digital_silence_share(y) == 0.0          # room tone, not zeros, in the rest
+    assert nat.hard_offs(y) == 0                        # notes released, not cut
+    assert nat.unvoiced_peak_db(y) <= -3.0              # no consonant or noise above the vowels

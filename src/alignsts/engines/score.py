@@ -26,6 +26,7 @@ from ..align.syllables import Syllable, SyllableConfig, detect, detect_count
 from ..audio import chunks
 from ..audio import frontend as fe
 from ..audio import world
+from ..audio.frames import runs
 from ..errors import AudioInputError, MelodyError
 from ..melody import contour, key
 from ..melody.expression import ExpressionConfig, expressive_f0
@@ -47,10 +48,18 @@ class ScoreConfig:
     speaker_embedding: Annotated[str, Check(one_of("auto", "resemblyzer", "none"))] = "auto"   # key cue of --melody-from voices
     max_consonant_ms: Annotated[float, Range(10, 2000)] = 250.0   # longer consonant clusters are compressed to this
     min_vowel_share: Annotated[float, Range(0, 1)] = 0.8      # legato consonants leave the vowel at least this share
+    anticipate_share: Annotated[float, Range(0, 0.9)] = 0.5   # consonants before a note may take this much of the previous vowel
+    phrase_gap_s: Annotated[float, Range(0, 10)] = 0.3         # shorter gaps between notes are sung legato (the vowel holds)
+    vowel_edge_ms: Annotated[float, Range(0, 500)] = 30.0      # vowel transitions kept at their spoken rate; the steady middle is stretched
+    release_ms: Annotated[float, Range(0, 2000)] = 90.0        # a phrase's last sound decays (to -40 dB) over this, into the rest
+    floor_db: Annotated[float, Range(-120, -20)] = -60.0       # room-tone floor under everything, relative to the median vowel level
+    voiced_vowels: bool = True                                 # hold only a vowel's voiced core on the note (voiced_cores)
+    sung_aperiodicity: Annotated[float, Range(0, 1)] = 0.35   # sung frames' aperiodicity: the speech's voiced median times this (sung vowels are less breathy)
+    consonant_below_vowel_db: Annotated[float, Range(0, 60)] = 10.0   # consonants at least this far below the median vowel level
     lead_in_s: Annotated[float, Range(0, 60)] = 0.0            # shift the whole output by this (s); 0 = on the score's timeline
     tail_s: Annotated[float, Range(0, 60)] = 0.3               # silence after the last note
-    fade_ms: Annotated[float, Range(0, 1000)] = 12.0             # fades at the edges of sung phrases
-    sustain: Annotated[float, Range(0, 1)] = 1.0              # 0..1: how far sung vowels are levelled to a common loudness
+    fade_ms: Annotated[float, Range(0, 1000)] = 12.0             # fade-in at the start of sung phrases
+    sustain: Annotated[float, Range(0, 1)] = 0.5              # 0..1: how far sung vowels are levelled to a common loudness
     max_boost_db: Annotated[float, Range(0, 60)] = 18.0
     consonant_gain_db: Annotated[float, Range(-60, 20)] = -6.0   # singers keep consonants short and soft next to vowels
     expression: ExpressionConfig = field(default_factory=ExpressionConfig)
@@ -103,15 +112,33 @@ def syllable_spans(sylls: list[Syllable], notes: list[Note], groups: list[Group]
     return spans
 
 
+def _place_vowel(src_a: int, src_b: int, out_a: float, out_b: float, edge: int, source: np.ndarray,
+                 part: np.ndarray) -> None:
+    """Map the vowel's speech frames [src_a, src_b) onto output frames [out_a, out_b): when it is
+    stretched, its first and last ``edge`` frames (the transitions) keep their spoken rate and
+    only the steady middle is slowed down, so a long note holds one vowel colour."""
+    n_src, n_out = src_b - src_a, out_b - out_a
+    e = min(edge, n_src // 3)
+    if e < 1 or n_out <= n_src:
+        _place(src_a, src_b, out_a, out_b, source, part, VOWEL)
+        return
+    _place(src_a, src_a + e, out_a, out_a + e, source, part, VOWEL)
+    _place(src_a + e, src_b - e, out_a + e, out_b - e, source, part, VOWEL)
+    _place(src_b - e, src_b, out_b - e, out_b, source, part, VOWEL)
+
+
 def retime(sylls: list[Syllable], notes: list[Note], groups: list[Group], m: int,
-           max_consonant: int, min_vowel_share: float) -> tuple[np.ndarray, np.ndarray]:
+           max_consonant: int, min_vowel_share: float, anticipate_share: float = 0.5,
+           vowel_edge: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Output frame -> speech frame map [m] and what each output frame holds [m]
     (0 nothing, ONSET, VOWEL, CODA).
 
-    The vowel of each syllable fills its note time; consonants go in the gaps between
-    notes at their natural rate (capped at ``max_consonant`` frames). Where notes are
-    legato the consonants borrow up to 1 - ``min_vowel_share`` of the neighbouring note
-    time; where even that is too short they are compressed.
+    The vowel of each syllable fills its note time (its steady middle stretched, ``vowel_edge``
+    frames of transition at each end kept at the spoken rate); consonants go in the gaps
+    between notes at their natural rate (capped at ``max_consonant`` frames). Where the gap is
+    too short (legato) the consonants anticipate the beat: they take up to
+    ``anticipate_share`` of the previous vowel, then up to 1 - ``min_vowel_share`` of the next;
+    where even that is too short they are compressed.
     """
     spans = syllable_spans(sylls, notes, groups)
     n = len(spans)
@@ -119,27 +146,25 @@ def retime(sylls: list[Syllable], notes: list[Note], groups: list[Group], m: int
     coda = np.array([min(s.coda_frames, max_consonant) for s, _, _ in spans], float)
     va = np.array([a for _, a, _ in spans])
     vb = np.array([b for _, _, b in spans])
+    length = vb - va
     lo = va.copy()            # where the onset starts
     hi = vb.copy()            # where the coda ends
-    borrow = 1.0 - min_vowel_share
     for k in range(n + 1):
         left_end = vb[k - 1] if k > 0 else 0.0           # end of the previous vowel
         right_start = va[k] if k < n else float(m)        # start of the next vowel
         need = (coda[k - 1] if k > 0 else 0.0) + (onset[k] if k < n else 0.0)
         gap = right_start - left_end
+        scale = 1.0
         if gap < need:
             deficit = need - gap
-            take_left = min(deficit / 2, borrow * (vb[k - 1] - va[k - 1]) / 2) if k > 0 else 0.0
-            take_right = min(deficit - take_left, borrow * (vb[k] - va[k]) / 2) if k < n else 0.0
-            take_left = min(deficit - take_right, borrow * (vb[k - 1] - va[k - 1]) / 2) if k > 0 else 0.0
+            take_left = min(deficit, anticipate_share * length[k - 1]) if k > 0 else 0.0
+            take_right = min(deficit - take_left, (1.0 - min_vowel_share) * length[k] / 2) if k < n else 0.0
             if k > 0:
                 vb[k - 1] -= take_left
             if k < n:
                 va[k] += take_right
             gap = right_start + take_right - (left_end - take_left)
             scale = min(1.0, gap / need) if need > 0 else 1.0
-        else:
-            scale = 1.0
         if k > 0:
             hi[k - 1] = vb[k - 1] + coda[k - 1] * scale
         if k < n:
@@ -148,9 +173,41 @@ def retime(sylls: list[Syllable], notes: list[Note], groups: list[Group], m: int
     part = np.zeros(m, dtype=np.int8)
     for k, (s, _, _) in enumerate(spans):
         _place(s.start, s.vowel_start, lo[k], va[k], source, part, ONSET)
-        _place(s.vowel_start, s.vowel_end, va[k], vb[k], source, part, VOWEL)
+        _place_vowel(s.vowel_start, s.vowel_end, va[k], vb[k], vowel_edge, source, part)
         _place(s.vowel_end, s.end, vb[k], hi[k], source, part, CODA)
     return source, part
+
+
+def voiced_cores(sylls: list[Syllable], f0: np.ndarray, least: int = 3) -> list[Syllable]:
+    """Each syllable with its vowel narrowed to the longest voiced run (``f0`` [T] > 0) inside
+    it, the unvoiced frames moved to its onset or coda, so only voiced sound is held on a note
+    (a vowel span from the text aligner can take in part of a fricative or a pause). Vowels
+    with fewer than ``least`` voiced frames are kept as they are."""
+    out = []
+    for s in sylls:
+        voiced = np.asarray(f0[s.vowel_start:s.vowel_end]) > 0
+        found = runs(voiced)
+        if not found:
+            out.append(s)
+            continue
+        a, b = max(found, key=lambda r: r[1] - r[0])
+        if b - a < least or b - a == s.vowel_end - s.vowel_start:
+            out.append(s)
+            continue
+        v0, v1 = s.vowel_start + a, s.vowel_start + b
+        out.append(replace(s, vowel_start=v0, vowel_end=v1, peak=int(np.clip(s.peak, v0, v1 - 1))))
+    return out
+
+
+def legato_notes(notes: list[Note], phrase_gap_s: float) -> list[Note]:
+    """The notes with each one held to the next onset when the gap between them is shorter
+    than ``phrase_gap_s`` (notes of one phrase are sung legato; longer gaps are rests)."""
+    out = list(notes)
+    for k in range(len(out) - 1):
+        gap = out[k + 1].onset - out[k].offset
+        if 0 < gap < phrase_gap_s:
+            out[k] = replace(out[k], offset=out[k + 1].onset)
+    return out
 
 
 def lyric_groups(lyric_sylls: list[ScoreSyllable]) -> list[Group]:
@@ -257,8 +314,10 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     m = fe.n_frames(int(round((max(x.offset for x in notes_t) + cfg.tail_s) * fe.SAMPLE_RATE)))
     if melody.has_expression:
         m = max(m, len(melody.f0) + int(round(lead / DT)))
-    source, part = retime(sylls, notes_t, groups, m, contour.ms_to_frames(cfg.max_consonant_ms),
-                          cfg.min_vowel_share)
+    legato = legato_notes(notes_t, cfg.phrase_gap_s)
+    sung_sylls = voiced_cores(sylls, feats.f0) if cfg.voiced_vowels else sylls
+    source, part = retime(sung_sylls, legato, groups, m, contour.ms_to_frames(cfg.max_consonant_ms),
+                          cfg.min_vowel_share, cfg.anticipate_share, contour.ms_to_frames(cfg.vowel_edge_ms))
     sounding = part > 0
 
     report("synthesis", 0.0)
@@ -267,19 +326,26 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
         sung = contour.transpose(fe.fit_length(shifted, m), semitones)
         held = contour.bridge_gaps(sung, contour.ms_to_frames(200.0))
     else:
-        sung = expressive_f0(notes_t, m, cfg.expression)
-        held = _held_f0(notes_t, m)
+        sung = expressive_f0(legato, m, cfg.expression)
+        held = _held_f0(legato, m)
     speech_voiced = feats.f0 > 0
     voiced = (part == VOWEL) | (sounding & speech_voiced[source])
     target = np.where(voiced, np.where(sung > 0, sung, held), 0.0)
-    y = _synthesize(feats, source, target, voiced, sounding, cfg.pieces, lambda f: report("synthesis", f),
-                    formant)
-    gain = _sounding_gain(sounding, contour.ms_to_frames(cfg.fade_ms))
+    # each phrase's last sound goes on into the rest and decays there (a release, not a cut)
+    syn_source, syn_f0, syn_voiced, syn_sounding, envelope = release_tails(
+        source, target, voiced, sounding, contour.ms_to_frames(cfg.release_ms), contour.ms_to_frames(cfg.fade_ms))
+    y = _synthesize(feats, syn_source, syn_f0, syn_voiced, syn_sounding, cfg.pieces,
+                    lambda f: report("synthesis", f), formant, cfg.sung_aperiodicity)
+    gain = envelope
     if cfg.sustain > 0:
         gain *= sustain_gain(chunks.loudness_db(y)[:m], part == VOWEL, cfg.sustain,
                              cfg.max_boost_db, contour.ms_to_frames(30.0), note_level_db(notes_t, m))
-    gain[(part == ONSET) | (part == CODA)] *= 10.0 ** (cfg.consonant_gain_db / 20.0)
+    level = frame_rms_db(y, m) + 20.0 * np.log10(np.maximum(gain, 1e-6))
+    vowel_level = float(np.median(level[part == VOWEL])) if (part == VOWEL).any() else float(np.max(level))
+    gain *= consonant_gain(level, (part == ONSET) | (part == CODA), vowel_level, cfg.consonant_gain_db,
+                           cfg.consonant_below_vowel_db)
     chunks.apply_frame_gain(y, gain)
+    add_floor(y, vowel_level + cfg.floor_db, cfg.expression.seed)
     report("done", 1.0)
     return y, ScoreAnalysis(speech_f0=feats.f0, syllables=sylls, notes=notes_t, groups=groups,
                             target_f0=target, source=source, part=part,
@@ -289,11 +355,15 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
 
 
 def _synthesize(feats: world.FrameAnalyzer, source: np.ndarray, target: np.ndarray, voiced: np.ndarray,
-                sounding: np.ndarray, pieces: chunks.PieceConfig, tick, formant: float = 1.0) -> np.ndarray:
+                sounding: np.ndarray, pieces: chunks.PieceConfig, tick, formant: float = 1.0,
+                aperiodicity: float = 1.0) -> np.ndarray:
     """WORLD synthesis of the re-timed speech frames ``source`` [M] at ``target`` F0 [M], in pieces
-    joined where nothing is sung, formants moved by ``formant``: -> [M * HOP] float32."""
+    joined where nothing is sung, formants moved by ``formant``, voiced frames' aperiodicity at
+    most the speech's voiced median times ``aperiodicity``: -> [M * HOP] float32."""
     m = len(target)
     ap_voiced = feats.median_voiced_aperiodicity()
+    if ap_voiced is not None:
+        ap_voiced = ap_voiced * aperiodicity
 
     def features(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         sp, ap = feats.at(source[lo:hi])
@@ -341,12 +411,71 @@ def sustain_gain(energy_db: np.ndarray, vowel: np.ndarray, strength: float, max_
     return 10.0 ** (g_db / 20.0)
 
 
-def _sounding_gain(sounding: np.ndarray, fade: int) -> np.ndarray:
-    """1 where something is sung, 0 elsewhere, ramped over about ``fade`` frames: [M]."""
-    g = sounding.astype(np.float64)
-    if fade > 1:
-        g = np.clip(np.convolve(g, np.ones(fade) / fade, "same"), 0.0, 1.0) * sounding
-    return g
+def release_tails(source: np.ndarray, target: np.ndarray, voiced: np.ndarray, sounding: np.ndarray,
+                  release: int, fade: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What is synthesised, with a release after every sung stretch: the stretch's last frame
+    [M] goes on for up to ``release`` frames into the silence after it (not into the next
+    stretch), its level falling exponentially to -40 dB; each stretch fades in over ``fade``
+    frames. Returns (source [M], F0 [M], voiced [M], sounding [M], gain envelope [M])."""
+    source, f0, voiced = source.copy(), target.copy(), voiced.copy()
+    out_sounding = sounding.copy()
+    gain = np.zeros(len(sounding))
+    stretches = runs(sounding)
+    for i, (a, b) in enumerate(stretches):
+        gain[a:b] = 1.0
+        if fade > 1:
+            gain[a:a + fade] = np.minimum(gain[a:a + fade], (np.arange(min(fade, b - a)) + 1) / (fade + 1))
+        stop = stretches[i + 1][0] if i + 1 < len(stretches) else len(sounding)
+        r = min(release, stop - b)
+        if r <= 0:
+            continue
+        source[b:b + r] = source[b - 1]
+        f0[b:b + r] = target[b - 1]
+        voiced[b:b + r] = voiced[b - 1]
+        out_sounding[b:b + r] = True
+        gain[b:b + r] = 10.0 ** (-2.0 * (np.arange(r) + 1) / max(release, 1))
+    return source, f0, voiced, out_sounding, gain
+
+
+def frame_rms_db(y: np.ndarray, m: int) -> np.ndarray:
+    """RMS level in dB of [M * HOP] audio per front-end frame (a window of 2 hops centred on
+    the frame): -> [m]."""
+    hop = fe.HOP
+    pad = np.zeros((m + 1) * hop, dtype=np.float64)
+    n = min(len(y), len(pad) - hop)
+    pad[hop:hop + n] = y[:n]
+    power = (pad.reshape(-1, hop) ** 2).mean(axis=1)          # [m + 1] hop blocks
+    return 10.0 * np.log10((power[:-1] + power[1:]) / 2.0 + 1e-20)
+
+
+def consonant_gain(level_db: np.ndarray, consonant: np.ndarray, vowel_db: float, gain_db: float,
+                   below_db: float, smooth: int = 1) -> np.ndarray:
+    """Gain [M] for consonant frames: ``gain_db``, and further down where a frame would still
+    be louder than ``below_db`` under the median vowel level ``vowel_db`` (singers keep
+    consonants short and soft; a noise burst must not outshine the vowels); 1 elsewhere.
+    ``level_db`` [M] is each frame's level before this gain; the gain in dB is smoothed over
+    ``smooth`` frames (inside consonants at most 3 dB above the cap and never above ``gain_db``)."""
+    g_db = np.zeros(len(consonant))
+    if consonant.any():
+        cap = vowel_db - below_db - level_db
+        g_db[consonant] = np.clip(np.minimum(gain_db, cap[consonant]), -60.0, gain_db)
+        # ramps over a few frames: a consonant fades in and out instead of switching level
+        g_db = np.minimum(contour.smooth_frames(g_db, smooth), np.where(consonant, np.minimum(g_db + 3.0, gain_db), 0.0))
+    return 10.0 ** (g_db / 20.0)
+
+
+def add_floor(y: np.ndarray, level_db: float, seed: int) -> None:
+    """Add a room-tone floor to [N] audio in place: quiet noise falling 6 dB an octave (as a
+    room's and a breath's), RMS ``level_db`` dB, the same for the same seed; rests then hold
+    room tone instead of digital silence."""
+    from scipy.signal import lfilter
+
+    if len(y) == 0 or not np.isfinite(level_db):
+        return
+    noise = lfilter([1.0], [1.0, -0.97], np.random.default_rng([seed, 0xF100]).standard_normal(len(y)))
+    noise -= np.mean(noise)
+    noise *= 10.0 ** (level_db / 20.0) / (np.std(noise) + 1e-12)
+    y += noise.astype(y.dtype)
 
 
 def note_speech_spans(an: ScoreAnalysis) -> list[tuple[float, float] | None]:

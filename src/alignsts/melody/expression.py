@@ -3,6 +3,13 @@
 The note steps (in cents) are passed through second-order systems: forward in time for
 overshoot after a note change, backward in time for the preparation dip before it; then
 vibrato with a delayed, ramped onset and a slow random fine fluctuation are added.
+
+Vibrato is sung only on notes long enough to carry it, and like a singer's it is not the same
+on every note: each note draws its rate, depth and onset delay around the configured values
+(within ``vibrato_rate_spread`` Hz, ``vibrato_depth_spread`` of the depth and
+``vibrato_delay_spread_ms``), deterministically from ``seed`` and the note's position. The
+defaults sit in the ranges measured on singers (rate about 5-6.5 Hz, depth 40-80 cents, onset
+a few hundred ms into the note).
 """
 from __future__ import annotations
 
@@ -25,9 +32,12 @@ class ExpressionConfig:
     expression: bool = True         # False: flat notes
     overshoot: bool = True
     preparation: bool = True
-    vibrato_depth: Annotated[float, Range(*VIBRATO_DEPTH_RANGE)] = 45.0     # cents (peak)
-    vibrato_rate: Annotated[float, Range(*VIBRATO_RATE_RANGE)] = 6.0       # Hz
+    vibrato_depth: Annotated[float, Range(*VIBRATO_DEPTH_RANGE)] = 60.0     # cents (peak), the notes' median
+    vibrato_rate: Annotated[float, Range(*VIBRATO_RATE_RANGE)] = 5.75      # Hz, the notes' median
+    vibrato_rate_spread: Annotated[float, Range(0, 5)] = 0.75      # each note's rate within rate +- this (Hz)
+    vibrato_depth_spread: Annotated[float, Range(0, 1)] = 0.33     # each note's depth within depth * (1 +- this)
     vibrato_delay_ms: Annotated[float, Range(0, 10000)] = 250.0  # from the note onset
+    vibrato_delay_spread_ms: Annotated[float, Range(0, 10000)] = 100.0   # each note's delay within delay +- this
     vibrato_ramp_ms: Annotated[float, Range(1, 10000)] = 250.0
     vibrato_min_note_ms: Annotated[float, Range(0, 10000)] = 400.0
     fluctuation_cents: Annotated[float, Range(0, 100)] = 8.0  # std of the slow random drift
@@ -84,21 +94,34 @@ def dynamics_weight(notes: list[Note], n: int, full_ms: float) -> np.ndarray:
     return w
 
 
+def vibrato_params(notes: list[Note], cfg: ExpressionConfig) -> np.ndarray:
+    """Each note's vibrato (rate Hz, depth cents, delay s): [len(notes), 3], drawn uniformly
+    within the configured spreads, the same for the same seed and notes."""
+    rng = np.random.default_rng([cfg.seed, 0x5157])
+    u = rng.uniform(-1.0, 1.0, size=(len(notes), 3))
+    rate = np.maximum(cfg.vibrato_rate + cfg.vibrato_rate_spread * u[:, 0], 0.0)
+    depth = cfg.vibrato_depth * (1.0 + cfg.vibrato_depth_spread * u[:, 1])
+    delay = np.maximum(cfg.vibrato_delay_ms + cfg.vibrato_delay_spread_ms * u[:, 2], 0.0) / 1000.0
+    return np.stack([rate, depth, delay], axis=1)
+
+
 def vibrato(notes: list[Note], n: int, cfg: ExpressionConfig) -> np.ndarray:
-    """Vibrato in cents [n]: starts ``vibrato_delay_ms`` into long notes, ramps in, fades at the end."""
+    """Vibrato in cents [n] on notes of at least ``vibrato_min_note_ms``: each note's own rate,
+    depth and delay (vibrato_params), ramped in after the delay, faded at the end."""
     t = fe.frame_times(n)
     out = np.zeros(n)
     if cfg.vibrato_depth <= 0:
         return out
-    for x in notes:
+    params = vibrato_params(notes, cfg)
+    for x, (rate, depth, delay) in zip(notes, params):
         if x.duration * 1000 < cfg.vibrato_min_note_ms:
             continue
         sel = _frames_of(t, x)
         local = t[sel] - x.onset
-        ramp = np.clip((local - cfg.vibrato_delay_ms / 1000) / (cfg.vibrato_ramp_ms / 1000), 0, 1)
+        ramp = np.clip((local - delay) / (cfg.vibrato_ramp_ms / 1000), 0, 1)
         fade = np.clip((x.offset - t[sel]) / 0.05, 0, 1)
-        phase = 2 * np.pi * cfg.vibrato_rate * np.maximum(local - cfg.vibrato_delay_ms / 1000, 0)
-        out[sel] = cfg.vibrato_depth * ramp * fade * np.sin(phase)
+        phase = 2 * np.pi * rate * np.maximum(local - delay, 0)
+        out[sel] = depth * ramp * fade * np.sin(phase)
     return out
 
 
