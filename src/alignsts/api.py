@@ -173,7 +173,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
             track: int | None = None, channel: int | None = None,
             tempo: float = 1.0, bpm: float | None = None, notes_only: bool = False, engine: str | None = None,
             transpose: str | float = "auto", formant: float | None = None, lead_in: float | None = None,
-            accompaniment: AudioInput | None = None, loudness: float | None = level.TARGET_LUFS,
+            accompaniment: AudioInput | None = None, loudness: float | str | None = "auto",
             config=None, progress: Progress | None = None) -> Result:
     """Sing ``speech`` to a melody.
 
@@ -184,8 +184,10 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     the score says which syllable goes on which note, otherwise the engine decides).
     The score engine's output is on the score's timeline (output time t = score time t);
     ``lead_in`` seconds shift it all later. ``loudness``: the output's integrated loudness in
-    LUFS (default -16, sample peak at most -1 dBFS; None keeps the engine's level), for every
-    engine. ``accompaniment``: a backing track (path or (wav, sr)) that starts at score time
+    LUFS, sample peak at most -1 dBFS; 'auto' (default): a sung reference's own integrated
+    loudness (the reference and neural engines with a reference; the frame contour already
+    follows it), else ``accompaniment`` + 3 LU, else -16 LUFS; None or 'off' keeps the engine's
+    level. ``accompaniment``: a backing track (path or (wav, sr)) that starts at score time
     0; Result.mix is then the vocal over it (see audio.level.mix). Returns
     Result(wav [N] at 24 kHz, sr, analysis, mix). ``engine="neural"`` runs AlignSTS on the
     melody's F0 (or the reference's) and needs ``config=engines.neural.NeuralConfig(checkpoint=...)``.
@@ -224,8 +226,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
                             "reference already carries its words")
     if lead_in is not None:
         lead_in = check.number(lead_in, "lead-in (seconds)", 0.0, 60.0)
-    if loudness is not None:
-        loudness = check.number(loudness, "loudness (LUFS)", -70.0, 0.0)
+    loudness = _check_loudness(loudness)
     s = load_input(speech, "speech")
     backing = _load_accompaniment(accompaniment) if accompaniment is not None else None
     source_kw = dict(midi=midi, notes=notes, f0=f0, melody_from=melody_from, score=score, lyrics=lyrics,
@@ -236,6 +237,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         result.inputs = inputs
     elif engine == "reference":
         r = load_input(reference, "reference")
+        if loudness == "auto":   # the reference's level, measured before the engine runs
+            loudness = level.reference_target(r, fe.SAMPLE_RATE)
         cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose, formant)
         wav, analysis = ref_engine.convert(s, r, cfg, progress=progress)
         result = Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
@@ -254,12 +257,32 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         wav, analysis = score_engine.convert(s, melody, cfg, progress=progress)
         shift = analysis.lead_in
         result = Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
+    if loudness == "auto":
+        loudness = _auto_level(reference, backing, result.sr)
     if loudness is not None:
         result.wav, _ = level.normalize(result.wav, result.sr, target_lufs=loudness)
     if backing is not None:   # the backing starts at score time 0, after the lead-in
         delay = np.zeros((int(round(shift * result.sr)), backing.shape[1]), dtype=np.float32)
         result.mix = level.mix(result.wav, np.concatenate([delay, backing]), result.sr)
     return result
+
+
+def _check_loudness(loudness) -> float | str | None:
+    """'auto', None ('off') or LUFS in -70..0; anything else is an InvalidValueError."""
+    if isinstance(loudness, str) and loudness.strip().lower() in level.LEVEL_WORDS:
+        return None if loudness.strip().lower() == "off" else "auto"
+    if loudness is None:
+        return None
+    return check.number(loudness, "loudness (LUFS, 'auto' or 'off')", -70.0, 0.0)
+
+
+def _auto_level(reference, backing: np.ndarray | None, sr: int) -> float:
+    """The 'auto' loudness target (LUFS): the sung reference's, else backing + 3 LU, else -16."""
+    if reference is not None:
+        return level.reference_target(load_input(reference, "reference"), sr)
+    if backing is not None:
+        return level.backing_target(backing, sr)
+    return level.TARGET_LUFS
 
 
 def _load_accompaniment(accompaniment: AudioInput) -> np.ndarray:

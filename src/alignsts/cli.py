@@ -45,10 +45,12 @@ class _Parser(argparse.ArgumentParser):
 def _loudness(value: str):
     if value.lower() in ("off", "none"):
         return None
+    if value.lower() == "auto":
+        return "auto"
     try:
         return float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected LUFS (e.g. -16) or 'off', got {value!r}") from None
+        raise argparse.ArgumentTypeError(f"expected LUFS (e.g. -16), 'auto' or 'off', got {value!r}") from None
 
 
 class _Progress:
@@ -117,9 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "them (in batch mode: any value writes <name>_sung.json beside each output)")
     c.add_argument("--accompaniment", metavar="FILE",
                    help="a backing track starting at score time 0: also writes <output>_mix.wav, the vocal over it")
-    c.add_argument("--loudness", type=_loudness, default=-16.0, metavar="LUFS",
-                   help="output loudness (integrated, LUFS; peak at most -1 dBFS); default -16; 'off' keeps the "
-                        "engine's level")
+    c.add_argument("--loudness", type=_loudness, default="auto", metavar="LUFS",
+                   help="output loudness (integrated, LUFS; peak at most -1 dBFS); default 'auto': a --reference's "
+                        "own level, else --accompaniment + 3 LU, else -16; 'off' keeps the engine's level")
     c.add_argument("-o", "--output",
                    help="output file (.wav/.flac/.ogg); a folder when several speech files are given")
     many = c.add_argument_group("manifest batch (pip install 'alignsts[batch]' for --dask-scheduler)")
