@@ -174,7 +174,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
             tempo: float = 1.0, bpm: float | None = None, notes_only: bool = False, engine: str | None = None,
             transpose: str | float = "auto", formant: float | None = None, lead_in: float | None = None,
             accompaniment: AudioInput | None = None, loudness: float | str | None = "auto",
-            config=None, progress: Progress | None = None) -> Result:
+            config=None, progress: Progress | None = None, range: str | None = None,
+            voice: str | None = None) -> Result:
     """Sing ``speech`` to a melody.
 
     ``speech`` is a path, a (waveform, sr) pair, or a waveform with ``sr`` given. The melody is
@@ -196,6 +197,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     and why is ``analysis.key`` (melody.key.KeyDecision). ``formant``: factor for the output's
     formants (0.8-1.25; 1 = your own voice colour; None = the config's value, default 1).
     A transpose other than 'auto', and any formant, win over the config's values.
+    ``range`` ('A2-E4', see `alignsts range`) or ``voice`` (bass, baritone, tenor, alto, mezzo,
+    soprano): where you sing; 'auto' and 'fit' then put the melody inside it (analysis.key.user_range).
     """
     if formant is not None:
         formant = world.check_formant(formant)
@@ -227,19 +230,20 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     if lead_in is not None:
         lead_in = check.number(lead_in, "lead-in (seconds)", 0.0, 60.0)
     loudness = _check_loudness(loudness)
+    sing_range = _sing_range(range, voice)
     s = load_input(speech, "speech")
     backing = _load_accompaniment(accompaniment) if accompaniment is not None else None
     source_kw = dict(midi=midi, notes=notes, f0=f0, melody_from=melody_from, score=score, lyrics=lyrics,
                      track=track, channel=channel, tempo=tempo, bpm=bpm, notes_only=notes_only)
     shift = 0.0
     if engine == "neural":
-        result = _convert_neural(s, reference, melody, source_kw, transpose, formant, config, progress)
+        result = _convert_neural(s, reference, melody, source_kw, transpose, formant, config, progress, sing_range)
         result.inputs = inputs
     elif engine == "reference":
         r = load_input(reference, "reference")
         if loudness == "auto":   # the reference's level, measured before the engine runs
             loudness = level.reference_target(r, fe.SAMPLE_RATE)
-        cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose, formant)
+        cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose, formant, sing_range)
         wav, analysis = ref_engine.convert(s, r, cfg, progress=progress)
         result = Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
     else:
@@ -247,7 +251,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
             melody = load_melody(**source_kw)
         elif lyrics is not None:
             melody = with_lyrics(melody, lyrics)
-        cfg = _engine_config(config, score_engine.ScoreConfig, transpose, formant)
+        cfg = _engine_config(config, score_engine.ScoreConfig, transpose, formant, sing_range)
         if lead_in is not None:
             cfg.lead_in_s = float(lead_in)
         if not isinstance(cfg.transpose, str):   # a fixed shift is checked against the melody before any work
@@ -265,6 +269,18 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         delay = np.zeros((int(round(shift * result.sr)), backing.shape[1]), dtype=np.float32)
         result.mix = level.mix(result.wav, np.concatenate([delay, backing]), result.sr)
     return result
+
+
+def _sing_range(range_, voice) -> str | None:
+    """The user's range from ``range=`` ('A2-E4') or ``voice=`` (a voice type), checked: -> the
+    config's sing_range value, or None."""
+    from .melody import key
+
+    if range_ is not None and voice is not None:
+        raise InvalidValueError("give range= or voice=, not both")
+    if voice is not None and (not isinstance(voice, str) or voice.strip().lower() not in key.VOICE_RANGES):
+        raise InvalidValueError(f"voice must be one of {', '.join(key.VOICE_RANGES)}, got {check.describe(voice)}")
+    return key.range_setting(range_ if range_ is not None else voice, "range")
 
 
 def _check_loudness(loudness) -> float | str | None:
@@ -304,7 +320,8 @@ def _expect_path(value, name: str) -> None:
         raise MelodyError(f"{name}: expected a file path, got {type(value).__name__}")
 
 
-def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, config, progress) -> Result:
+def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, config, progress,
+                    sing_range=None) -> Result:
     """The neural engine on a target F0: the reference's sung F0, or the melody's."""
     from .engines import neural
     from .melody.expression import expressive_f0
@@ -312,7 +329,7 @@ def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, c
     if not isinstance(config, neural.NeuralConfig):
         raise AlignSTSError("the neural engine needs a NeuralConfig (checkpoint, vocoder, content model); "
                             "CLI: --checkpoint, --vocoder, --content-model")
-    cfg = _override(copy.deepcopy(config), transpose, formant)   # never the caller's object
+    cfg = _override(copy.deepcopy(config), transpose, formant, sing_range)   # never the caller's object
     if reference is not None:
         voice = load_input(reference, "reference")   # its voice is a key cue
         target = ref_engine.target_melody(voice, ref_engine.ReferenceConfig())
@@ -329,7 +346,7 @@ def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, c
     return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis)
 
 
-def _engine_config(config, cls, transpose, formant=None):
+def _engine_config(config, cls, transpose, formant=None, sing_range=None):
     """A copy of ``config`` (or the defaults) of the engine's type; an explicit transpose or
     formant wins."""
     if config is None:
@@ -339,16 +356,18 @@ def _engine_config(config, cls, transpose, formant=None):
     else:
         raise AlignSTSError(f"config is a {type(config).__name__}, the {cls.__name__.replace('Config', '').lower()} "
                             f"engine needs a {cls.__name__}")
-    return _override(cfg, transpose, formant)
+    return _override(cfg, transpose, formant, sing_range)
 
 
-def _override(cfg, transpose, formant):
+def _override(cfg, transpose, formant, sing_range=None):
     """``cfg`` with an explicit transpose (not 'auto') and formant set over its own values,
     checked (and canonicalised) before any work."""
     if transpose != "auto":
         cfg.transpose = transpose
     if formant is not None:
         cfg.formant = formant
+    if sing_range is not None:
+        cfg.sing_range = sing_range
     return check.check_config(cfg, "config")
 
 
@@ -429,7 +448,7 @@ def analysis_dict(result: Result) -> dict:
     starting on the note, None for rests, melisma continuations and notes without words),
     "speech": [start, end] (s) of the input speech sung on that note, or None}], "transpose"
     (semitones), "lead_in" (s), "key": {"mode" (auto, fit, manual), "reason", "same_speaker_score"
-    (None for a melody without a voice)}}. Rests between notes are entries of their own."""
+    (None for a melody without a voice), "user_range" (the range given, e.g. 'A2-E4', or None)}}. Rests between notes are entries of their own."""
     an = getattr(result, "analysis", None)
     if not isinstance(an, score_engine.ScoreAnalysis):
         raise InvalidValueError("the analysis (what was sung on which note) is written for the score engine only")
@@ -444,7 +463,8 @@ def analysis_dict(result: Result) -> dict:
                      "speech": None if span is None else [round(span[0], 4), round(span[1], 4)]})
         t = max(t, x.offset)
     key = None if an.key is None else {"mode": an.key.mode, "reason": an.key.reason,
-                                       "same_speaker_score": an.key.same_speaker_score}
+                                       "same_speaker_score": an.key.same_speaker_score,
+                                       "user_range": an.key.user_range}
     return {"notes": rows, "transpose": float(an.transpose), "lead_in": float(an.lead_in), "key": key}
 
 

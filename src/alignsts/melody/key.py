@@ -87,6 +87,7 @@ class KeyDecision:
     melody_median_hz: float
     sung_range_hz: tuple[float, float]
     cues: VoiceCues = field(default_factory=lambda: VoiceCues(float("nan")))
+    user_range: str | None = None   # the user's own range when given ('A2-E4', 'baritone (A2-A4)')
 
     def summary(self) -> str:
         """One line for logs: 'transpose -12 st (auto): <reason>'."""
@@ -347,23 +348,30 @@ def fit_shift(speech_f0: np.ndarray, melody_f0: np.ndarray, prefer: float = 0.0)
     return int(good[np.argmin(np.abs(good - prefer))])
 
 
-def decide(setting, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues | None = None) -> KeyDecision:
+def decide(setting, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues | None = None,
+           sing_range=None) -> KeyDecision:
     """The transposition for a ``--transpose`` setting; MelodyError when it would move the melody
     out of the range a voice can sing (contour.check_sung_range).
+
+    ``sing_range`` (None, 'A2-E4', a voice type or a SingRange): where the user sings, when
+    they said so; 'auto' then picks the octave that puts the melody's bulk inside it
+    (range_octave; the user's own singing is kept when it fits) and 'fit' the semitone shift
+    (range_shift), instead of the range guessed from the speech.
 
     'auto': whole octaves, from the cues (a same-speaker melody stays, another register moves
     by its octave offset, a voiceless score moves only when outside SCORE_WINDOW); 'fit': the
     semitone shift that best fits the speaker's sung range (key change allowed), starting from
     the 'auto' octave; a number: that many semitones. speech_f0 [N], melody_f0 [T] in Hz.
     """
-    decision = _decide(parse_setting(setting), speech_f0, melody_f0, cues)
+    decision = _decide(parse_setting(setting), speech_f0, melody_f0, cues, parse_range(sing_range))
     from .contour import check_sung_range
 
     check_sung_range(melody_f0, decision.transpose)
     return decision
 
 
-def _decide(mode, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues | None) -> KeyDecision:
+def _decide(mode, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues | None,
+            user: SingRange | None = None) -> KeyDecision:
     cues = cues if cues is not None else VoiceCues(median_semitones(melody_f0) - median_semitones(speech_f0))
     score = same_speaker_score(cues)
     same = None if score is None else score >= 0.5
@@ -374,6 +382,8 @@ def _decide(mode, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues 
                 speech_median_hz=_hz(s_med), melody_median_hz=_hz(median_semitones(melody_f0)),
                 sung_range_hz=(_hz(lo), _hz(hi)), cues=cues)
     who = _who(cues, score, octaves)
+    if user is not None and not isinstance(mode, float) and np.any(np.asarray(melody_f0) > 0):
+        return _decide_in_range(mode, melody_f0, user, same, octaves, who, base)
     if isinstance(mode, float):
         return KeyDecision(transpose=mode, mode="manual", reason=f"set by hand; {who}", **base)
     if not math.isfinite(cues.register_st):
@@ -393,6 +403,22 @@ def _decide(mode, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues 
     return KeyDecision(transpose=shift, mode="fit", reason=reason, **base)
 
 
+def _decide_in_range(mode: str, melody_f0: np.ndarray, user: SingRange, same: bool | None, octaves: int,
+                     who: str, base: dict) -> KeyDecision:
+    """'auto' / 'fit' against the user's own range (see decide)."""
+    base = {**base, "user_range": user.text + (f" ({user.label})" if user.label else "")}
+    if mode == "auto":
+        k = range_octave(melody_f0, user, prefer=octaves, keep=bool(same))
+        base["register_octaves"] = k
+        moved = "melody kept" if k == 0 else \
+            f"moved {abs(k)} octave{'s' if abs(k) > 1 else ''} {'down' if k > 0 else 'up'}"
+        return KeyDecision(transpose=float(-12 * k), mode="auto",
+                           reason=f"{who}; {moved} to lie in {user.describe()}", **base)
+    shift = float(range_shift(melody_f0, user, prefer=-12.0 * octaves))
+    return KeyDecision(transpose=shift, mode="fit",
+                       reason=f"{who}; shifted {shift:+g} st so the melody lies in {user.describe()}", **base)
+
+
 def _who(cues: VoiceCues, score: float | None, octaves: int) -> str:
     """The cue summary in words, e.g. 'another voice, one register higher (melody +21.0 st
     above your speaking median, formants x1.18, embedding cosine 0.62)'."""
@@ -409,3 +435,146 @@ def _who(cues: VoiceCues, score: float | None, octaves: int) -> str:
     where = "your register" if octaves == 0 else \
         f"{abs(octaves)} octave{'s' if abs(octaves) > 1 else ''} {'above' if octaves > 0 else 'below'} yours"
     return f"another voice, singing {where} (same-speaker score {score:.2f})" + detail
+
+
+# --- a user's own range -------------------------------------------------------------------
+
+# Voice types (their usual sung ranges, choral/classical convention): MIDI note numbers (low, high).
+VOICE_RANGES = {
+    "bass": (40.0, 64.0),       # E2-E4
+    "baritone": (45.0, 69.0),   # A2-A4
+    "tenor": (48.0, 72.0),      # C3-C5
+    "alto": (53.0, 77.0),       # F3-F5
+    "mezzo": (57.0, 81.0),      # A3-A5
+    "soprano": (60.0, 84.0),    # C4-C6
+}
+RANGE_PERCENTILES = (5.0, 95.0)   # a measured range: these percentiles of the voiced F0 (robust to blips)
+MIN_RANGE_VOICED_S = 1.0          # voiced singing needed to measure a range
+MIN_RANGE_ST = 3.0                # narrower measured ranges are widened to this (around their middle)
+_NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+@dataclass(frozen=True)
+class SingRange:
+    """Where this user sings: MIDI note numbers low..high (low < high) and where it came from
+    ('range' A2-E4 given, 'voice' a voice type, 'measured' from their singing)."""
+    low: float
+    high: float
+    source: str = "range"
+    label: str = ""
+
+    @property
+    def text(self) -> str:
+        """'A2-E4' (notes rounded to the nearest semitone)."""
+        return f"{note_name(self.low)}-{note_name(self.high)}"
+
+    def describe(self) -> str:
+        """'your range A2-E4' / 'your range A2-A4 (baritone)'."""
+        extra = f" ({self.label})" if self.label else ""
+        return f"your range {self.text}{extra}"
+
+
+def note_name(midi: float) -> str:
+    """MIDI number -> 'C#4' (nearest semitone)."""
+    m = int(round(midi))
+    return f"{_NOTE_NAMES[m % 12]}{m // 12 - 1}"
+
+
+def parse_range(value) -> SingRange | None:
+    """A range setting: None; a voice type (VOICE_RANGES key); 'LOW-HIGH' note names ('A2-E4',
+    also 'A2..E4', 'A2 to E4'); a SingRange. Anything else (or low not below high, or notes
+    outside C1-C7) is an InvalidValueError naming the allowed forms."""
+    import re
+
+    from ..errors import InvalidValueError
+    from ..validate import MAX_PITCH, MIN_PITCH, describe
+    from .notes import note_number
+
+    if value is None or isinstance(value, SingRange):
+        return value
+    allowed = f"LOW-HIGH note names (e.g. A2-E4) or a voice type ({', '.join(VOICE_RANGES)})"
+    if not isinstance(value, str):
+        raise InvalidValueError(f"range must be {allowed}, got {describe(value)}")
+    text = value.strip()
+    if text.lower() in VOICE_RANGES:
+        lo, hi = VOICE_RANGES[text.lower()]
+        return SingRange(lo, hi, "voice", text.lower())
+    m = re.fullmatch(r"([A-Ga-g][#b♯♭]?\d)\s*(?:-|–|\.\.|\s+to\s+)\s*([A-Ga-g][#b♯♭]?\d)", text)
+    if not m:
+        raise InvalidValueError(f"range must be {allowed}, got {value!r}")
+    lo, hi = note_number(m.group(1)), note_number(m.group(2))
+    if not (MIN_PITCH <= lo < hi <= MAX_PITCH):
+        raise InvalidValueError(f"range {value!r}: the low note must lie below the high one, both within C1-C7")
+    return SingRange(lo, hi, "range")
+
+
+def range_setting(value, name: str = "sing_range") -> str | None:
+    """A config's sing_range field (None, 'A2-E4' or a voice type), canonicalised: -> str | None."""
+    r = parse_range(value)
+    if r is None:
+        return None
+    return r.label if r.source == "voice" else r.text
+
+
+def measure_range(f0: np.ndarray, frame_s: float = 128 / 24000) -> SingRange:
+    """The range a person sings in, from the F0 [T] (Hz, 0 unvoiced) of any of their singing (a
+    scale, a song): the RANGE_PERCENTILES of the voiced frames in semitones, widened to at
+    least MIN_RANGE_ST. MelodyError when fewer than MIN_RANGE_VOICED_S seconds are voiced."""
+    v = np.asarray(f0, dtype=np.float64)
+    v = v[np.isfinite(v) & (v > 0)]
+    if len(v) * frame_s < MIN_RANGE_VOICED_S:
+        raise MelodyError(f"too little singing to measure a range: {len(v) * frame_s:.1f} s voiced, "
+                          f"at least {MIN_RANGE_VOICED_S:g} s needed")
+    p = 69.0 + 12.0 * np.log2(v / 440.0)
+    lo, hi = (float(x) for x in np.percentile(p, RANGE_PERCENTILES))
+    if hi - lo < MIN_RANGE_ST:
+        mid = (lo + hi) / 2
+        lo, hi = mid - MIN_RANGE_ST / 2, mid + MIN_RANGE_ST / 2
+    return SingRange(float(np.floor(lo)), float(np.ceil(hi)), "measured")
+
+
+def nearest_voice(r: SingRange) -> str:
+    """The voice type whose range is closest to ``r`` (sum of the distances of both ends)."""
+    return min(VOICE_RANGES, key=lambda k: abs(VOICE_RANGES[k][0] - r.low) + abs(VOICE_RANGES[k][1] - r.high))
+
+
+def range_cost(melody_f0: np.ndarray, shifts: np.ndarray, r: SingRange) -> np.ndarray:
+    """Mean distance (st) of the melody's core frames (10th-90th percentile) outside the range,
+    for each shift [S] -> [S]; a melody wider than the range costs the distance of its middle
+    from the range's middle instead."""
+    v = np.asarray(melody_f0, dtype=np.float64)
+    v = v[v > 0]
+    p = 69.0 + 12.0 * np.log2(v / 440.0)
+    lo_p, hi_p = np.percentile(p, [10, 90])
+    core = p[(p >= lo_p) & (p <= hi_p)]
+    if hi_p - lo_p > r.high - r.low:
+        return np.abs((lo_p + hi_p) / 2 + shifts - (r.low + r.high) / 2)
+    return np.array([np.mean(np.maximum(r.low - (core + k), 0) + np.maximum((core + k) - r.high, 0))
+                     for k in shifts])
+
+
+def range_octave(melody_f0: np.ndarray, r: SingRange, prefer: int, keep: bool) -> int:
+    """Octaves (+1: the melody moves one octave DOWN, as register_octaves) that put the melody's
+    bulk inside the user's range: of the octaves with the least cost (range_cost, within
+    0.25 st), the melody kept when ``keep`` (the cues say it is the user's own singing) and it
+    fits, else the one nearest the cues' choice ``prefer`` (a voice type spans two octaves: the
+    range rules octaves out, the cues choose among the rest), then the one whose median lies
+    nearest the range's middle."""
+    octaves = np.arange(-3, 4)
+    cost = range_cost(melody_f0, -12.0 * octaves, r)
+    good = octaves[cost <= cost.min() + 0.25]
+    if keep and 0 in good:
+        return 0
+    good = good[np.abs(good - prefer) == np.abs(good - prefer).min()]
+    med = median_semitones(melody_f0) + 69.0
+    dist = np.abs(med - 12.0 * good - (r.low + r.high) / 2)
+    return int(good[np.argmin(dist)])
+
+
+def range_shift(melody_f0: np.ndarray, r: SingRange, prefer: float) -> int:
+    """The semitone shift (-36..36) that best puts the melody's bulk inside the range
+    (range_cost); among equals the one closest to ``prefer``."""
+    shifts = np.arange(-36, 37)
+    cost = range_cost(melody_f0, shifts.astype(np.float64), r)
+    good = shifts[cost <= cost.min() + 1e-9]
+    return int(good[np.argmin(np.abs(good - prefer))])

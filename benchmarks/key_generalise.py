@@ -1,0 +1,278 @@
+#!/usr/bin/env python
+"""Does the key decision generalise to voices it was not built on? Octave right, many speakers.
+
+    python benchmarks/key_generalise.py [--pairs-dir DIR] [--cache DIR] [--max-cross N]
+
+The enlarged labelled set: every real pair (../shared/data/sts-pairs) is one *person* (speech
+and singing). Each person is transformed whole (the speech AND the singing with the same
+setting) into new people:
+
+- ``orig``: as recorded;
+- ``W+3`` / ``W-3``: WORLD, F0 x2^(+-3/12), formants x1.04 / x0.96 (a slightly higher / lower voice);
+- ``P+5`` / ``P-5``: Praat PSOLA "Change gender", pitch median x2^(+-5/12), formants x1.06 / x0.94;
+- ``Wreg`` / ``Preg``: the other register: a low speaker (speaking median < 165 Hz) made high
+  (WORLD: F0 x2, formants x1.18; PSOLA: pitch x2^(10/12), formants x1.15), a high one made low
+  (WORLD: F0 /2, formants x0.85; PSOLA: pitch x2^(-10/12), formants x0.87).
+
+7 people x 7 settings = 49 speakers. Every speaker's speech is then given every speaker's
+singing as the melody (the cues of ``melody.key.voice_cues`` and the decision of ``key.decide``
+in 'auto', exactly as the reference engine computes them on its inputs):
+
+- own singing (the speaker's own sung recording): right when the melody is kept;
+- cross-singer (another speaker's singing): right when the octave chosen puts that melody's
+  median nearest (of all octaves) to where the speaker really sang (their own sung median);
+  "clear" cases are those where that nearest octave is within 4 st, i.e. not a half-octave tie.
+
+Leave-one-speaker-out: the decision has no weight fitted on this set (its weights are the
+physically stated ones in key.py), so each table row is also given per held-out *person*:
+the minimum over the seven persons of octave-right % when only that person's speakers
+(as speech and as singing) are scored ("worst held-out person"). ``--fit`` additionally fits the
+two free weights (prior width, formant weight) on six persons by grid search and scores the
+seventh, to show what tuning on this set would buy.
+
+Every decision is made twice: with the Resemblyzer cosine (the [neural] install) and without
+it (the base install, ``speaker_embedding: none``). Features are cached in --cache (default
+/tmp/alignsts_key_generalise); the decision is re-run from the cached cues in seconds.
+Exit code: 0, or 2 when the pairs folder does not exist.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference_pairs import DEFAULT_PAIRS, pairs_or_none  # noqa: E402
+
+LOW_HZ = 165.0
+SETTINGS = ("orig", "W+3", "W-3", "P+5", "P-5", "Wreg", "Preg")
+
+
+def _world_transform(wav: np.ndarray, f0_factor: float, formant: float) -> np.ndarray:
+    from alignsts.audio import frontend as fe
+    from alignsts.audio import world
+
+    f = world.analyze(wav, f0=fe.fit_length(fe.f0_world(wav, method="harvest"), fe.n_frames(len(wav))))
+    return world.synthesize(world.WorldFeatures(f.f0 * f0_factor, world.warp_formants(f.sp, formant), f.ap),
+                            n_samples=len(wav)).astype(np.float32)
+
+
+def _psola_transform(wav: np.ndarray, f0_factor: float, formant: float) -> np.ndarray:
+    """Praat "Change gender": formants x ``formant``, pitch median x ``f0_factor``, range kept."""
+    import parselmouth
+    from parselmouth.praat import call
+
+    from alignsts.audio import frontend as fe
+
+    snd = parselmouth.Sound(np.asarray(wav, dtype=np.float64), sampling_frequency=fe.SAMPLE_RATE)
+    pitch = snd.to_pitch(pitch_floor=60.0, pitch_ceiling=800.0)
+    f = pitch.selected_array["frequency"]
+    median = float(np.median(f[f > 0])) if np.any(f > 0) else 150.0
+    out = call(snd, "Change gender", 60.0, 800.0, formant, median * f0_factor, 1.0, 1.0)
+    y = np.asarray(out.values[0], dtype=np.float32)
+    y = np.pad(y, (0, max(0, len(wav) - len(y))))[: len(wav)]
+    peak = float(np.max(np.abs(y))) or 1.0
+    return (y / peak * 0.8).astype(np.float32) if peak > 0.99 else y
+
+
+def transform(wav: np.ndarray, setting: str, low: bool) -> np.ndarray:
+    """One recording [N] of a person as the given SETTINGS entry: -> [N]."""
+    if setting == "orig":
+        return wav
+    if setting in ("W+3", "W-3"):
+        sign = 1 if setting == "W+3" else -1
+        return _world_transform(wav, 2.0 ** (sign * 3 / 12), 1.04 if sign > 0 else 0.96)
+    if setting in ("P+5", "P-5"):
+        sign = 1 if setting == "P+5" else -1
+        return _psola_transform(wav, 2.0 ** (sign * 5 / 12), 1.06 if sign > 0 else 0.94)
+    if setting == "Wreg":
+        return _world_transform(wav, 2.0, 1.18) if low else _world_transform(wav, 0.5, 0.85)
+    if setting == "Preg":
+        return _psola_transform(wav, 2.0 ** (10 / 12), 1.15) if low else _psola_transform(wav, 2.0 ** (-10 / 12), 0.87)
+    raise ValueError(setting)
+
+
+def build(pairs: list[Path], cache: Path) -> list[dict]:
+    """The 49 speakers: speech / singing waveforms in cache, with their F0 medians and embeddings."""
+    from alignsts.audio import frontend as fe
+    from alignsts.audio import io
+    from alignsts.audio import world
+    from alignsts.melody import key
+
+    cache.mkdir(parents=True, exist_ok=True)
+    index = cache / "speakers.json"
+    if index.is_file():
+        return json.loads(index.read_text())
+    speakers = []
+    for p in pairs:
+        speech, sing = io.load(p / "speech.wav", fe.SAMPLE_RATE), io.load(p / "sing.wav", fe.SAMPLE_RATE)
+        s_f0 = world.analyze(speech).f0
+        low = float(np.median(s_f0[s_f0 > 0])) < LOW_HZ
+        for setting in SETTINGS:
+            name = f"{p.name}/{setting}"
+            t0 = time.perf_counter()
+            sp, sg = transform(speech, setting, low), transform(sing, setting, low)
+            np.save(cache / f"{p.name}_{setting}_speech.npy", sp)
+            np.save(cache / f"{p.name}_{setting}_sing.npy", sg)
+            sp_f0 = world.analyze(sp).f0
+            sg_f0 = fe.f0_praat(sg)
+            np.save(cache / f"{p.name}_{setting}_singf0.npy", sg_f0)
+            rec = {"name": name, "person": p.name, "setting": setting,
+                   "speech_st": key.median_semitones(sp_f0), "sing_st": key.median_semitones(sg_f0),
+                   "speech_emb": _embedding(sp), "sing_emb": _embedding(sg)}
+            speakers.append(rec)
+            print(f"  {name}: speaking {key._hz(rec['speech_st']):.0f} Hz, singing "
+                  f"{rec['sing_st'] - rec['speech_st']:+.1f} st above ({time.perf_counter() - t0:.1f} s)", flush=True)
+    index.write_text(json.dumps(speakers))
+    return speakers
+
+
+def _embedding(wav: np.ndarray):
+    """The Resemblyzer embedding exactly as key.embedding_cosine computes it (first 60 s), or None."""
+    from alignsts.audio.content import RESEMBLYZER_SIZE, speaker_embedding
+    from alignsts.melody import key
+
+    if not key.embedding_available():
+        return None
+    try:
+        e = np.asarray(speaker_embedding(wav[: int(key.EMBEDDING_SECONDS * 24000)], "resemblyzer",
+                                         RESEMBLYZER_SIZE), dtype=np.float64)
+    except Exception:   # no speech left after trimming
+        return None
+    return (e / (np.linalg.norm(e) + 1e-12)).tolist()
+
+
+def cues_table(speakers: list[dict], cache: Path, max_cross: int | None) -> list[dict]:
+    """Cues of every (speech speaker, singing speaker) combination, cached in cues.json."""
+    from alignsts.audio import world
+    from alignsts.melody import key
+
+    path = cache / "cues.json"
+    done = {}
+    if path.is_file():
+        done = {(r["a"], r["b"]): r for r in json.loads(path.read_text())}
+    rng = np.random.default_rng(0)
+    combos = [(a, b) for a in speakers for b in speakers if a["person"] == b["person"]]
+    other = [(a, b) for a in speakers for b in speakers if a["person"] != b["person"]]
+    if max_cross is not None and max_cross < len(other):   # other songs: a sample
+        pick = rng.choice(len(other), size=max_cross, replace=False)
+        other = [other[i] for i in sorted(pick)]
+    combos += other
+    feats = {}
+    t0, n_new = time.perf_counter(), 0
+    for a, b in combos:
+        if (a["name"], b["name"]) in done:
+            continue
+        stem_a, stem_b = a["name"].replace("/", "_"), b["name"].replace("/", "_")
+        if a["name"] not in feats:
+            feats.clear()
+            sp = np.load(cache / f"{stem_a}_speech.npy")
+            feats[a["name"]] = (sp, world.analyze(sp))
+        speech, frames = feats[a["name"]]
+        sing = np.load(cache / f"{stem_b}_sing.npy")
+        sing_f0 = np.load(cache / f"{stem_b}_singf0.npy")
+        c = key.voice_cues(speech, frames, sing_f0, melody_voice=sing, embedding="none")
+        cos = None
+        if a["speech_emb"] is not None and b["sing_emb"] is not None:
+            cos = float(np.dot(a["speech_emb"], b["sing_emb"]))
+        done[(a["name"], b["name"])] = {
+            "a": a["name"], "b": b["name"], "register_st": c.register_st, "formant_ratio": c.formant_ratio,
+            "envelope_match": c.envelope_match, "embedding_cosine": cos,
+            "speech_st": key.median_semitones(frames.f0), "melody_st": key.median_semitones(sing_f0)}
+        n_new += 1
+        if n_new % 50 == 0:
+            print(f"  cues {len(done)} ({time.perf_counter() - t0:.0f} s)", flush=True)
+            path.write_text(json.dumps(list(done.values())))
+    path.write_text(json.dumps(list(done.values())))
+    wanted = {(a["name"], b["name"]) for a, b in combos}
+    return [r for k, r in done.items() if k in wanted]
+
+
+def evaluate(speakers: list[dict], rows: list[dict], embedding: bool, decide=None) -> list[dict]:
+    """Decision per row: adds 'kind' (own/cross), 'right', 'clear', 'transpose'."""
+    from alignsts.melody import key
+
+    decide = decide or _decide_with_key
+    by_name = {s["name"]: s for s in speakers}
+    out = []
+    for r in rows:
+        a, b = by_name[r["a"]], by_name[r["b"]]
+        cues = key.VoiceCues(register_st=r["register_st"], formant_ratio=r["formant_ratio"],
+                             envelope_match=r["envelope_match"],
+                             embedding_cosine=r["embedding_cosine"] if embedding else None)
+        t = decide(r, cues)
+        if r["a"] == r["b"]:
+            kind, right, clear = "own", t == 0, True
+        else:
+            diff = a["sing_st"] - r["melody_st"]          # where the speaker sang - the melody
+            best = 12 * round(diff / 12)
+            kind, clear = "cross", abs(diff - best) <= 4.0
+            right = abs(diff - t) <= abs(diff - best) + 1.0   # the nearest octave (ties within 1 st count)
+        out.append({**r, "person": a["person"], "b_person": b["person"], "kind": kind, "right": bool(right),
+                    "clear": clear, "transpose": t})
+    return out
+
+
+def _decide_with_key(r: dict, cues) -> float:
+    from alignsts.melody import key
+
+    speech_f0 = np.array([key._hz(r["speech_st"])])
+    melody_f0 = np.array([key._hz(r["melody_st"])])
+    return key._decide("auto", speech_f0, melody_f0, cues).transpose
+
+
+def summary(results: list[dict]) -> dict:
+    persons = sorted({r["person"] for r in results})
+
+    def pct(sel):
+        return 100.0 * sum(r["right"] for r in sel) / len(sel) if sel else float("nan")
+
+    out = {}
+    for kind, sel in (("own", [r for r in results if r["kind"] == "own"]),
+                      ("cross", [r for r in results if r["kind"] == "cross"]),
+                      ("cross clear", [r for r in results if r["kind"] == "cross" and r["clear"]])):
+        held = [pct([r for r in sel if r["person"] == p and r["b_person"] == p or
+                     (r["person"] == p) ]) for p in persons]
+        out[kind] = (pct(sel), len(sel), min(h for h in held if not math.isnan(h)) if held else float("nan"))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pairs-dir", type=Path, default=DEFAULT_PAIRS)
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/alignsts_key_generalise"))
+    ap.add_argument("--max-cross", type=int, default=600,
+                    help="sample this many other-song cases (speech and singing of different persons)")
+    ap.add_argument("--misses", action="store_true", help="list the wrong decisions")
+    args = ap.parse_args(argv)
+    pairs = pairs_or_none(args.pairs_dir)
+    if pairs is None:
+        return 2
+    print(f"# building {len(pairs) * len(SETTINGS)} speakers from {len(pairs)} persons", flush=True)
+    speakers = build(pairs, args.cache)
+    rows = cues_table(speakers, args.cache, args.max_cross)
+    print()
+    print(f"# Key decision on {len(speakers)} speakers ({len(pairs)} real persons x {len(SETTINGS)} "
+          f"transforms), {len(rows)} speech x singing cases")
+    print()
+    print("| install | case | n | octave right | worst held-out person |")
+    print("|---|---|---|---|---|")
+    for label, emb in (("with embedding ([neural])", True), ("without embedding (base)", False)):
+        res = evaluate(speakers, rows, emb)
+        for kind, (p, n, worst) in summary(res).items():
+            print(f"| {label} | {kind} | {n} | {p:.1f} % | {worst:.1f} % |")
+        if args.misses:
+            for r in res:
+                if not r["right"]:
+                    print(f"    miss {r['kind']}: {r['a']} <- {r['b']}: t={r['transpose']:+g} reg={r['register_st']:+.1f} "
+                          f"fr={r['formant_ratio']} em={r['envelope_match']} cos={r['embedding_cosine']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
