@@ -47,6 +47,13 @@ EMBEDDING_SAME = 0.66                 # where "same person" becomes the likelier
 EMBEDDING_WIDTH = 0.03
 SAME_FORMANT_SPREAD = 1.08            # formant ratios of one person speaking and singing: ~1 +- 8 %
 LOW_REGISTER_HZ = 165.0               # speaking medians below: the low (adult male) register
+# The octave decision for a melody with a voice (octave_scores; weights explained there). Where the
+# seven real persons sing relative to their speaking median: -0.3, +6.2, +8.6, +11.2, +13.0,
+# +15.0, +15.9 st (mean +9.9, sd 5.7).
+SUNG_CENTRE_ST = 9.9
+SUNG_SPREAD_ST = 5.7
+OUTSIDE_SPREAD_ST = 2.0               # fall-off (st) below 0 / beyond +16: 4 st outside costs 2 nats
+REGISTER_SPREAD = 0.3                 # registers: the formant ratio's uncertainty (1.17^0.3 = +-5 %)
 
 
 @dataclass
@@ -278,42 +285,80 @@ def formant_at_bound(ratio: float | None) -> bool:
     return not lo * 1.01 < ratio < hi / 1.01
 
 
-def register_evidence(cues: VoiceCues) -> float:
-    """How many registers above the speaker the melody's singer sits, as a soft number:
-    the F0 offset from the middle of the sung range in octaves plus the log formant ratio in
-    units of REGISTER_FORMANT_RATIO (each ~1 for a female voice against a male speaker).
-
-    A ratio at the search bound is left out: between real singers it comes from envelopes
-    that do not match at any warp (other vowels, a tenor in the female range), and counting it
-    as two registers put such melodies an octave off (benchmarks/cross_singer.py --identity:
-    14 -> 17 of 24 clear cases; the synthetic other-register set stays 7/7)."""
-    mid = sum(SUNG_ABOVE_SPOKEN) / 2.0
-    evidence = (cues.register_st - mid) / 12.0
-    if cues.formant_ratio is not None and not formant_at_bound(cues.formant_ratio):
-        evidence += math.log(cues.formant_ratio) / math.log(REGISTER_FORMANT_RATIO)
-    return float(evidence)
+def sung_prior(x_st: float) -> float:
+    """Log prior (nats, 0 at best) that a person sings a melody ``x_st`` semitones above their
+    speaking median: a Gaussian around SUNG_CENTRE_ST (spread SUNG_SPREAD_ST: the real pairs'
+    own singing sits at -0.3..+15.9 st, mean +9.9, sd 5.7), times a steep fall-off outside
+    SUNG_ABOVE_SPOKEN (OUTSIDE_SPREAD_ST): singing below one's speaking voice or beyond +16 st
+    is rare, so a melody is only kept there on strong evidence (its voice being the user's, or
+    its formants placing it in the user's register: see octave_scores)."""
+    lo, hi = SUNG_ABOVE_SPOKEN
+    out = max(lo - x_st, x_st - hi, 0.0)
+    return float(-0.5 * ((x_st - SUNG_CENTRE_ST) / SUNG_SPREAD_ST) ** 2 - 0.5 * (out / OUTSIDE_SPREAD_ST) ** 2)
 
 
-def register_octaves(cues: VoiceCues, same_speaker: bool | None, speech_median_hz: float) -> int:
+def register_estimate(cues: VoiceCues, speech_median_hz: float) -> float | None:
+    """The melody voice's register relative to the speaker's from its formants (registers: log
+    ratio in units of REGISTER_FORMANT_RATIO), or None (no voice, or a ratio at the search bound,
+    which says "the envelopes match at no warp", not by how much). Adults come in two registers
+    an octave apart, so a low speaker (speaking median < LOW_REGISTER_HZ) can only meet a
+    higher voice (clipped to 0..1) and a high speaker a lower one (-1..0); the clipping also
+    absorbs the raised formants a high voice's sparse harmonics read as."""
+    if cues.formant_ratio is None or formant_at_bound(cues.formant_ratio):
+        return None
+    rho = math.log(cues.formant_ratio) / math.log(REGISTER_FORMANT_RATIO)
+    return float(min(max(rho, 0.0), 1.0) if speech_median_hz < LOW_REGISTER_HZ else min(max(rho, -1.0), 0.0))
+
+
+def octave_scores(cues: VoiceCues, score: float | None, speech_median_hz: float) -> dict[int, float]:
+    """Posterior probability of each octave k (the melody moves -12k st) for a melody with a voice:
+
+        P(k) = w [k = 0] + (1 - w) P_other(k)
+        P_other(k) ~ exp(sung_prior(register_st - 12 k) - 0.5 ((register_estimate - k) / REGISTER_SPREAD)^2)
+
+    with w = clip((score - 0.5) / 0.5, 0, 1), the same-speaker belief above even odds: the user's
+    own singing is where they sing, whatever its register (their own speech vs singing gives
+    formant ratios of 0.88-1.24 on the enlarged set); another voice is placed by where people
+    sing relative to their speech (the prior) and by its register (the formants).
+
+    Weights and why: the prior is the physics of where people sing (from the seven real persons);
+    the formant term's REGISTER_SPREAD = 0.3 registers (+-5 % in formant ratio) lets a clear
+    register (ratio ~1.17) outweigh the prior's preference within the sung window, but not a
+    melody far outside it. "Below my speaking voice" or "beyond +16 st" then needs w near 1
+    (strong same-voice evidence) or a formant register that puts the melody there. The
+    Resemblyzer cosine, when installed, enters only through ``score``; on the enlarged set of
+    benchmarks/key_generalise.py the decision is as right without it as with it."""
+    rho = register_estimate(cues, speech_median_hz)
+    w = min(max((score - 0.5) / 0.5, 0.0), 1.0) if score is not None else 0.0
+    logits = {}
+    for k in range(-3, 4):
+        v = sung_prior(cues.register_st - 12.0 * k)
+        if rho is not None:
+            v -= 0.5 * ((rho - k) / REGISTER_SPREAD) ** 2
+        logits[k] = v
+    top = max(logits.values())
+    total = sum(math.exp(v - top) for v in logits.values())
+    return {k: float(w * (k == 0) + (1.0 - w) * math.exp(v - top) / total) for k, v in logits.items()}
+
+
+def register_octaves(cues: VoiceCues, same_speaker: bool | None, speech_median_hz: float,
+                     score: float | None = None) -> int:
     """Octaves between the melody singer's register and the speaker's (+1: one octave higher).
 
-    The same person sings in their own register (0). Adults come in two registers an octave
-    apart, so a low speaker (speaking median < LOW_REGISTER_HZ) can only meet a higher voice
-    and a high speaker a lower one: the voice is taken to be one register away when the
-    register evidence passes +-1. A melody without a voice (MIDI, notes) is judged by its F0
-    alone. Either way, a melody whose median would still lie outside SCORE_WINDOW moves on
-    by octaves.
+    A melody with a voice: the most probable of octave_scores (``score``: the same-speaker score; when
+    only ``same_speaker`` is given, True counts as 1). A melody without a voice (MIDI, notes)
+    keeps its octave unless its median lies outside SCORE_WINDOW, so a score written for the
+    speaker's register stays as written.
     """
     r = cues.register_st
     if not math.isfinite(r):
         return 0
     octaves = 0
-    if cues.formant_ratio is not None and not same_speaker:
-        evidence = register_evidence(cues)
-        if speech_median_hz < LOW_REGISTER_HZ and evidence >= 1.0:
-            octaves = 1
-        elif speech_median_hz >= LOW_REGISTER_HZ and evidence <= -1.0:
-            octaves = -1
+    if cues.has_voice:
+        if score is None and same_speaker is not None:
+            score = 1.0 if same_speaker else 0.0
+        scores = octave_scores(cues, score, speech_median_hz)
+        octaves = max(scores, key=lambda k: (scores[k], -abs(k)))
     lo, hi = SCORE_WINDOW
     while r - 12 * octaves >= hi:
         octaves += 1
@@ -376,7 +421,7 @@ def _decide(mode, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues 
     score = same_speaker_score(cues)
     same = None if score is None else score >= 0.5
     s_med = median_semitones(speech_f0)
-    octaves = register_octaves(cues, same, _hz(s_med))
+    octaves = register_octaves(cues, same, _hz(s_med), score)
     lo, hi = sung_range(speech_f0)
     base = dict(same_speaker_score=score, same_speaker=same, register_octaves=octaves,
                 speech_median_hz=_hz(s_med), melody_median_hz=_hz(median_semitones(melody_f0)),
