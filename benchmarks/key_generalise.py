@@ -316,11 +316,23 @@ def main(argv=None) -> int:
     print()
     print("| install | case | n | octave right | n clear | right (clear) | worst person (clear) | LOPO right (clear) |")
     print("|---|---|---|---|---|---|---|---|")
+    identity = []
     for label, emb in (("with embedding ([neural])", True), ("without embedding (base)", False)):
         res = evaluate(speakers, rows, emb)
         lopo = {row[0]: row for row in table(leave_one_person_out(speakers, rows, emb))}
         for kind, n, p, nc, pc, worst in table(res):
             print(f"| {label} | {kind} | {n} | {p:.1f} % | {nc} | {pc:.1f} % | {worst:.1f} % | {lopo[kind][4]:.1f} % |")
+        k = key_module()
+        by_name = {sp["name"]: sp for sp in speakers}
+
+        def judged_same(r):
+            c = k.VoiceCues(r["register_st"], r["formant_ratio"], r["envelope_match"],
+                            r["embedding_cosine"] if emb else None)
+            return k.same_speaker_score(c, k._hz(r["speech_st"])) >= 0.5
+        own = [judged_same(r) for r in rows if r["a"] == r["b"]]
+        others = [judged_same(r) for r in rows if by_name[r["a"]]["person"] != by_name[r["b"]]["person"]]
+        identity.append(f"{label}: own singing judged 'your own voice' {sum(own)}/{len(own)}; another person's "
+                        f"singing judged so {100.0 * sum(others) / max(len(others), 1):.1f} % of {len(others)}")
         if hasattr(key_module(), "measure_range"):
             ranges = {"_cache": args.cache}
             for sp in speakers:
@@ -335,6 +347,9 @@ def main(argv=None) -> int:
                 if not r["right"] and r["kind"] != "other song":
                     print(f"    miss {r['kind']}: {r['a']} <- {r['b']}: t={r['transpose']:+g} reg={r['register_st']:+.1f} "
                           f"fr={r['formant_ratio']:.2f} em={r['envelope_match']:.2f} cos={r['embedding_cosine']}")
+    print()
+    for line in identity:
+        print(line)
     return 0
 
 

@@ -46,6 +46,7 @@ EMBEDDING_SECONDS = 60.0              # audio per recording given to the speaker
 EMBEDDING_SAME = 0.66                 # where "same person" becomes the likelier
 EMBEDDING_WIDTH = 0.03
 SAME_FORMANT_SPREAD = 1.08            # formant ratios of one person speaking and singing: ~1 +- 8 %
+HIGH_SAME_FORMANT_SPREAD = 1.15       # the same for a high speaker's ratios above 1 (see same_speaker_score)
 LOW_REGISTER_HZ = 165.0               # speaking medians below: the low (adult male) register
 # The octave decision for a melody with a voice (octave_scores; weights explained there). Where the
 # seven real persons sing relative to their speaking median: -0.3, +6.2, +8.6, +11.2, +13.0,
@@ -251,7 +252,7 @@ def voice_cues(speech: np.ndarray, speech_frames, melody_f0: np.ndarray,
 
 # --- decisions ----------------------------------------------------------------------------
 
-def same_speaker_score(cues: VoiceCues) -> float | None:
+def same_speaker_score(cues: VoiceCues, speech_median_hz: float | None = None) -> float | None:
     """0..1 belief that the melody's voice is the speaker's own (None without a voice).
 
     A weighted mean of three cue scores: the embedding (weight 1, logistic around
@@ -259,6 +260,10 @@ def same_speaker_score(cues: VoiceCues) -> float | None:
     log ratio: one vocal tract or two) and the F0 register (0.2: 1 while the melody sits where
     this speaker sings, falling off outside). Speech against the same person's singing scores
     lower on every cue than two recordings of one kind would, hence the modest thresholds.
+    For a high speaker (``speech_median_hz`` >= LOW_REGISTER_HZ) a ratio above 1 is judged with
+    the wider HIGH_SAME_FORMANT_SPREAD: a high voice singing higher still is sampled by sparse
+    harmonics that read as raised formants (own singing of the high real persons: x1.08-1.24),
+    and no adult register lies above theirs.
     """
     if not cues.has_voice:
         return None
@@ -267,7 +272,9 @@ def same_speaker_score(cues: VoiceCues) -> float | None:
     outside = max(lo - 2.0 - r, r - hi - 2.0, 0.0) if math.isfinite(r) else 0.0
     parts = [(0.2, math.exp(-0.5 * (outside / 3.0) ** 2))]
     if cues.formant_ratio is not None:
-        dev = math.log(cues.formant_ratio) / math.log(SAME_FORMANT_SPREAD)
+        spread = HIGH_SAME_FORMANT_SPREAD if (speech_median_hz is not None and speech_median_hz >= LOW_REGISTER_HZ
+                                              and cues.formant_ratio > 1.0) else SAME_FORMANT_SPREAD
+        dev = math.log(cues.formant_ratio) / math.log(spread)
         parts.append((0.5, math.exp(-0.5 * dev * dev)))
     if cues.embedding_cosine is not None:
         z = (cues.embedding_cosine - EMBEDDING_SAME) / EMBEDDING_WIDTH
@@ -418,9 +425,9 @@ def decide(setting, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCue
 def _decide(mode, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues | None,
             user: SingRange | None = None) -> KeyDecision:
     cues = cues if cues is not None else VoiceCues(median_semitones(melody_f0) - median_semitones(speech_f0))
-    score = same_speaker_score(cues)
-    same = None if score is None else score >= 0.5
     s_med = median_semitones(speech_f0)
+    score = same_speaker_score(cues, _hz(s_med))
+    same = None if score is None else score >= 0.5
     octaves = register_octaves(cues, same, _hz(s_med), score)
     lo, hi = sung_range(speech_f0)
     base = dict(same_speaker_score=score, same_speaker=same, register_octaves=octaves,
