@@ -100,3 +100,13 @@ def test_decision_from_audio_with_and_without_the_embedding(speech_and_own_singi
     if not same:
         cues.formant_ratio = key.FORMANT_SEARCH[1]
         assert key.decide("auto", feats.f0, sung_f0, cues).transpose == 12.0
+
+
+def test_a_high_speakers_raised_formant_reading_is_not_another_voice():
+    """A high speaker's own higher singing reads as formants x1.2 (sparse harmonics): still her
+    voice for the base install; the same ratio against a low speaker is another voice."""
+    cues = key.VoiceCues(register_st=8.6, formant_ratio=1.2)
+    assert key.same_speaker_score(cues, 248.0) >= 0.5 > key.same_speaker_score(cues, 110.0)
+    assert key.same_speaker_score(key.VoiceCues(register_st=8.6, formant_ratio=0.83), 248.0) < 0.5
+    d = _decide(248.0, 8.6, formant_ratio=1.2)
+    assert d.same_speaker and d.transpose == 0.0
