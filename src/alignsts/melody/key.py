@@ -16,7 +16,12 @@ register it sits relative to the user's (all torch-free but the last, which is o
   (the neural extra); imported lazily, only when asked for.
 
 ``decide`` turns a ``--transpose`` setting ('auto', 'fit' or semitones) and the cues into a
-KeyDecision that says what was chosen and why.
+KeyDecision that says what was chosen and why: for a melody with a voice, the most probable
+octave of ``octave_scores`` (a prior on where people sing relative to their speech, the voice's
+register from its formants, and the same-speaker belief as a mixture weight; the weights and
+their reasons are stated there and in the constants below). With the user's own range
+(``--range A2-E4`` / ``--voice baritone``, or ``measure_range`` of their singing) 'auto' and
+'fit' put the melody inside it instead of inside the range guessed from the speech.
 """
 from __future__ import annotations
 
