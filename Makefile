@@ -42,6 +42,9 @@ check: setup
 
 bench: setup
 	$(PY) benchmarks/reference_pairs.py --cross-singer
+	$(PY) benchmarks/cross_singer.py --api --no-embedding
+	$(PY) benchmarks/key_generalise.py
+	$(PY) benchmarks/reference_level.py
 	$(PY) benchmarks/long_input.py
 	$(PY) benchmarks/score_pairs.py
 	$(PY) benchmarks/lyrics_align.py

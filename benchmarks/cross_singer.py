@@ -60,7 +60,7 @@ def baseline_config():
     return reference.ReferenceConfig(balance_strength=0.5, speaker_embedding="none")
 
 
-def run_case(speech, ref, sing, sing_f0, cfg, baseline: bool, true_shift: float) -> dict:
+def run_case(speech, ref, sing, sing_f0, cfg, baseline: bool, true_shift: float, via_api: bool = False) -> dict:
     from alignsts.audio import frontend as fe
     from alignsts.engines import reference
     from alignsts.eval import metrics
@@ -69,7 +69,13 @@ def run_case(speech, ref, sing, sing_f0, cfg, baseline: bool, true_shift: float)
     if baseline:   # the old rule: octaves only when the median leaves the [-5, +19) window
         cfg.transpose = key.decide("auto", _speech_f0(speech), reference.target_melody(ref, cfg)).transpose
     t0 = time.perf_counter()
-    out, an = reference.convert(speech, ref, cfg)
+    if via_api:   # default settings of alignsts.convert: the output level follows the reference's
+        from alignsts import api
+
+        res = api.convert((speech, fe.SAMPLE_RATE), reference=(ref, fe.SAMPLE_RATE), config=cfg)
+        out, an = res.wav, res.analysis
+    else:
+        out, an = reference.convert(speech, ref, cfg)
     sec = time.perf_counter() - t0
     out_f0 = fe.f0_praat(out)
     n = min(len(out), len(sing))
@@ -154,6 +160,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out-dir", type=Path, default=None, help="also write the outputs and references here")
     ap.add_argument("--baseline", action="store_true", help="also run the previous behaviour")
     ap.add_argument("--identity", action="store_true", help="same-speaker decisions on all combinations")
+    ap.add_argument("--api", action="store_true",
+                    help="convert through alignsts.convert at its default settings (output level = the reference's)")
+    ap.add_argument("--no-embedding", action="store_true",
+                    help="the base install's decision: speaker_embedding none (no Resemblyzer cue)")
     args = ap.parse_args(argv)
     pairs = pairs_or_none(args.pairs_dir)
     if pairs is None:
@@ -184,8 +194,10 @@ def main(argv=None) -> int:
                 io.write_audio(args.out_dir / f"{pair_dir.name}_ref_other.wav", ref, fe.SAMPLE_RATE)
             for system, is_base in systems:
                 cfg = baseline_config() if is_base else reference.ReferenceConfig()
+                if args.no_embedding:
+                    cfg.speaker_embedding = "none"
                 rec = {"pair": pair_dir.name, "case": case, "system": system,
-                       **run_case(speech, ref, sing, sing_f0, cfg, is_base, true_shift)}
+                       **run_case(speech, ref, sing, sing_f0, cfg, is_base, true_shift, via_api=args.api)}
                 recs.append(rec)
                 rows.append("| " + " | ".join([
                     rec["pair"], case, system, f"{rec['transpose']:+g}", fmt(rec.get("same_score"), ".2f"),

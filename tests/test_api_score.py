@@ -39,10 +39,27 @@ def test_score_conversion_is_on_the_timeline_with_the_lead_in(sung_score):
     assert len(sung_score.wav) / SR == pytest.approx(an.notes[-1].offset + 0.3, abs=0.02)
 
 
-def test_output_loudness_is_normalised(sung_score):
+def test_output_loudness_follows_the_backing_track(sung_score, backing):
+    """With an accompaniment the vocal's default level is the backing's + 3 LU (per channel), so
+    the mix keeps the backing at its own level."""
+    target = level.backing_target(api._load_accompaniment(str(backing)), SR)
+    assert target == pytest.approx(level.integrated_loudness(api._load_accompaniment(str(backing)), SR)
+                                   + level.VOCAL_OVER_BACKING_LU - 10 * np.log10(2), abs=1e-6)
     loudness, peak = level.integrated_loudness(sung_score.wav, SR), level.peak_dbfs(sung_score.wav)
     assert peak <= level.PEAK_DBFS + 1e-3
     # at the target, or below it where the peak ceiling stopped the gain
+    assert loudness == pytest.approx(target, abs=0.2) or (
+        peak == pytest.approx(level.PEAK_DBFS, abs=1e-3) and target - 6 < loudness < target)
+    # the backing is in the mix at its own level: after the vocal ends only the backing sounds
+    tail = sung_score.mix[len(sung_score.wav):]
+    delayed = api._load_accompaniment(str(backing))[len(sung_score.wav) - int(0.25 * SR):][: len(tail)]
+    if len(tail) > SR // 10:
+        assert np.allclose(tail[: len(delayed)], delayed, atol=2e-3)
+
+
+def test_output_loudness_without_accompaniment_is_minus_16():
+    result = api.convert(api.demo_files()[0], score=SCORES / "twinkle.musicxml", transpose=0)
+    loudness, peak = level.integrated_loudness(result.wav, SR), level.peak_dbfs(result.wav)
     assert loudness == pytest.approx(level.TARGET_LUFS, abs=0.2) or (
         peak == pytest.approx(level.PEAK_DBFS, abs=1e-3) and level.TARGET_LUFS - 6 < loudness < level.TARGET_LUFS)
 

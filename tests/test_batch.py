@@ -370,3 +370,15 @@ def test_unreachable_dask_scheduler_is_one_line(tmp_path, demo):
     proc = cli(["convert", "--manifest", m, "--dask-scheduler", "tcp://127.0.0.1:9"], tmp_path)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "Dask scheduler" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_read_manifest_range_column(tmp_path):
+    m = write_manifest(tmp_path / "m.csv", ["speech", "reference", "output", "range"], [
+        ["a.wav", "ref.wav", "out/a.wav", "a2 to e4"],
+        ["b.wav", "ref.wav", "out/b.wav", "Baritone"],
+        ["c.wav", "ref.wav", "out/c.wav", ""],
+        ["d.wav", "ref.wav", "out/d.wav", "E4-A2"],            # low above high
+    ])
+    rows, problems = batch.read_manifest(m)
+    assert [r.sing_range for r in rows] == ["A2-E4", "baritone", None]
+    assert len(problems) == 1 and problems[0].line == 5 and "range" in problems[0].reason

@@ -179,8 +179,9 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
             track: int | None = None, channel: int | None = None,
             tempo: float = 1.0, bpm: float | None = None, notes_only: bool = False, engine: str | None = None,
             transpose: str | float = "auto", formant: float | None = None, lead_in: float | None = None,
-            accompaniment: AudioInput | None = None, loudness: float | None = level.TARGET_LUFS,
-            config=None, progress: Progress | None = None) -> Result:
+            accompaniment: AudioInput | None = None, loudness: float | str | None = "auto",
+            config=None, progress: Progress | None = None, range: str | None = None,
+            voice: str | None = None) -> Result:
     """Sing ``speech`` to a melody.
 
     ``speech`` is a path, a (waveform, sr) pair, or a waveform with ``sr`` given. The melody is
@@ -190,8 +191,10 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     the score says which syllable goes on which note, otherwise the engine decides).
     The score engine's output is on the score's timeline (output time t = score time t);
     ``lead_in`` seconds shift it all later. ``loudness``: the output's integrated loudness in
-    LUFS (default -16, sample peak at most -1 dBFS; None keeps the engine's level), for every
-    engine. ``accompaniment``: a backing track (path or (wav, sr)) that starts at score time
+    LUFS, sample peak at most -1 dBFS; 'auto' (default): a sung reference's own integrated
+    loudness (the reference and neural engines with a reference; the frame contour already
+    follows it), else ``accompaniment`` + 3 LU, else -16 LUFS; None or 'off' keeps the engine's
+    level. ``accompaniment``: a backing track (path or (wav, sr)) that starts at score time
     0; Result.mix is then the vocal over it (see audio.level.mix). Returns
     Result(wav [N] at 24 kHz, sr, analysis, mix). ``engine="neural"`` runs AlignSTS on the
     melody's F0 (or the reference's) and needs ``config=engines.neural.NeuralConfig(checkpoint=...)``.
@@ -200,6 +203,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     and why is ``analysis.key`` (melody.key.KeyDecision). ``formant``: factor for the output's
     formants (0.8-1.25; 1 = your own voice colour; None = the config's value, default 1).
     A transpose other than 'auto', and any formant, win over the config's values.
+    ``range`` ('A2-E4', see `alignsts range`) or ``voice`` (bass, baritone, tenor, alto, mezzo,
+    soprano): where you sing; 'auto' and 'fit' then put the melody inside it (analysis.key.user_range).
     """
     if formant is not None:
         formant = world.check_formant(formant)
@@ -231,8 +236,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
                             "reference already carries its words")
     if lead_in is not None:
         lead_in = check.number(lead_in, "lead-in (seconds)", 0.0, 60.0)
-    if loudness is not None:
-        loudness = check.number(loudness, "loudness (LUFS)", -70.0, 0.0)
+    loudness = _check_loudness(loudness)
+    sing_range = _sing_range(range, voice)
     s = load_input(speech, "speech")
     backing = None
     if isinstance(accompaniment, (str, os.PathLike)):   # checked now, read after the work (memory)
@@ -243,11 +248,13 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
                      track=track, channel=channel, tempo=tempo, bpm=bpm, notes_only=notes_only)
     shift = 0.0
     if engine == "neural":
-        result = _convert_neural(s, reference, melody, source_kw, transpose, formant, config, progress)
+        result = _convert_neural(s, reference, melody, source_kw, transpose, formant, config, progress, sing_range)
         result.inputs = inputs
     elif engine == "reference":
         r = load_input(reference, "reference")
-        cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose, formant)
+        if loudness == "auto":   # the reference's level, measured before the engine runs
+            loudness = level.reference_target(r, fe.SAMPLE_RATE)
+        cfg = _engine_config(config, ref_engine.ReferenceConfig, transpose, formant, sing_range)
         wav, analysis = ref_engine.convert(s, r, cfg, progress=progress)
         result = Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
     else:
@@ -255,7 +262,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
             melody = load_melody(**source_kw)
         elif lyrics is not None:
             melody = with_lyrics(melody, lyrics)
-        cfg = _engine_config(config, score_engine.ScoreConfig, transpose, formant)
+        cfg = _engine_config(config, score_engine.ScoreConfig, transpose, formant, sing_range)
         if lead_in is not None:
             cfg.lead_in_s = float(lead_in)
         if not isinstance(cfg.transpose, str):   # a fixed shift is checked against the melody before any work
@@ -265,6 +272,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         wav, analysis = score_engine.convert(s, melody, cfg, progress=progress)
         shift = analysis.lead_in
         result = Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
+    if loudness == "auto":
+        loudness = _auto_level(reference, backing, result.sr)
     if loudness is not None:
         result.wav, _ = level.normalize(result.wav, result.sr, target_lufs=loudness)
     if accompaniment is not None and backing is None:
@@ -274,6 +283,36 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         result.mix = level.mix(result.wav, backing, result.sr, backing_delay=int(round(shift * result.sr)),
                                in_place=True)   # the backing array is ours (read or resampled here)
     return result
+
+
+def _sing_range(range_, voice) -> str | None:
+    """The user's range from ``range=`` ('A2-E4') or ``voice=`` (a voice type), checked: -> the
+    config's sing_range value, or None."""
+    from .melody import key
+
+    if range_ is not None and voice is not None:
+        raise InvalidValueError("give range= or voice=, not both")
+    if voice is not None and (not isinstance(voice, str) or voice.strip().lower() not in key.VOICE_RANGES):
+        raise InvalidValueError(f"voice must be one of {', '.join(key.VOICE_RANGES)}, got {check.describe(voice)}")
+    return key.range_setting(range_ if range_ is not None else voice, "range")
+
+
+def _check_loudness(loudness) -> float | str | None:
+    """'auto', None ('off') or LUFS in -70..0; anything else is an InvalidValueError."""
+    if isinstance(loudness, str) and loudness.strip().lower() in level.LEVEL_WORDS:
+        return None if loudness.strip().lower() == "off" else "auto"
+    if loudness is None:
+        return None
+    return check.number(loudness, "loudness (LUFS, 'auto' or 'off')", -70.0, 0.0)
+
+
+def _auto_level(reference, backing: np.ndarray | None, sr: int) -> float:
+    """The 'auto' loudness target (LUFS): the sung reference's, else backing + 3 LU, else -16."""
+    if reference is not None:
+        return level.reference_target(load_input(reference, "reference"), sr)
+    if backing is not None:
+        return level.backing_target(backing, sr)
+    return level.TARGET_LUFS
 
 
 def _load_accompaniment(accompaniment: AudioInput) -> np.ndarray:
@@ -301,7 +340,8 @@ def _expect_path(value, name: str) -> None:
         raise MelodyError(f"{name}: expected a file path, got {type(value).__name__}")
 
 
-def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, config, progress) -> Result:
+def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, config, progress,
+                    sing_range=None) -> Result:
     """The neural engine on a target F0: the reference's sung F0, or the melody's."""
     from .engines import neural
     from .melody.expression import expressive_f0
@@ -309,7 +349,7 @@ def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, c
     if not isinstance(config, neural.NeuralConfig):
         raise AlignSTSError("the neural engine needs a NeuralConfig (checkpoint, vocoder, content model); "
                             "CLI: --checkpoint, --vocoder, --content-model")
-    cfg = _override(copy.deepcopy(config), transpose, formant)   # never the caller's object
+    cfg = _override(copy.deepcopy(config), transpose, formant, sing_range)   # never the caller's object
     if reference is not None:
         voice = load_input(reference, "reference")   # its voice is a key cue
         target = ref_engine.target_melody(voice, ref_engine.ReferenceConfig())
@@ -326,7 +366,7 @@ def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, c
     return Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis)
 
 
-def _engine_config(config, cls, transpose, formant=None):
+def _engine_config(config, cls, transpose, formant=None, sing_range=None):
     """A copy of ``config`` (or the defaults) of the engine's type; an explicit transpose or
     formant wins."""
     if config is None:
@@ -336,16 +376,18 @@ def _engine_config(config, cls, transpose, formant=None):
     else:
         raise AlignSTSError(f"config is a {type(config).__name__}, the {cls.__name__.replace('Config', '').lower()} "
                             f"engine needs a {cls.__name__}")
-    return _override(cfg, transpose, formant)
+    return _override(cfg, transpose, formant, sing_range)
 
 
-def _override(cfg, transpose, formant):
+def _override(cfg, transpose, formant, sing_range=None):
     """``cfg`` with an explicit transpose (not 'auto') and formant set over its own values,
     checked (and canonicalised) before any work."""
     if transpose != "auto":
         cfg.transpose = transpose
     if formant is not None:
         cfg.formant = formant
+    if sing_range is not None:
+        cfg.sing_range = sing_range
     return check.check_config(cfg, "config")
 
 
@@ -440,7 +482,7 @@ def analysis_dict(result: Result) -> dict:
     starting on the note, None for rests, melisma continuations and notes without words),
     "speech": [start, end] (s) of the input speech sung on that note, or None}], "transpose"
     (semitones), "lead_in" (s), "key": {"mode" (auto, fit, manual), "reason", "same_speaker_score"
-    (None for a melody without a voice)}}. Rests between notes are entries of their own."""
+    (None for a melody without a voice), "user_range" (the range given, e.g. 'A2-E4', or None)}}. Rests between notes are entries of their own."""
     an = getattr(result, "analysis", None)
     if not isinstance(an, score_engine.ScoreAnalysis):
         raise InvalidValueError("the analysis (what was sung on which note) is written for the score engine only")
@@ -455,7 +497,8 @@ def analysis_dict(result: Result) -> dict:
                      "speech": None if span is None else [round(span[0], 4), round(span[1], 4)]})
         t = max(t, x.offset)
     key = None if an.key is None else {"mode": an.key.mode, "reason": an.key.reason,
-                                       "same_speaker_score": an.key.same_speaker_score}
+                                       "same_speaker_score": an.key.same_speaker_score,
+                                       "user_range": an.key.user_range}
     return {"notes": rows, "transpose": float(an.transpose), "lead_in": float(an.lead_in), "key": key}
 
 

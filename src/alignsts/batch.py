@@ -2,7 +2,7 @@
 
 A manifest is a CSV with a header. Columns: ``speech``; exactly one melody column per row
 (``reference``, ``midi``, ``score``, ``notes``, ``f0`` or ``melody_from``); ``output``; and,
-optionally, ``transpose`` (``auto``, ``fit`` or semitones), ``engine`` and ``lyrics`` (text, or
+optionally, ``transpose`` (``auto``, ``fit`` or semitones), ``engine``, ``range`` (``A2-E4`` or a voice type) and ``lyrics`` (text, or
 ``@file.txt``). Relative paths are relative to the CSV's folder.
 
 How a run goes (:func:`run`):
@@ -43,7 +43,7 @@ from .validate import TRANSPOSE_WORDS
 log = logging.getLogger("alignsts")
 
 MELODY_COLUMNS = ("reference", "midi", "score", "notes", "f0", "melody_from")
-OPTION_COLUMNS = ("transpose", "engine", "lyrics")
+OPTION_COLUMNS = ("transpose", "engine", "lyrics", "range")
 COLUMNS = ("speech",) + MELODY_COLUMNS + ("output",) + OPTION_COLUMNS
 OUTPUT_SUFFIXES = (".wav", ".flac", ".ogg")
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
@@ -65,6 +65,7 @@ class Row:
     transpose: str | float = "auto"
     engine: str | None = None
     lyrics: str | None = None
+    sing_range: str | None = None      # the speaker's range ('A2-E4' or a voice type); wins over --range/--voice
 
 
 @dataclass(frozen=True)
@@ -191,12 +192,20 @@ def _row(line: int, v: dict, base: Path) -> Row:
         except ValueError:
             raise ManifestError(f"transpose must be {', '.join(TRANSPOSE_WORDS)} or semitones, "
                                 f"got {v['transpose']!r}") from None
+    sing_range = None
+    if (v.get("range") or "").strip():
+        from .melody.key import range_setting
+
+        try:
+            sing_range = range_setting(v["range"], "range")
+        except AlignSTSError as e:
+            raise ManifestError(str(e)) from None
     lyrics = v.get("lyrics") or None
     if lyrics and lyrics.startswith("@"):
         lyrics = "@" + _absolute(lyrics[1:], base)
     return Row(line=line, speech=_absolute(v["speech"], base), melody_kind=given[0],
                melody=_absolute(v[given[0]], base), output=out, transpose=transpose,
-               engine=(v.get("engine") or None), lyrics=lyrics)
+               engine=(v.get("engine") or None), lyrics=lyrics, sing_range=sing_range)
 
 
 def _identities(path: str) -> set:
@@ -415,6 +424,8 @@ def _convert(row: Row, settings: Settings) -> float:
     kwargs[row.melody_kind] = row.melody
     if row.lyrics:
         kwargs["lyrics"] = row.lyrics
+    if row.sing_range:
+        kwargs.update(range=row.sing_range, voice=None)
     engine = api.choose_engine(row.engine or settings.engine, row.melody if row.melody_kind == "reference" else None)
     Path(row.output).parent.mkdir(parents=True, exist_ok=True)   # (run() made it; a Dask worker may be elsewhere)
     result = api.convert(row.speech, engine=engine, transpose=row.transpose, config=configs[engine], **kwargs)

@@ -8,7 +8,7 @@ import time
 import traceback
 from pathlib import Path
 
-from . import __version__
+from . import __version__, cli_range
 
 log = logging.getLogger("alignsts")
 
@@ -45,10 +45,12 @@ class _Parser(argparse.ArgumentParser):
 def _loudness(value: str):
     if value.lower() in ("off", "none"):
         return None
+    if value.lower() == "auto":
+        return "auto"
     try:
         return float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected LUFS (e.g. -16) or 'off', got {value!r}") from None
+        raise argparse.ArgumentTypeError(f"expected LUFS (e.g. -16), 'auto' or 'off', got {value!r}") from None
 
 
 class _Progress:
@@ -117,9 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "them (in batch mode: any value writes <name>_sung.json beside each output)")
     c.add_argument("--accompaniment", metavar="FILE",
                    help="a backing track starting at score time 0: also writes <output>_mix.wav, the vocal over it")
-    c.add_argument("--loudness", type=_loudness, default=-16.0, metavar="LUFS",
-                   help="output loudness (integrated, LUFS; peak at most -1 dBFS); default -16; 'off' keeps the "
-                        "engine's level")
+    c.add_argument("--loudness", type=_loudness, default="auto", metavar="LUFS",
+                   help="output loudness (integrated, LUFS; peak at most -1 dBFS); default 'auto': a --reference's "
+                        "own level, else --accompaniment + 3 LU, else -16; 'off' keeps the engine's level")
     c.add_argument("-o", "--output",
                    help="output file (.wav/.flac/.ogg); a folder when several speech files are given")
     many = c.add_argument_group("manifest batch (pip install 'alignsts[batch]' for --dask-scheduler)")
@@ -146,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--transpose", type=_transpose, default="auto",
                    help="'auto' (default: whole octaves, chosen from your speech and the melody's voice), "
                         "'fit' (the semitone shift that best fits your singing range) or semitones, e.g. 0 or -12")
+    cli_range.add_convert_options(c)
     c.add_argument("--formant", type=_formant, default=None, metavar="F",
                    help="move the output's formants by this factor, pitch kept (0.8-1.25; >1 brighter, "
                         "<1 darker; default: the config's, 1 = your own voice colour)")
@@ -230,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--vocoder", help="HiFi-GAN folder for the neural engine")
     u.add_argument("--content-model", help="local wav2vec2-base-960h folder for the neural engine")
 
+    cli_range.add_command(sub, verbosity)
     d = sub.add_parser("demo", parents=[verbosity], help="convert the bundled example")
     d.add_argument("-o", "--output", default="demo_out", help="output folder (default demo_out)")
     d.add_argument("--no-plot", action="store_true", help="skip the PNG")
@@ -269,7 +273,8 @@ def _convert_one(args, speech: str, output: Path, plot: Path | None, config, sou
     label = f"{Path(speech).name}: " if len(args.speech) > 1 else ""
     result = api.convert(speech, engine=args.engine, transpose=args.transpose, formant=args.formant,
                          config=config, progress=_Progress(not args.quiet, label), lead_in=args.lead_in,
-                         accompaniment=args.accompaniment, loudness=args.loudness, **source)
+                         accompaniment=args.accompaniment, loudness=args.loudness, range=args.range,
+                         voice=args.voice, **source)
     api.save(result, output, sr=args.sr, plot=plot)
     if result.mix is not None:
         api.save_mix(result, api.mix_path(output), sr=args.sr)
@@ -340,6 +345,8 @@ def _settings(args):
     convert += (("tempo", args.tempo), ("notes_only", args.notes_only), ("loudness", args.loudness))
     if args.formant is not None:
         convert += (("formant", args.formant),)
+    if args.range or args.voice:
+        convert += (("range", args.range), ("voice", args.voice))
     if args.lead_in is not None:
         convert += (("lead_in", args.lead_in),)
     return Settings(engine=args.engine, config=args.config, sr=args.sr, score=score, neural=neural,
@@ -670,7 +677,7 @@ def _run(args) -> int:
         return {"convert": cmd_convert, "demo": cmd_demo, "evaluate": cmd_evaluate,
                 "import-official": cmd_import_official,
                 "prepare": cmd_prepare, "train": cmd_train, "train-vocoder": cmd_train_vocoder,
-                "ui": cmd_ui}[args.command](args)
+                "ui": cmd_ui, "range": cli_range.cmd_range}[args.command](args)
     except AlignSTSError as e:
         print(f"alignsts: error: {' '.join(str(e).split())}", file=sys.stderr)   # always one line
         return 2

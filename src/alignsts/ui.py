@@ -66,6 +66,13 @@ def transpose_choices() -> list[str]:
     return list(validate.TRANSPOSE_WORDS) + SEMITONE_CHOICES
 
 
+def range_choices() -> list[str]:
+    """The page's range choices: none (from the speech), then the voice types."""
+    from .melody import key
+
+    return [""] + list(key.VOICE_RANGES)
+
+
 def _transpose(text) -> str:
     """The page's text as it is (api.convert reads 'auto', 'fit', '-12', '+3.5'); empty -> 'auto'."""
     return str(text).strip() if text is not None and str(text).strip() else "auto"
@@ -107,13 +114,14 @@ class Converter:
     def __call__(self, speech, reference=None, score=None, notes_text="", bpm=None, f0_file=None,
                  melody_recording=None, notes_only=False, lyrics="", engine="auto", transpose="auto",
                  formant=None, tempo=1.0, expression=True, vibrato_depth=None, vibrato_rate=None,
-                 accompaniment=None, progress=None):
-        """Returns (sung audio, plot PNG, analysis JSON, mix audio, status text); paths or None."""
+                 accompaniment=None, progress=None, sing_range=None):
+        """Returns (sung audio, plot PNG, analysis JSON, mix audio, status text); paths or None.
+        ``sing_range``: where the user sings ('A2-E4' or a voice type; empty: from the speech)."""
         uploads = [p for p in (speech, reference, score, f0_file, melody_recording, accompaniment) if p]
         try:
             return self._convert(speech, reference, score, notes_text, bpm, f0_file, melody_recording,
                                  notes_only, lyrics, engine, transpose, formant, tempo, expression,
-                                 vibrato_depth, vibrato_rate, accompaniment, progress)
+                                 vibrato_depth, vibrato_rate, accompaniment, progress, sing_range)
         except AlignSTSError as e:
             raise _page_error(str(e), uploads) from None
         except Exception as e:  # a bug: still one line in the page; the server log has the traceback
@@ -123,7 +131,7 @@ class Converter:
 
     def _convert(self, speech, reference, score, notes_text, bpm, f0_file, melody_recording, notes_only,
                  lyrics, engine, transpose, formant, tempo, expression, vibrato_depth, vibrato_rate,
-                 accompaniment, progress):
+                 accompaniment, progress, sing_range=None):
         t0 = time.perf_counter()
         if not speech:
             raise AlignSTSError("speech: upload or record your spoken lyrics first")
@@ -150,6 +158,8 @@ class Converter:
             kwargs["formant"] = formant     # api.convert validates it
         if accompaniment:
             kwargs["accompaniment"] = accompaniment
+        if sing_range and str(sing_range).strip():
+            kwargs["range"] = str(sing_range).strip()   # 'A2-E4' or a voice type; api.convert validates it
         chosen = api.choose_engine(None if engine in (None, "", "auto") else engine, reference or None)
         config = api.engine_options(api.engine_config(chosen), chosen, expression=expression,
                                     vibrato_depth=vibrato_depth, vibrato_rate=vibrato_rate,
@@ -309,6 +319,11 @@ def build(cfg: UIConfig, work: WorkDirs, uploads: Path | None = None):
                                             label="Transpose", elem_id="transpose-input",
                                             info="auto: octaves into your range; fit: the key that fits your "
                                                  "voice; or semitones")
+                    sing_range = gr.Dropdown(range_choices(), value="", allow_custom_value=True,
+                                             label="Your range", elem_id="range-input",
+                                             info="where you sing: a voice type or notes like A2-E4 "
+                                                  "(`alignsts range my_singing.wav` measures it); empty: "
+                                                  "guessed from your speech")
                     formant = gr.Slider(0.8, 1.25, value=1.0, step=0.01, label="Formant factor",
                                         info=">1 brighter, <1 darker; 1 = your own voice",
                                         elem_id="formant-input")
@@ -339,16 +354,16 @@ def build(cfg: UIConfig, work: WorkDirs, uploads: Path | None = None):
         def run(speech, reference=None, score=None, notes_text=None, bpm=None, f0_file=None,
                 melody_recording=None, notes_only=False, lyrics=None, engine="auto", transpose="auto",
                 formant=1.0, tempo=1.0, expression=defaults.expression, vibrato_depth=defaults.vibrato_depth,
-                vibrato_rate=defaults.vibrato_rate, accompaniment=None, progress=gr.Progress()):
+                vibrato_rate=defaults.vibrato_rate, accompaniment=None, sing_range="", progress=gr.Progress()):
             """Sing ``speech`` to one melody (reference, score, notes_text, f0_file or melody_recording);
             returns (sung audio, plot PNG, analysis JSON, mix, status line)."""
             return convert(speech, reference, score, notes_text, bpm, f0_file, melody_recording, notes_only,
                            lyrics, engine, transpose, formant, tempo, expression, vibrato_depth, vibrato_rate,
-                           accompaniment, progress)
+                           accompaniment, progress, sing_range)
 
         button.click(run, inputs=[speech, reference, score, notes_text, bpm, f0_file, melody_recording,
                                   notes_only, lyrics, engine, transpose, formant, tempo, expression,
-                                  vibrato_depth, vibrato_rate, accompaniment],
+                                  vibrato_depth, vibrato_rate, accompaniment, sing_range],
                      outputs=[sung, plot, analysis, mix, status], api_name="convert",
                      concurrency_limit=concurrency_limit(cfg), show_progress="full")
     page.queue(default_concurrency_limit=concurrency_limit(cfg), max_size=cfg.queue_size)

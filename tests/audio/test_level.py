@@ -111,3 +111,20 @@ def test_mix_in_place_gives_the_same_mix():
     assert got is owned and np.allclose(got, want, atol=1e-7)
     delayed = level.mix(vocal, backing.copy(), SR, backing_delay=100, in_place=True)   # needs a new array
     assert delayed.shape == (len(backing) + 100, 2)
+
+
+def test_reference_target_is_the_reference_loudness_and_minus_16_without_one():
+    ref = _tone(2.0, 0.03)
+    assert level.reference_target(ref, SR) == pytest.approx(level.integrated_loudness(ref, SR), abs=1e-9)
+    assert level.reference_target(ref * 0.1, SR) == pytest.approx(level.integrated_loudness(ref, SR) - 20, abs=0.01)
+    assert level.reference_target(np.zeros(SR, np.float32), SR) == level.TARGET_LUFS    # silent
+    assert level.reference_target(_tone(0.2, 0.1), SR) == level.TARGET_LUFS             # no 400 ms block
+
+
+def test_backing_target_leaves_the_backing_at_its_level_in_the_mix():
+    backing = np.stack([_tone(3.0, 0.05, 110.0), _tone(3.0, 0.05, 165.0)], axis=1)
+    vocal, _ = level.normalize(_tone(1.0, 0.5, 440.0), SR, target_lufs=level.backing_target(backing, SR))
+    out = level.mix(vocal, backing, SR)
+    assert np.allclose(out[SR:], backing[SR:], atol=1e-4)          # backing gain 1: its own level
+    mono = backing[:, :1]
+    assert level.backing_target(mono, SR) == pytest.approx(level.integrated_loudness(mono, SR) + 3.0, abs=1e-6)

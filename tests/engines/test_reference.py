@@ -416,3 +416,36 @@ def test_real_pair_does_not_warn_and_mismatched_pair_does(sts_pair, caplog):
     assert eng.unrelated_warnings(same) == []
     assert same.cost_ratio < eng.ALIGN_COST_WARN - 0.1
     assert any("align poorly" in w for w in eng.unrelated_warnings(other))
+
+
+# ---------------------------------------------------------------- output level
+@pytest.mark.parametrize("gain_db", [0.0, -12.0])
+def test_default_level_is_the_references(demo_paths, demo_conversion, gain_db):
+    """By default the output's integrated loudness is the reference's (within 0.5 LU), whatever
+    level the reference has; the peak stays at most -1 dBFS."""
+    from alignsts.audio import level
+
+    result, _, ref = demo_conversion
+    speech, _ = demo_paths
+    if gain_db:
+        ref = (ref * level.db_to_gain(gain_db)).astype(np.float32)
+        result = api.convert(speech, reference=(ref, SR))
+    ref_lufs = level.integrated_loudness(ref, SR)
+    assert level.integrated_loudness(result.wav, SR) == pytest.approx(ref_lufs, abs=0.5)
+    assert level.peak_dbfs(result.wav) <= level.PEAK_DBFS + 1e-3
+
+
+def test_loudness_option_still_sets_or_keeps_the_level(demo_paths):
+    from alignsts.audio import level
+
+    speech, sing = demo_paths
+    ref = io.load(sing) * level.db_to_gain(-10.0)
+    fixed = api.convert(speech, reference=(ref, SR), loudness=-30.0)
+    assert level.integrated_loudness(fixed.wav, SR) == pytest.approx(-30.0, abs=0.2)
+    kept = api.convert(speech, reference=(ref, SR), loudness="off")
+    followed = api.convert(speech, reference=(ref, SR))
+    # 'off' is the engine's level: the same audio as the default up to one gain
+    g = float(np.dot(followed.wav, kept.wav) / np.dot(kept.wav, kept.wav))
+    assert np.allclose(followed.wav, g * kept.wav, atol=1e-4)
+    with pytest.raises(AlignSTSError, match="loudness"):
+        api.convert(speech, reference=sing, loudness="loud")

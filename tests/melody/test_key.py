@@ -72,17 +72,18 @@ def test_female_register_reference_near_the_top_of_a_male_range_still_moves_with
 
 
 def test_a_formant_ratio_at_the_search_bound_does_not_count_as_registers():
-    # a high speaker (229 Hz) and a tenor singing 2 st above her speaking voice: the envelopes
-    # match at no warp (ratio pinned at the bound), the F0 says the melody is in her range
+    # a high speaker (229 Hz) and a tenor singing 5 st above her speaking voice: the envelopes
+    # match at no warp (ratio pinned at the bound); the F0 alone decides: inside her sung range
     lo, hi = key.FORMANT_SEARCH
-    speech, melody = _f0(229.0), _f0(229.0 * 2 ** (2 / 12))
-    pinned = key.VoiceCues(register_st=2.0, formant_ratio=lo)
+    speech, melody = _f0(229.0), _f0(229.0 * 2 ** (5 / 12))
+    pinned = key.VoiceCues(register_st=5.0, formant_ratio=lo)
     assert key.formant_at_bound(lo) and key.formant_at_bound(hi) and not key.formant_at_bound(0.85)
-    assert key.register_evidence(pinned) == pytest.approx((2.0 - sum(key.SUNG_ABOVE_SPOKEN) / 2) / 12)
+    assert key.register_estimate(pinned, 229.0) is None
     d = key.decide("auto", speech, melody, pinned)
     assert d.transpose == 0.0 and d.same_speaker is False          # still another voice, melody kept
-    measured = key.VoiceCues(register_st=2.0, formant_ratio=0.76)   # a real ratio inside the search
-    assert key.register_evidence(measured) < key.register_evidence(pinned) - 1.5
+    measured = key.VoiceCues(register_st=5.0, formant_ratio=0.76)   # a real ratio inside the search
+    assert key.register_estimate(measured, 229.0) == -1.0           # (clipped to one register)
+    assert key.decide("auto", speech, melody, measured).transpose == 12.0
 
 
 def test_same_register_reference_stays():

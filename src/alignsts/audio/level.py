@@ -145,3 +145,32 @@ def _equal_channels_db(channels: int) -> float:
     if channels <= 1:
         return 0.0
     return 10.0 * float(np.log10(sum(_GAINS[:channels]) if channels <= 5 else channels))
+
+
+# --- which level an output gets (appended; the functions above are the measurement) ---------
+
+LEVEL_WORDS = ("auto", "off")   # 'auto': the engine's natural level target; 'off': keep the engine's level
+
+
+def reference_target(reference: np.ndarray, sr: int) -> float:
+    """The integrated loudness (LUFS) an output following ``reference`` [N] (mono, as the
+    engines hear it) should have: the reference's own; TARGET_LUFS when the reference has no
+    measurable loudness (silent, or shorter than one 400 ms block).
+
+    A mono vocal at the mono downmix's loudness sounds as loud as the original vocal did when
+    it is put back on the song's channels, so the downmix is what is measured."""
+    loud = integrated_loudness(np.asarray(reference, dtype=np.float32), sr)
+    return float(loud) if np.isfinite(loud) else TARGET_LUFS
+
+
+def backing_target(backing: np.ndarray, sr: int, vocal_over_backing_lu: float = VOCAL_OVER_BACKING_LU) -> float:
+    """The integrated loudness (LUFS) of a mono vocal that sits ``vocal_over_backing_lu`` above
+    the backing track [K] or [K, C], so that ``mix`` leaves the backing at its own level (the
+    vocal is heard on all C channels, which BS.1770 sums: +10 log10 C). TARGET_LUFS when the
+    backing has no measurable loudness."""
+    backing = np.asarray(backing, dtype=np.float32)
+    loud = integrated_loudness(backing, sr)
+    if not np.isfinite(loud):
+        return TARGET_LUFS
+    channels = backing.shape[1] if backing.ndim == 2 else 1
+    return float(loud + vocal_over_backing_lu - _equal_channels_db(channels))

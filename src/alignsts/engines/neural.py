@@ -42,6 +42,7 @@ class NeuralConfig:
     speaker: Annotated[str, Check(one_of("resemblyzer", "none"))] = "resemblyzer"          # speaker embedding: resemblyzer, or none (zeros)
     speaker_mean_f0: Annotated[Optional[float], Range(40, 1000)] = None  # Hz for the monotone speech; default: the speech's mean voiced F0
     transpose: Annotated[str | float, Check(transpose_setting)] = "auto"   # auto (octaves), fit (semitones) or semitones
+    sing_range: Annotated[Optional[str], Check(key.range_setting)] = None   # your range: "A2-E4" or a voice type (bass..soprano); None: from your speech
     formant: Annotated[float, Range(*world.FORMANT_RANGE)] = 1.0   # move the output's formants by this factor (pitch kept)
     seed: Annotated[int, Range(0, 2**32 - 1)] = 0
     device: Annotated[str, Check(device_setting)] = "auto"                  # auto (CUDA when available), cpu, cuda
@@ -108,7 +109,7 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
         else world.WorldFeatures(speech_f0, None, None)
     cues = key.voice_cues(clean, speech_frames, melody_f0, melody_voice=melody_voice,
                           embedding="none" if cfg.speaker == "none" else "auto")
-    decision = key.decide(cfg.transpose, speech_f0, melody_f0, cues)
+    decision = key.decide(cfg.transpose, speech_f0, melody_f0, cues, cfg.sing_range)
     semitones = decision.transpose
     target = contour.transpose(melody_f0, semitones)
 

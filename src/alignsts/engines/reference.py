@@ -29,6 +29,7 @@ OTHER_SPEAKER_BALANCE = 0.5   # another singer: half of how their spectrum moves
 @dataclass
 class ReferenceConfig:
     transpose: Annotated[str | float, Check(transpose_setting)] = "auto"      # "auto" (whole octaves), "fit" (best semitone shift) or semitones
+    sing_range: Annotated[Optional[str], Check(key.range_setting)] = None   # your range: "A2-E4" or a voice type (bass..soprano); None: from your speech
     reference_f0: Annotated[str, Check(one_of("praat", "harvest", "dio"))] = "praat"          # F0 tracker for the reference: praat, harvest, dio
     bridge_gap_ms: Annotated[float, Range(0, 1000)] = 80.0          # fill reference unvoiced gaps up to this where speech is voiced
     min_voiced_ms: Annotated[float, Range(0, 1000)] = 20.0          # drop shorter voiced blips of the reference F0
@@ -275,7 +276,7 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     speech_frames = world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window)
     report("key", 0.0)
     cues = key.voice_cues(speech, speech_frames, ref_f0, melody_voice=reference, embedding=cfg.speaker_embedding)
-    decision = key.decide(cfg.transpose, speech_f0, ref_f0, cues)
+    decision = key.decide(cfg.transpose, speech_f0, ref_f0, cues, cfg.sing_range)
     strength, colour = balance_for(cfg.balance_strength, decision)
     formant = world.check_formant(cfg.formant)
 

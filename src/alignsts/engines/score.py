@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from typing import Annotated
+from typing import Annotated, Optional
 
 import numpy as np
 
@@ -44,6 +44,7 @@ DT = fe.HOP / fe.SAMPLE_RATE
 @dataclass
 class ScoreConfig:
     transpose: Annotated[str | float, Check(transpose_setting)] = "auto"   # auto (octaves), fit (semitones) or semitones
+    sing_range: Annotated[Optional[str], Check(key.range_setting)] = None   # your range: "A2-E4" or a voice type (bass..soprano); None: from your speech
     formant: Annotated[float, Range(*world.FORMANT_RANGE)] = 1.0   # move the output's formants by this factor (pitch kept)
     speaker_embedding: Annotated[str, Check(one_of("auto", "resemblyzer", "none"))] = "auto"   # key cue of --melody-from voices
     max_consonant_ms: Annotated[float, Range(10, 2000)] = 250.0   # longer consonant clusters are compressed to this
@@ -300,7 +301,7 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
 
     report("key", 0.0)
     cues = key.voice_cues(speech, feats, melody.f0, melody_voice=melody.voice, embedding=cfg.speaker_embedding)
-    decision = key.decide(cfg.transpose, feats.f0, melody.f0, cues)
+    decision = key.decide(cfg.transpose, feats.f0, melody.f0, cues, cfg.sing_range)
     semitones = decision.transpose
     formant = world.check_formant(cfg.formant)
     # output time = score time; only an explicit lead-in moves everything (and says so)

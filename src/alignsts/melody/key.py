@@ -16,7 +16,12 @@ register it sits relative to the user's (all torch-free but the last, which is o
   (the neural extra); imported lazily, only when asked for.
 
 ``decide`` turns a ``--transpose`` setting ('auto', 'fit' or semitones) and the cues into a
-KeyDecision that says what was chosen and why.
+KeyDecision that says what was chosen and why: for a melody with a voice, the most probable
+octave of ``octave_scores`` (a prior on where people sing relative to their speech, the voice's
+register from its formants, and the same-speaker belief as a mixture weight; the weights and
+their reasons are stated there and in the constants below). With the user's own range
+(``--range A2-E4`` / ``--voice baritone``, or ``measure_range`` of their singing) 'auto' and
+'fit' put the melody inside it instead of inside the range guessed from the speech.
 """
 from __future__ import annotations
 
@@ -46,7 +51,15 @@ EMBEDDING_SECONDS = 60.0              # audio per recording given to the speaker
 EMBEDDING_SAME = 0.66                 # where "same person" becomes the likelier
 EMBEDDING_WIDTH = 0.03
 SAME_FORMANT_SPREAD = 1.08            # formant ratios of one person speaking and singing: ~1 +- 8 %
+HIGH_SAME_FORMANT_SPREAD = 1.15       # the same for a high speaker's ratios above 1 (see same_speaker_score)
 LOW_REGISTER_HZ = 165.0               # speaking medians below: the low (adult male) register
+# The octave decision for a melody with a voice (octave_scores; weights explained there). Where the
+# seven real persons sing relative to their speaking median: -0.3, +6.2, +8.6, +11.2, +13.0,
+# +15.0, +15.9 st (mean +9.9, sd 5.7).
+SUNG_CENTRE_ST = 9.9
+SUNG_SPREAD_ST = 5.7
+OUTSIDE_SPREAD_ST = 2.0               # fall-off (st) below 0 / beyond +16: 4 st outside costs 2 nats
+REGISTER_SPREAD = 0.3                 # registers: the formant ratio's uncertainty (1.17^0.3 = +-5 %)
 
 
 @dataclass
@@ -87,6 +100,7 @@ class KeyDecision:
     melody_median_hz: float
     sung_range_hz: tuple[float, float]
     cues: VoiceCues = field(default_factory=lambda: VoiceCues(float("nan")))
+    user_range: str | None = None   # the user's own range when given ('A2-E4', 'baritone (A2-A4)')
 
     def summary(self) -> str:
         """One line for logs: 'transpose -12 st (auto): <reason>'."""
@@ -243,7 +257,7 @@ def voice_cues(speech: np.ndarray, speech_frames, melody_f0: np.ndarray,
 
 # --- decisions ----------------------------------------------------------------------------
 
-def same_speaker_score(cues: VoiceCues) -> float | None:
+def same_speaker_score(cues: VoiceCues, speech_median_hz: float | None = None) -> float | None:
     """0..1 belief that the melody's voice is the speaker's own (None without a voice).
 
     A weighted mean of three cue scores: the embedding (weight 1, logistic around
@@ -251,6 +265,10 @@ def same_speaker_score(cues: VoiceCues) -> float | None:
     log ratio: one vocal tract or two) and the F0 register (0.2: 1 while the melody sits where
     this speaker sings, falling off outside). Speech against the same person's singing scores
     lower on every cue than two recordings of one kind would, hence the modest thresholds.
+    For a high speaker (``speech_median_hz`` >= LOW_REGISTER_HZ) a ratio above 1 is judged with
+    the wider HIGH_SAME_FORMANT_SPREAD: a high voice singing higher still is sampled by sparse
+    harmonics that read as raised formants (own singing of the high real persons: x1.08-1.24),
+    and no adult register lies above theirs.
     """
     if not cues.has_voice:
         return None
@@ -259,7 +277,9 @@ def same_speaker_score(cues: VoiceCues) -> float | None:
     outside = max(lo - 2.0 - r, r - hi - 2.0, 0.0) if math.isfinite(r) else 0.0
     parts = [(0.2, math.exp(-0.5 * (outside / 3.0) ** 2))]
     if cues.formant_ratio is not None:
-        dev = math.log(cues.formant_ratio) / math.log(SAME_FORMANT_SPREAD)
+        spread = HIGH_SAME_FORMANT_SPREAD if (speech_median_hz is not None and speech_median_hz >= LOW_REGISTER_HZ
+                                              and cues.formant_ratio > 1.0) else SAME_FORMANT_SPREAD
+        dev = math.log(cues.formant_ratio) / math.log(spread)
         parts.append((0.5, math.exp(-0.5 * dev * dev)))
     if cues.embedding_cosine is not None:
         z = (cues.embedding_cosine - EMBEDDING_SAME) / EMBEDDING_WIDTH
@@ -277,42 +297,80 @@ def formant_at_bound(ratio: float | None) -> bool:
     return not lo * 1.01 < ratio < hi / 1.01
 
 
-def register_evidence(cues: VoiceCues) -> float:
-    """How many registers above the speaker the melody's singer sits, as a soft number:
-    the F0 offset from the middle of the sung range in octaves plus the log formant ratio in
-    units of REGISTER_FORMANT_RATIO (each ~1 for a female voice against a male speaker).
-
-    A ratio at the search bound is left out: between real singers it comes from envelopes
-    that do not match at any warp (other vowels, a tenor in the female range), and counting it
-    as two registers put such melodies an octave off (benchmarks/cross_singer.py --identity:
-    14 -> 17 of 24 clear cases; the synthetic other-register set stays 7/7)."""
-    mid = sum(SUNG_ABOVE_SPOKEN) / 2.0
-    evidence = (cues.register_st - mid) / 12.0
-    if cues.formant_ratio is not None and not formant_at_bound(cues.formant_ratio):
-        evidence += math.log(cues.formant_ratio) / math.log(REGISTER_FORMANT_RATIO)
-    return float(evidence)
+def sung_prior(x_st: float) -> float:
+    """Log prior (nats, 0 at best) that a person sings a melody ``x_st`` semitones above their
+    speaking median: a Gaussian around SUNG_CENTRE_ST (spread SUNG_SPREAD_ST: the real pairs'
+    own singing sits at -0.3..+15.9 st, mean +9.9, sd 5.7), times a steep fall-off outside
+    SUNG_ABOVE_SPOKEN (OUTSIDE_SPREAD_ST): singing below one's speaking voice or beyond +16 st
+    is rare, so a melody is only kept there on strong evidence (its voice being the user's, or
+    its formants placing it in the user's register: see octave_scores)."""
+    lo, hi = SUNG_ABOVE_SPOKEN
+    out = max(lo - x_st, x_st - hi, 0.0)
+    return float(-0.5 * ((x_st - SUNG_CENTRE_ST) / SUNG_SPREAD_ST) ** 2 - 0.5 * (out / OUTSIDE_SPREAD_ST) ** 2)
 
 
-def register_octaves(cues: VoiceCues, same_speaker: bool | None, speech_median_hz: float) -> int:
+def register_estimate(cues: VoiceCues, speech_median_hz: float) -> float | None:
+    """The melody voice's register relative to the speaker's from its formants (registers: log
+    ratio in units of REGISTER_FORMANT_RATIO), or None (no voice, or a ratio at the search bound,
+    which says "the envelopes match at no warp", not by how much). Adults come in two registers
+    an octave apart, so a low speaker (speaking median < LOW_REGISTER_HZ) can only meet a
+    higher voice (clipped to 0..1) and a high speaker a lower one (-1..0); the clipping also
+    absorbs the raised formants a high voice's sparse harmonics read as."""
+    if cues.formant_ratio is None or formant_at_bound(cues.formant_ratio):
+        return None
+    rho = math.log(cues.formant_ratio) / math.log(REGISTER_FORMANT_RATIO)
+    return float(min(max(rho, 0.0), 1.0) if speech_median_hz < LOW_REGISTER_HZ else min(max(rho, -1.0), 0.0))
+
+
+def octave_scores(cues: VoiceCues, score: float | None, speech_median_hz: float) -> dict[int, float]:
+    """Posterior probability of each octave k (the melody moves -12k st) for a melody with a voice:
+
+        P(k) = w [k = 0] + (1 - w) P_other(k)
+        P_other(k) ~ exp(sung_prior(register_st - 12 k) - 0.5 ((register_estimate - k) / REGISTER_SPREAD)^2)
+
+    with w = clip((score - 0.5) / 0.5, 0, 1), the same-speaker belief above even odds: the user's
+    own singing is where they sing, whatever its register (their own speech vs singing gives
+    formant ratios of 0.88-1.24 on the enlarged set); another voice is placed by where people
+    sing relative to their speech (the prior) and by its register (the formants).
+
+    Weights and why: the prior is the physics of where people sing (from the seven real persons);
+    the formant term's REGISTER_SPREAD = 0.3 registers (+-5 % in formant ratio) lets a clear
+    register (ratio ~1.17) outweigh the prior's preference within the sung window, but not a
+    melody far outside it. "Below my speaking voice" or "beyond +16 st" then needs w near 1
+    (strong same-voice evidence) or a formant register that puts the melody there. The
+    Resemblyzer cosine, when installed, enters only through ``score``; on the enlarged set of
+    benchmarks/key_generalise.py the decision is as right without it as with it."""
+    rho = register_estimate(cues, speech_median_hz)
+    w = min(max((score - 0.5) / 0.5, 0.0), 1.0) if score is not None else 0.0
+    logits = {}
+    for k in range(-3, 4):
+        v = sung_prior(cues.register_st - 12.0 * k)
+        if rho is not None:
+            v -= 0.5 * ((rho - k) / REGISTER_SPREAD) ** 2
+        logits[k] = v
+    top = max(logits.values())
+    total = sum(math.exp(v - top) for v in logits.values())
+    return {k: float(w * (k == 0) + (1.0 - w) * math.exp(v - top) / total) for k, v in logits.items()}
+
+
+def register_octaves(cues: VoiceCues, same_speaker: bool | None, speech_median_hz: float,
+                     score: float | None = None) -> int:
     """Octaves between the melody singer's register and the speaker's (+1: one octave higher).
 
-    The same person sings in their own register (0). Adults come in two registers an octave
-    apart, so a low speaker (speaking median < LOW_REGISTER_HZ) can only meet a higher voice
-    and a high speaker a lower one: the voice is taken to be one register away when the
-    register evidence passes +-1. A melody without a voice (MIDI, notes) is judged by its F0
-    alone. Either way, a melody whose median would still lie outside SCORE_WINDOW moves on
-    by octaves.
+    A melody with a voice: the most probable of octave_scores (``score``: the same-speaker score; when
+    only ``same_speaker`` is given, True counts as 1). A melody without a voice (MIDI, notes)
+    keeps its octave unless its median lies outside SCORE_WINDOW, so a score written for the
+    speaker's register stays as written.
     """
     r = cues.register_st
     if not math.isfinite(r):
         return 0
     octaves = 0
-    if cues.formant_ratio is not None and not same_speaker:
-        evidence = register_evidence(cues)
-        if speech_median_hz < LOW_REGISTER_HZ and evidence >= 1.0:
-            octaves = 1
-        elif speech_median_hz >= LOW_REGISTER_HZ and evidence <= -1.0:
-            octaves = -1
+    if cues.has_voice:
+        if score is None and same_speaker is not None:
+            score = 1.0 if same_speaker else 0.0
+        scores = octave_scores(cues, score, speech_median_hz)
+        octaves = max(scores, key=lambda k: (scores[k], -abs(k)))
     lo, hi = SCORE_WINDOW
     while r - 12 * octaves >= hi:
         octaves += 1
@@ -347,33 +405,42 @@ def fit_shift(speech_f0: np.ndarray, melody_f0: np.ndarray, prefer: float = 0.0)
     return int(good[np.argmin(np.abs(good - prefer))])
 
 
-def decide(setting, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues | None = None) -> KeyDecision:
+def decide(setting, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues | None = None,
+           sing_range=None) -> KeyDecision:
     """The transposition for a ``--transpose`` setting; MelodyError when it would move the melody
     out of the range a voice can sing (contour.check_sung_range).
+
+    ``sing_range`` (None, 'A2-E4', a voice type or a SingRange): where the user sings, when
+    they said so; 'auto' then picks the octave that puts the melody's bulk inside it
+    (range_octave; the user's own singing is kept when it fits) and 'fit' the semitone shift
+    (range_shift), instead of the range guessed from the speech.
 
     'auto': whole octaves, from the cues (a same-speaker melody stays, another register moves
     by its octave offset, a voiceless score moves only when outside SCORE_WINDOW); 'fit': the
     semitone shift that best fits the speaker's sung range (key change allowed), starting from
     the 'auto' octave; a number: that many semitones. speech_f0 [N], melody_f0 [T] in Hz.
     """
-    decision = _decide(parse_setting(setting), speech_f0, melody_f0, cues)
+    decision = _decide(parse_setting(setting), speech_f0, melody_f0, cues, parse_range(sing_range))
     from .contour import check_sung_range
 
     check_sung_range(melody_f0, decision.transpose)
     return decision
 
 
-def _decide(mode, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues | None) -> KeyDecision:
+def _decide(mode, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues | None,
+            user: SingRange | None = None) -> KeyDecision:
     cues = cues if cues is not None else VoiceCues(median_semitones(melody_f0) - median_semitones(speech_f0))
-    score = same_speaker_score(cues)
-    same = None if score is None else score >= 0.5
     s_med = median_semitones(speech_f0)
-    octaves = register_octaves(cues, same, _hz(s_med))
+    score = same_speaker_score(cues, _hz(s_med))
+    same = None if score is None else score >= 0.5
+    octaves = register_octaves(cues, same, _hz(s_med), score)
     lo, hi = sung_range(speech_f0)
     base = dict(same_speaker_score=score, same_speaker=same, register_octaves=octaves,
                 speech_median_hz=_hz(s_med), melody_median_hz=_hz(median_semitones(melody_f0)),
                 sung_range_hz=(_hz(lo), _hz(hi)), cues=cues)
     who = _who(cues, score, octaves)
+    if user is not None and not isinstance(mode, float) and np.any(np.asarray(melody_f0) > 0):
+        return _decide_in_range(mode, melody_f0, user, same, octaves, who, base)
     if isinstance(mode, float):
         return KeyDecision(transpose=mode, mode="manual", reason=f"set by hand; {who}", **base)
     if not math.isfinite(cues.register_st):
@@ -393,6 +460,22 @@ def _decide(mode, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues 
     return KeyDecision(transpose=shift, mode="fit", reason=reason, **base)
 
 
+def _decide_in_range(mode: str, melody_f0: np.ndarray, user: SingRange, same: bool | None, octaves: int,
+                     who: str, base: dict) -> KeyDecision:
+    """'auto' / 'fit' against the user's own range (see decide)."""
+    base = {**base, "user_range": user.text + (f" ({user.label})" if user.label else "")}
+    if mode == "auto":
+        k = range_octave(melody_f0, user, prefer=octaves, keep=bool(same))
+        base["register_octaves"] = k
+        moved = "melody kept" if k == 0 else \
+            f"moved {abs(k)} octave{'s' if abs(k) > 1 else ''} {'down' if k > 0 else 'up'}"
+        return KeyDecision(transpose=float(-12 * k), mode="auto",
+                           reason=f"{who}; {moved} to lie in {user.describe()}", **base)
+    shift = float(range_shift(melody_f0, user, prefer=-12.0 * octaves))
+    return KeyDecision(transpose=shift, mode="fit",
+                       reason=f"{who}; shifted {shift:+g} st so the melody lies in {user.describe()}", **base)
+
+
 def _who(cues: VoiceCues, score: float | None, octaves: int) -> str:
     """The cue summary in words, e.g. 'another voice, one register higher (melody +21.0 st
     above your speaking median, formants x1.18, embedding cosine 0.62)'."""
@@ -409,3 +492,146 @@ def _who(cues: VoiceCues, score: float | None, octaves: int) -> str:
     where = "your register" if octaves == 0 else \
         f"{abs(octaves)} octave{'s' if abs(octaves) > 1 else ''} {'above' if octaves > 0 else 'below'} yours"
     return f"another voice, singing {where} (same-speaker score {score:.2f})" + detail
+
+
+# --- a user's own range -------------------------------------------------------------------
+
+# Voice types (their usual sung ranges, choral/classical convention): MIDI note numbers (low, high).
+VOICE_RANGES = {
+    "bass": (40.0, 64.0),       # E2-E4
+    "baritone": (45.0, 69.0),   # A2-A4
+    "tenor": (48.0, 72.0),      # C3-C5
+    "alto": (53.0, 77.0),       # F3-F5
+    "mezzo": (57.0, 81.0),      # A3-A5
+    "soprano": (60.0, 84.0),    # C4-C6
+}
+RANGE_PERCENTILES = (5.0, 95.0)   # a measured range: these percentiles of the voiced F0 (robust to blips)
+MIN_RANGE_VOICED_S = 1.0          # voiced singing needed to measure a range
+MIN_RANGE_ST = 3.0                # narrower measured ranges are widened to this (around their middle)
+_NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+@dataclass(frozen=True)
+class SingRange:
+    """Where this user sings: MIDI note numbers low..high (low < high) and where it came from
+    ('range' A2-E4 given, 'voice' a voice type, 'measured' from their singing)."""
+    low: float
+    high: float
+    source: str = "range"
+    label: str = ""
+
+    @property
+    def text(self) -> str:
+        """'A2-E4' (notes rounded to the nearest semitone)."""
+        return f"{note_name(self.low)}-{note_name(self.high)}"
+
+    def describe(self) -> str:
+        """'your range A2-E4' / 'your range A2-A4 (baritone)'."""
+        extra = f" ({self.label})" if self.label else ""
+        return f"your range {self.text}{extra}"
+
+
+def note_name(midi: float) -> str:
+    """MIDI number -> 'C#4' (nearest semitone)."""
+    m = int(round(midi))
+    return f"{_NOTE_NAMES[m % 12]}{m // 12 - 1}"
+
+
+def parse_range(value) -> SingRange | None:
+    """A range setting: None; a voice type (VOICE_RANGES key); 'LOW-HIGH' note names ('A2-E4',
+    also 'A2..E4', 'A2 to E4'); a SingRange. Anything else (or low not below high, or notes
+    outside C1-C7) is an InvalidValueError naming the allowed forms."""
+    import re
+
+    from ..errors import InvalidValueError
+    from ..validate import MAX_PITCH, MIN_PITCH, describe
+    from .notes import note_number
+
+    if value is None or isinstance(value, SingRange):
+        return value
+    allowed = f"LOW-HIGH note names (e.g. A2-E4) or a voice type ({', '.join(VOICE_RANGES)})"
+    if not isinstance(value, str):
+        raise InvalidValueError(f"range must be {allowed}, got {describe(value)}")
+    text = value.strip()
+    if text.lower() in VOICE_RANGES:
+        lo, hi = VOICE_RANGES[text.lower()]
+        return SingRange(lo, hi, "voice", text.lower())
+    m = re.fullmatch(r"([A-Ga-g][#b♯♭]?\d)\s*(?:-|–|\.\.|\s+to\s+)\s*([A-Ga-g][#b♯♭]?\d)", text)
+    if not m:
+        raise InvalidValueError(f"range must be {allowed}, got {value!r}")
+    lo, hi = note_number(m.group(1)), note_number(m.group(2))
+    if not (MIN_PITCH <= lo < hi <= MAX_PITCH):
+        raise InvalidValueError(f"range {value!r}: the low note must lie below the high one, both within C1-C7")
+    return SingRange(lo, hi, "range")
+
+
+def range_setting(value, name: str = "sing_range") -> str | None:
+    """A config's sing_range field (None, 'A2-E4' or a voice type), canonicalised: -> str | None."""
+    r = parse_range(value)
+    if r is None:
+        return None
+    return r.label if r.source == "voice" else r.text
+
+
+def measure_range(f0: np.ndarray, frame_s: float = 128 / 24000) -> SingRange:
+    """The range a person sings in, from the F0 [T] (Hz, 0 unvoiced) of any of their singing (a
+    scale, a song): the RANGE_PERCENTILES of the voiced frames in semitones, widened to at
+    least MIN_RANGE_ST. MelodyError when fewer than MIN_RANGE_VOICED_S seconds are voiced."""
+    v = np.asarray(f0, dtype=np.float64)
+    v = v[np.isfinite(v) & (v > 0)]
+    if len(v) * frame_s < MIN_RANGE_VOICED_S:
+        raise MelodyError(f"too little singing to measure a range: {len(v) * frame_s:.1f} s voiced, "
+                          f"at least {MIN_RANGE_VOICED_S:g} s needed")
+    p = 69.0 + 12.0 * np.log2(v / 440.0)
+    lo, hi = (float(x) for x in np.percentile(p, RANGE_PERCENTILES))
+    if hi - lo < MIN_RANGE_ST:
+        mid = (lo + hi) / 2
+        lo, hi = mid - MIN_RANGE_ST / 2, mid + MIN_RANGE_ST / 2
+    return SingRange(float(np.floor(lo)), float(np.ceil(hi)), "measured")
+
+
+def nearest_voice(r: SingRange) -> str:
+    """The voice type whose range is closest to ``r`` (sum of the distances of both ends)."""
+    return min(VOICE_RANGES, key=lambda k: abs(VOICE_RANGES[k][0] - r.low) + abs(VOICE_RANGES[k][1] - r.high))
+
+
+def range_cost(melody_f0: np.ndarray, shifts: np.ndarray, r: SingRange) -> np.ndarray:
+    """Mean distance (st) of the melody's core frames (10th-90th percentile) outside the range,
+    for each shift [S] -> [S]; a melody wider than the range costs the distance of its middle
+    from the range's middle instead."""
+    v = np.asarray(melody_f0, dtype=np.float64)
+    v = v[v > 0]
+    p = 69.0 + 12.0 * np.log2(v / 440.0)
+    lo_p, hi_p = np.percentile(p, [10, 90])
+    core = p[(p >= lo_p) & (p <= hi_p)]
+    if hi_p - lo_p > r.high - r.low:
+        return np.abs((lo_p + hi_p) / 2 + shifts - (r.low + r.high) / 2)
+    return np.array([np.mean(np.maximum(r.low - (core + k), 0) + np.maximum((core + k) - r.high, 0))
+                     for k in shifts])
+
+
+def range_octave(melody_f0: np.ndarray, r: SingRange, prefer: int, keep: bool) -> int:
+    """Octaves (+1: the melody moves one octave DOWN, as register_octaves) that put the melody's
+    bulk inside the user's range: of the octaves with the least cost (range_cost, within
+    0.25 st), the melody kept when ``keep`` (the cues say it is the user's own singing) and it
+    fits, else the one nearest the cues' choice ``prefer`` (a voice type spans two octaves: the
+    range rules octaves out, the cues choose among the rest), then the one whose median lies
+    nearest the range's middle."""
+    octaves = np.arange(-3, 4)
+    cost = range_cost(melody_f0, -12.0 * octaves, r)
+    good = octaves[cost <= cost.min() + 0.25]
+    if keep and 0 in good:
+        return 0
+    good = good[np.abs(good - prefer) == np.abs(good - prefer).min()]
+    med = median_semitones(melody_f0) + 69.0
+    dist = np.abs(med - 12.0 * good - (r.low + r.high) / 2)
+    return int(good[np.argmin(dist)])
+
+
+def range_shift(melody_f0: np.ndarray, r: SingRange, prefer: float) -> int:
+    """The semitone shift (-36..36) that best puts the melody's bulk inside the range
+    (range_cost); among equals the one closest to ``prefer``."""
+    shifts = np.arange(-36, 37)
+    cost = range_cost(melody_f0, shifts.astype(np.float64), r)
+    good = shifts[cost <= cost.min() + 1e-9]
+    return int(good[np.argmin(np.abs(good - prefer))])
