@@ -20,7 +20,6 @@ KeyDecision that says what was chosen and why.
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass, field
 
@@ -178,19 +177,23 @@ def formant_ratio(speech_env: np.ndarray, melody_env: np.ndarray, sample_rate: i
 
 
 def embedding_available() -> bool:
-    """True when resemblyzer (the neural extra) can be imported; imports nothing."""
-    return importlib.util.find_spec("resemblyzer") is not None
+    """True when resemblyzer (the neural extra, whose wheel holds the weights) and webrtcvad can be
+    imported; imports nothing."""
+    from ..audio import speaker
+
+    return speaker.available()
 
 
 def embedding_cosine(a_wav: np.ndarray, b_wav: np.ndarray) -> float | None:
     """Resemblyzer cosine similarity of two 24 kHz recordings (None when either has no speech
-    left after Resemblyzer's silence trimming). Needs resemblyzer (see embedding_available)."""
-    from ..audio.content import RESEMBLYZER_SIZE, speaker_embedding
+    left after Resemblyzer's silence trimming), computed in numpy (audio.speaker: no torch).
+    Needs resemblyzer's weights (see embedding_available)."""
+    from ..audio import speaker
     from ..errors import AudioInputError
 
     try:   # the first EMBEDDING_SECONDS of each: enough for a voice, bounded on long songs
-        a, b = (np.asarray(speaker_embedding(w[: int(EMBEDDING_SECONDS * 24000)], "resemblyzer", RESEMBLYZER_SIZE),
-                           dtype=np.float64) for w in (a_wav, b_wav))
+        a, b = (np.asarray(speaker.embed(w[: int(EMBEDDING_SECONDS * 24000)], 24000), dtype=np.float64)
+                for w in (a_wav, b_wav))
     except AudioInputError:
         return None
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
