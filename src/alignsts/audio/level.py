@@ -1,4 +1,4 @@
-"""Output level: integrated loudness (ITU-R BS.1770 via pyloudnorm) to a target, capped at a
+"""Output level: integrated loudness (ITU-R BS.1770, as pyloudnorm measures it) to a target, capped at a
 peak, never clipping; and a vocal laid over a backing track at a balanced level."""
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ def peak_dbfs(wav: np.ndarray) -> float:
 
 def integrated_loudness(wav: np.ndarray, sr: int) -> float:
     """Integrated loudness in LUFS of [N] or [N, C] audio; -inf when silent, NaN when shorter
-    than one 400 ms block."""
-    import pyloudnorm
+    than one 400 ms block. The same numbers as pyloudnorm.Meter(sr) (audio.loudness; no scipy.signal)."""
+    from .loudness import integrated_loudness as bs1770
 
     if wav.shape[0] < int(MIN_LOUDNESS_S * sr) + 1:
         return float("nan")
-    return float(pyloudnorm.Meter(sr).integrated_loudness(np.asarray(wav, dtype=np.float64)))
+    return bs1770(np.asarray(wav), sr)
 
 
 def normalize(wav: np.ndarray, sr: int, target_lufs: float = TARGET_LUFS,
