@@ -101,3 +101,12 @@ def test_key_cue_uses_the_numpy_encoder(cache, demo_paths):
     speech, sing = (io.load(p, 24000) for p in demo_paths)
     a, b = speaker.embed(speech, 24000), speaker.embed(sing, 24000)
     assert key.embedding_cosine(speech, sing) == pytest.approx(float(a @ b), abs=1e-6)
+
+
+def test_batched_embeddings_equal_single_ones(cache, demo_paths):
+    speech, sing = (io.load(p, 24000) for p in demo_paths)
+    silent = np.zeros(24000, dtype=np.float32)
+    a, none, b = speaker.embed_many([speech, silent, sing], 24000)
+    assert none is None
+    np.testing.assert_allclose(a, speaker.embed(speech, 24000), atol=1e-6)
+    np.testing.assert_allclose(b, speaker.embed(sing, 24000), atol=1e-6)

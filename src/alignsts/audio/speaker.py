@@ -235,23 +235,49 @@ def embed_partials(mels: np.ndarray, enc: Encoder) -> np.ndarray:
     return e / np.linalg.norm(e, axis=1, keepdims=True)
 
 
-def embed_preprocessed(wav16k: np.ndarray, enc: Encoder | None = None) -> np.ndarray:
-    """Utterance embedding [256] (float32, L2-normed) of pre-processed 16 kHz audio [M]."""
-    enc = enc or encoder()
+def _partial_mels(wav16k: np.ndarray, enc: Encoder) -> np.ndarray:
+    """Pre-processed 16 kHz audio [M] -> its partial utterances' mel frames [B, PARTIAL_FRAMES, N_MELS]."""
     slices = partial_slices(len(wav16k))
     need = slices[-1].stop * HOP
     wav = np.pad(wav16k, (0, need - len(wav16k))) if need >= len(wav16k) else wav16k
     mel = mel_frames(wav, enc.mel_basis)
-    mels = np.stack([mel[s] for s in slices])
-    raw = embed_partials(mels, enc).mean(axis=0)
+    return np.stack([mel[s] for s in slices])
+
+
+def _utterance(partials: np.ndarray) -> np.ndarray:
+    raw = partials.mean(axis=0)
     return (raw / np.linalg.norm(raw)).astype(np.float32)
+
+
+def embed_preprocessed(wav16k: np.ndarray, enc: Encoder | None = None) -> np.ndarray:
+    """Utterance embedding [256] (float32, L2-normed) of pre-processed 16 kHz audio [M]."""
+    enc = enc or encoder()
+    return _utterance(embed_partials(_partial_mels(wav16k, enc), enc))
+
+
+def embed_many(wavs: list[np.ndarray], sr: int) -> list[np.ndarray | None]:
+    """Utterance embeddings [256] of several [N] recordings at ``sr`` (None for one with no
+    speech left after silence trimming), their partials run through the LSTM as one batch."""
+    enc = encoder()
+    mels = [None if len(x) == 0 else _partial_mels(x, enc) for x in (preprocess(w, sr) for w in wavs)]
+    given = [m for m in mels if m is not None]
+    if not given:
+        return [None] * len(wavs)
+    partials = embed_partials(np.concatenate(given), enc)
+    out, k = [], 0
+    for m in mels:
+        if m is None:
+            out.append(None)
+            continue
+        out.append(_utterance(partials[k: k + len(m)]))
+        k += len(m)
+    return out
 
 
 def embed(wav: np.ndarray, sr: int) -> np.ndarray:
     """Resemblyzer's utterance embedding [256] of [N] audio at ``sr``. AudioInputError when
     nothing is left after silence trimming; NeuralSetupError when resemblyzer is missing."""
-    enc = encoder()
-    x = preprocess(wav, sr)
-    if len(x) == 0:
+    (e,) = embed_many([wav], sr)
+    if e is None:
         raise AudioInputError("no speech left after Resemblyzer's silence trimming")
-    return embed_preprocessed(x, enc)
+    return e

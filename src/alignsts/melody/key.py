@@ -189,13 +189,12 @@ def embedding_cosine(a_wav: np.ndarray, b_wav: np.ndarray) -> float | None:
     left after Resemblyzer's silence trimming), computed in numpy (audio.speaker: no torch).
     Needs resemblyzer's weights (see embedding_available)."""
     from ..audio import speaker
-    from ..errors import AudioInputError
 
-    try:   # the first EMBEDDING_SECONDS of each: enough for a voice, bounded on long songs
-        a, b = (np.asarray(speaker.embed(w[: int(EMBEDDING_SECONDS * 24000)], 24000), dtype=np.float64)
-                for w in (a_wav, b_wav))
-    except AudioInputError:
+    # the first EMBEDDING_SECONDS of each (enough for a voice, bounded on long songs), in one batch
+    a, b = speaker.embed_many([w[: int(EMBEDDING_SECONDS * 24000)] for w in (a_wav, b_wav)], 24000)
+    if a is None or b is None:
         return None
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
 
 
