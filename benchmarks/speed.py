@@ -3,6 +3,7 @@
 memory, import cost of the light commands, and in-process real-time factors.
 
     python benchmarks/speed.py [--pair en-nhss-2] [--runs 3] [--long-minutes 30] [--skip-long]
+                               [--skip-in-process] [--src OTHER_CHECKOUT/src]
 
 Whole-process rows (each a fresh ``python -m alignsts ...`` process, median of --runs):
   world      bare WORLD analysis + resynthesis of the pair's sing.wav in its own process, in this
@@ -12,6 +13,7 @@ Whole-process rows (each a fresh ``python -m alignsts ...`` process, median of -
   lyrics     ``alignsts convert speech.wav --notes tune.txt --lyrics "..." -o out.wav`` (score
              engine; tune.txt: the notes transcribed from sing.wav, written once before timing)
   version    ``alignsts --version`` (absolute target < 0.3 s)
+CPU s (user + system of the process and its children) moves less with other load than wall time.
 Peak memory is the largest resident set of the process and the children it waited for
 (os.wait4). In-process RTF: one warm-up conversion, then the timed one, in a fresh child
 process, for the reference engine at the pair's length and tiled to --long-minutes, and for the
@@ -34,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAIRS = ROOT.parent / "shared" / "data" / "sts-pairs"
 MARK = "@@RESULT@@ "
+SRC = [ROOT / "src"]      # the alignsts source tree measured (--src: another checkout, e.g. before a change)
 LYRICS = {"en-nhss-2": "you're giving me a million reasons to let you go, you're giving me a million "
                        "reasons to quit the show",
           "en-nhss-8": "there's a fire starting in my heart reaching a fever pitch and bringing me out the dark"}
@@ -55,12 +58,13 @@ sf.write(sys.argv[2], y.astype(np.float32), 24000)
 
 def env() -> dict:
     e = dict(os.environ)
-    e["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + e.get("PYTHONPATH", "")
+    e["PYTHONPATH"] = str(SRC[0]) + os.pathsep + e.get("PYTHONPATH", "")
     return e
 
 
-def timed(cmd: list[str], expect: int = 0) -> tuple[float, float, int]:
-    """Run ``cmd``: (wall s, peak RSS MiB of it and its waited children, return code)."""
+def timed(cmd: list[str], expect: int = 0) -> tuple[float, float, int, float]:
+    """Run ``cmd``: (wall s, peak RSS MiB of it and its waited children, return code, CPU s
+    (user + system) of it and its waited children)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env())
     err = proc.stderr.read()
@@ -69,19 +73,20 @@ def timed(cmd: list[str], expect: int = 0) -> tuple[float, float, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != expect:
         sys.stderr.write(f"{' '.join(map(str, cmd))} -> {proc.returncode}: {err.decode()[-400:]}\n")
-    return wall, usage.ru_maxrss / 1024, proc.returncode
+    return wall, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def median_run(cmd: list[str], runs: int, expect: int = 0) -> dict:
     got = [timed(cmd, expect) for _ in range(runs)]
     return {"wall": statistics.median(g[0] for g in got), "rss": max(g[1] for g in got),
-            "ok": all(g[2] == expect for g in got)}
+            "ok": all(g[2] == expect for g in got), "cpu": statistics.median(g[3] for g in got)}
 
 
 def write_notes(sing: Path, path: Path) -> None:
     """The notes of ``sing`` (transcribed by alignsts) as a note list, written once, untimed, by a
     child process (this process stays small: a forked child starts with its parent's RSS)."""
-    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--write-notes", str(sing), str(path)],
+    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--src", str(SRC[0]), "--write-notes", str(sing),
+                    str(path)],
                    check=True, env=env())
 
 
@@ -138,7 +143,8 @@ def child(args) -> None:
 
 
 def in_process(case: str, minutes: float, args, notes_file: Path) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", case, "--child-minutes", str(minutes),
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--src", str(SRC[0]), "--child", case,
+           "--child-minutes", str(minutes),
            "--pairs-dir", str(args.pairs_dir), "--pair", args.pair, "--notes-file", str(notes_file)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env())
     for line in proc.stdout.splitlines():
@@ -157,11 +163,13 @@ def main(argv=None) -> int:
     ap.add_argument("--long-minutes", type=float, default=30.0)
     ap.add_argument("--skip-long", action="store_true", help="no in-process run at --long-minutes")
     ap.add_argument("--skip-in-process", action="store_true")
+    ap.add_argument("--src", type=Path, default=ROOT / "src", help="the alignsts source folder to measure")
     ap.add_argument("--child", choices=("reference", "score"), help=argparse.SUPPRESS)
     ap.add_argument("--child-minutes", type=float, default=0.0, help=argparse.SUPPRESS)
     ap.add_argument("--notes-file", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--write-notes", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    SRC[0] = args.src.resolve()
     if args.write_notes:
         _write_notes(*args.write_notes)
         return 0
@@ -195,13 +203,15 @@ def main(argv=None) -> int:
         load = os.getloadavg()[0]
         res = {name: median_run(cmd, args.runs, expect[name]) for name, cmd in rows.items()}
         base = res["bare WORLD resynthesis"]["wall"]
+        base_cpu = res["bare WORLD resynthesis"]["cpu"]
         print(f"pair {args.pair}, {args.runs} runs each (median), 1-min load average {load:.2f} "
               f"on {os.cpu_count()} cores\n")
-        print("| whole process | wall s | / bare WORLD | peak RSS MiB |")
-        print("|---|---|---|---|")
+        print("| whole process | wall s | / bare WORLD | CPU s | CPU / bare WORLD | peak RSS MiB |")
+        print("|---|---|---|---|---|---|")
         for name, r in res.items():
             bad = "" if r["ok"] else " (FAILED)"
-            print(f"| {name}{bad} | {r['wall']:.2f} | {r['wall'] / base:.2f}x | {r['rss']:.0f} |")
+            print(f"| {name}{bad} | {r['wall']:.2f} | {r['wall'] / base:.2f}x | {r['cpu']:.2f} | "
+                  f"{r['cpu'] / base_cpu:.2f}x | {r['rss']:.0f} |")
         if not args.skip_in_process:
             print("\n| in process (after a warm-up) | output s | wall s | RTF | peak RSS MiB |")
             print("|---|---|---|---|---|")

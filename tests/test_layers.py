@@ -29,7 +29,8 @@ LAYERS = {
     "alignsts.cli": 8, "alignsts.ui": 8, "alignsts.__main__": 8, "alignsts.runner": 8,
 }
 HEAVY = ("torch", "transformers", "resemblyzer")
-TORCH_FREE = ("alignsts.errors", "alignsts.config", "alignsts.cachedir", "alignsts.atomic", "alignsts.validate", "alignsts.paths",
+TORCH_FREE = ("alignsts.errors", "alignsts.config", "alignsts.cachedir",
+              "alignsts.atomic", "alignsts.validate", "alignsts.paths",
               "alignsts.tempfiles", "alignsts.runner", "alignsts.audio", "alignsts.align",
               "alignsts.melody", "alignsts.eval", "alignsts.engines", "alignsts.plot", "alignsts.data",
               "alignsts.api", "alignsts.cli")
