@@ -110,3 +110,18 @@ def test_batched_embeddings_equal_single_ones(cache, demo_paths):
     assert none is None
     np.testing.assert_allclose(a, speaker.embed(speech, 24000), atol=1e-6)
     np.testing.assert_allclose(b, speaker.embed(sing, 24000), atol=1e-6)
+
+
+def test_missing_resemblyzer_says_what_to_install(monkeypatch):
+    from alignsts.errors import NeuralSetupError
+
+    real = speaker.importlib.util.find_spec
+    monkeypatch.setattr(speaker.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "resemblyzer" else real(name, *a))
+    speaker.encoder.cache_clear()
+    try:
+        assert not speaker.available()
+        with pytest.raises(NeuralSetupError, match="pip install"):
+            speaker.embed(np.zeros(24000, dtype=np.float32), 24000)
+    finally:
+        speaker.encoder.cache_clear()

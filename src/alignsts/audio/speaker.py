@@ -69,9 +69,12 @@ def _cache_name(weights: Path) -> str:
 def convert_weights(weights: Path) -> dict[str, np.ndarray]:
     """Resemblyzer's .pt weights and librosa's mel filter bank as numpy arrays (imports torch and
     librosa, Resemblyzer's own dependencies, once)."""
-    import librosa
-    import torch
-
+    try:
+        import librosa
+        import torch
+    except ImportError as e:
+        raise NeuralSetupError(f"converting Resemblyzer's weights once needs torch and librosa ({e}); "
+                               "pip install 'alignsts[neural]' or set speaker_embedding: none") from None
     state = torch.load(weights, map_location="cpu", weights_only=True)["model_state"]
     arrays = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in state.items()
               if k.startswith(("lstm.", "linear."))}
