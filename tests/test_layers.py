@@ -17,7 +17,7 @@ ROOT = PACKAGE.parent
 # lowest first; a module belongs to the longest prefix listed
 LAYERS = {
     "alignsts.errors": 0, "alignsts.config": 0, "alignsts.atomic": 0,
-    "alignsts.validate": 0, "alignsts.paths": 0, "alignsts.tempfiles": 0,
+    "alignsts.validate": 0, "alignsts.paths": 0, "alignsts.tempfiles": 0, "alignsts.cachedir": 0,
     "alignsts.textfiles": 0,
     "alignsts.audio": 1,
     "alignsts.align": 2,
@@ -30,7 +30,8 @@ LAYERS = {
     "alignsts.cli": 8, "alignsts.cli_range": 8, "alignsts.ui": 8, "alignsts.__main__": 8, "alignsts.runner": 8,
 }
 HEAVY = ("torch", "transformers", "resemblyzer")
-TORCH_FREE = ("alignsts.errors", "alignsts.textfiles", "alignsts.config", "alignsts.atomic", "alignsts.validate", "alignsts.paths",
+TORCH_FREE = ("alignsts.errors", "alignsts.textfiles", "alignsts.config", "alignsts.cachedir",
+              "alignsts.atomic", "alignsts.validate", "alignsts.paths",
               "alignsts.tempfiles", "alignsts.runner", "alignsts.audio", "alignsts.align",
               "alignsts.melody", "alignsts.eval", "alignsts.engines", "alignsts.plot", "alignsts.data",
               "alignsts.api", "alignsts.cli", "alignsts.cli_range")

@@ -14,8 +14,6 @@ import numpy as np
 
 from .audio import frontend as fe
 from .audio import io, level, world
-from .engines import reference as ref_engine
-from .engines import score as score_engine
 from . import validate as check
 from .engines.analysis import ConversionAnalysis
 from .errors import AlignSTSError, AudioInputError, InvalidValueError, MelodyError, OutputError
@@ -24,6 +22,24 @@ from .melody.lyrics import Text as LyricsText   # words as text: never read as '
 from .melody.notes import Melody, Note
 
 log = logging.getLogger("alignsts")
+
+
+class _OnUse:
+    """A module imported on its first attribute access: the engines (numba, scipy) load only when
+    a conversion needs them, so the command line's checks and errors stay quick."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+ref_engine = _OnUse("alignsts.engines.reference")
+score_engine = _OnUse("alignsts.engines.score")
+sources = _OnUse("alignsts.melody.sources")
 
 AudioInput = Union[str, os.PathLike, tuple]   # a path, or (waveform [N], sample_rate)
 Progress = Callable[[str, float], None]       # (stage name, fraction done of that stage)

@@ -399,6 +399,15 @@ def _analysis_path(args, output: Path) -> Path | None:
     return Path(args.analysis) if len(args.speech) == 1 else output.with_suffix(".json")
 
 
+def _missing_inputs(speech: str, reference: str | None) -> None:
+    """A missing speech or reference file is named before the engines are imported (a quick error)."""
+    from .errors import AudioInputError
+
+    for name, value in (("speech", speech), ("reference", reference)):
+        if value and not Path(value).exists():
+            raise AudioInputError(f"{name} {value}: no such file")
+
+
 def cmd_convert(args) -> int:
     from . import api
     from .errors import AlignSTSError
@@ -435,6 +444,8 @@ def cmd_convert(args) -> int:
                       sr=args.sr, inputs=_inputs(args),
                       others={f"analysis of {speech}" if batch else "analysis": _analysis_path(args, out)
                               for speech, out, _ in plan})
+    if len(plan) == 1:
+        _missing_inputs(plan[0][0], args.reference)
     config = _load_config(args)
     check_config(config, "config")
     source = _melody_source(args)

