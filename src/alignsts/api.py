@@ -17,7 +17,6 @@ from .audio import io, level, world
 from . import validate as check
 from .engines.analysis import ConversionAnalysis
 from .errors import AlignSTSError, AudioInputError, InvalidValueError, MelodyError, OutputError
-from .melody import sources
 from .melody.lyrics import Text as LyricsText   # words as text: never read as '@file' (the web page's)
 from .melody.notes import Melody, Note
 
