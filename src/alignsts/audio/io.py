@@ -37,13 +37,16 @@ def read_audio(path: str | os.PathLike, name: str | None = None,
         raise AudioInputError(f"{who}: is a directory, not an audio file")
     if p.stat().st_size == 0:
         raise AudioInputError(f"{who}: file is empty")
+    limit = MAX_INPUT_S if max_duration is None else max_duration
     try:
         info = sf.info(str(p))
-    except Exception as e:  # libsndfile's messages are long and multi-line
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise AudioInputError(f"{who}: not a readable audio file ({reason})") from None
+    except Exception:  # not a libsndfile format: M4A/AAC, Opus/WebM, MP4 video ... via PyAV
+        from .decode import read_mono_fallback
+
+        wav, sr = read_mono_fallback(p, who, limit)
+        input_sample_rate(sr, f"{who}: sample rate")
+        return wav, sr
     input_sample_rate(info.samplerate, f"{who}: sample rate")
-    limit = MAX_INPUT_S if max_duration is None else max_duration
     if info.frames > 0 and info.frames / info.samplerate > limit:
         raise AudioInputError(f"{who}: {info.frames / info.samplerate / 60:.1f} minutes long; at most "
                               f"{limit / 60:g} minutes can be converted (cut it into parts)")
@@ -152,7 +155,7 @@ def peak_safe(wav: np.ndarray, ceiling: float = 0.99) -> np.ndarray:
     return wav
 
 
-OUTPUT_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+OUTPUT_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
 
 
 def check_output_path(path: str | os.PathLike, sr: int | None = None) -> Path:
@@ -164,7 +167,7 @@ def check_output_path(path: str | os.PathLike, sr: int | None = None) -> Path:
     """
     p = Path(path)
     if p.suffix.lower() not in OUTPUT_FORMATS:
-        raise OutputError(f"{p}: unsupported output format {p.suffix or '(none)'}; use .wav, .flac or .ogg")
+        raise OutputError(f"{p}: unsupported output format {p.suffix or '(none)'}; use .wav, .flac, .ogg or .mp3")
     check_output_file(p)
     if sr is not None:
         check_format_rate(OUTPUT_FORMATS[p.suffix.lower()], sr, str(p))
@@ -204,7 +207,7 @@ def check_format_rate(fmt: str, sr, where: str) -> int:
     return sr
 
 
-DEFAULT_SUBTYPES = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS"}
+DEFAULT_SUBTYPES = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}
 
 
 def write_audio(path: str | os.PathLike, wav: np.ndarray, sr: int = SAMPLE_RATE,
@@ -232,11 +235,10 @@ def write_audio(path: str | os.PathLike, wav: np.ndarray, sr: int = SAMPLE_RATE,
 
 def load_channels(path: str | os.PathLike, sr: int = SAMPLE_RATE, name: str | None = None) -> np.ndarray:
     """Read, validate and resample a file keeping its channels (a backing track): -> [N, C] float32."""
-    import soundfile as sf
+    from .decode import read_channels
 
     who = name or str(path)
-    read_audio(path, who)     # the same checks and one-line errors as every input
-    data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    data, file_sr = read_channels(path, who)   # libsndfile formats, else PyAV (M4A, Opus, MP4 ...)
     check_audio(data.mean(axis=1), file_sr, who)
     if file_sr == sr:
         return np.ascontiguousarray(data)
