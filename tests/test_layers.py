@@ -26,7 +26,7 @@ LAYERS = {
     "alignsts.train": 6,
     "alignsts.api": 7, "alignsts.batch": 7,
     "alignsts": 7,                             # only the package's __init__: the API's front door
-    "alignsts.cli": 8, "alignsts.ui": 8, "alignsts.__main__": 8, "alignsts.runner": 8,
+    "alignsts.cli": 8, "alignsts.cli_song": 8, "alignsts.ui": 8, "alignsts.__main__": 8, "alignsts.runner": 8,
 }
 HEAVY = ("torch", "transformers", "resemblyzer")
 TORCH_FREE = ("alignsts.errors", "alignsts.config", "alignsts.atomic", "alignsts.validate", "alignsts.paths",

@@ -41,6 +41,7 @@ class Result:
     analysis: ConversionAnalysis
     inputs: tuple = ()   # the input files it was made from: save() never writes over them
     mix: np.ndarray | None = None
+    stems: Any = None    # with a song: engines.cover.SongStems (vocals, instrumental [N, C])
 
     def __iter__(self):  # allows ``wav, sr, analysis = alignsts.convert(...)``
         return iter((self.wav, self.sr, self.analysis))
@@ -174,7 +175,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
             tempo: float = 1.0, bpm: float | None = None, notes_only: bool = False, engine: str | None = None,
             transpose: str | float = "auto", formant: float | None = None, lead_in: float | None = None,
             accompaniment: AudioInput | None = None, loudness: float | None = level.TARGET_LUFS,
-            config=None, progress: Progress | None = None) -> Result:
+            config=None, progress: Progress | None = None, song: AudioInput | None = None,
+            separator: str = "classic") -> Result:
     """Sing ``speech`` to a melody.
 
     ``speech`` is a path, a (waveform, sr) pair, or a waveform with ``sr`` given. The melody is
@@ -194,7 +196,32 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     and why is ``analysis.key`` (melody.key.KeyDecision). ``formant``: factor for the output's
     formants (0.8-1.25; 1 = your own voice colour; None = the config's value, default 1).
     A transpose other than 'auto', and any formant, win over the config's values.
+    ``song``: a whole song (path or (wav, sr)) instead of a reference: its lead vocal is
+    separated (``separator``: 'classic', no weights) and sung with your voice; the output is on
+    the song's timeline, as long as the song; Result.mix is your vocal over its instrumental and
+    Result.stems the separated stems (see song_reference).
     """
+    if song is not None:
+        if reference is not None or accompaniment is not None:
+            raise AlignSTSError("a song brings its own vocal and instrumental: give it without a reference "
+                                "or an accompaniment")
+        check.transpose(transpose, "transpose", check.TRANSPOSE_WORDS)   # the values, then the speech,
+        if formant is not None:                                           # before the separation's work
+            world.check_formant(formant)
+        if loudness is not None:
+            check.number(loudness, "loudness (LUFS)", -70.0, 0.0)
+        paths = _input_paths(speech, song)
+        speech_wav = load_input(speech if sr is None or isinstance(speech, tuple) else (speech, sr), "speech")
+        reference, stems = song_reference(song, separator, progress)
+        result = convert((speech_wav, fe.SAMPLE_RATE), reference=reference, melody=melody, midi=midi, notes=notes, f0=f0,
+                         melody_from=melody_from, score=score, lyrics=lyrics, engine=engine, transpose=transpose,
+                         formant=formant, loudness=loudness, config=config, progress=progress)
+        from .engines import cover
+
+        result.wav = cover.fit_length(result.wav, stems.vocals.shape[0])
+        result.mix, result.stems = cover.cover_mix(result.wav, stems), stems
+        result.inputs = paths
+        return result
     if formant is not None:
         formant = world.check_formant(formant)
     if sr is not None and not isinstance(speech, tuple):
@@ -262,17 +289,27 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     return result
 
 
-def _load_accompaniment(accompaniment: AudioInput) -> np.ndarray:
+def song_reference(song: AudioInput, separator: str = "classic", progress: Progress | None = None):
+    """A song (path or (wav, sr)) -> (its separated vocal (wav [N], 24 kHz), engines.cover.SongStems)."""
+    from .engines import cover
+
+    separator = cover.check_separator(separator)
+    mix = _load_accompaniment(song, "song")
+    stems = cover.separate_song(mix, fe.SAMPLE_RATE, separator, progress=progress)
+    return (stems.vocals.mean(axis=1), fe.SAMPLE_RATE), stems
+
+
+def _load_accompaniment(accompaniment: AudioInput, name: str = "accompaniment") -> np.ndarray:
     """A backing track (path or (wav, sr)) at 24 kHz with its channels: -> [N, C]."""
     if isinstance(accompaniment, (str, os.PathLike)):
-        return io.load_channels(accompaniment, fe.SAMPLE_RATE, name=f"accompaniment {accompaniment}")
+        return io.load_channels(accompaniment, fe.SAMPLE_RATE, name=f"{name} {accompaniment}")
     if isinstance(accompaniment, tuple) and len(accompaniment) == 2:
         wav, sr = accompaniment
         wav = np.asarray(wav, dtype=np.float32)
         wav = wav[:, None] if wav.ndim == 1 else wav
-        io.check_audio(wav.mean(axis=1), sr, "accompaniment")
+        io.check_audio(wav.mean(axis=1), sr, name)
         return np.stack([io.resample(wav[:, c], int(sr), fe.SAMPLE_RATE) for c in range(wav.shape[1])], axis=1)
-    raise AudioInputError("accompaniment: expected a file path or a (waveform, sample_rate) pair, "
+    raise AudioInputError(f"{name}: expected a file path or a (waveform, sample_rate) pair, "
                           f"got {type(accompaniment).__name__}")
 
 
