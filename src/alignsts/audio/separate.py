@@ -47,12 +47,16 @@ class SeparatorConfig:
     max_jump_cents: float = 250.0 # per frame, inside a voiced stretch
     jump_cost: float = 0.003      # per 10 cents of F0 change
     voicing_switch_cost: float = 0.4
-    voicing_threshold: float = 0.28   # salience (of its block's 95th percentile) a vocal needs
+    voicing_threshold: float = 0.5    # salience (of its block's 95th percentile) a vocal needs
     comb_cents: float = 35.0      # width (standard deviation) of a partial, in cents of its frequency
     comb_max_hz: float = 11000.0
     repet_neighbours: int = 12
     repet_min_gap_s: float = 1.0  # similar frames at least this far apart
     hpss: bool = True
+    floor_window_s: float = 20.0  # the band's level: a low percentile of frame energies over this span
+    floor_percentile: float = 15.0
+    presence_db: float = 2.5      # a frame this much louder than the band alone is half sure to hold a vocal
+    presence_slope_db: float = 1.0
     whiten_bins: int = 80         # spectral whitening: divide by the moving mean over this many bins
     block_s: float = 30.0
     context_s: float = 2.0
@@ -148,18 +152,34 @@ def vocal_mask(mag: np.ndarray, sr: int, cfg: SeparatorConfig) -> tuple[np.ndarr
     freqs = np.arange(mag.shape[1]) * sr / cfg.n_fft
     white = mag / (uniform_filter1d(mag, cfg.whiten_bins, axis=1) + 1e-3 * float(mag.max()) + 1e-12)
     f0 = track_f0(white, freqs, sr, cfg)
-    f0 = voiced_by_contour(f0, white, freqs, sr, cfg)
     comb = harmonic_comb(f0, freqs, cfg)
     mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12)
+    presence = vocal_presence(mag, freqs, sr, cfg)
+    mask *= presence[:, None]
+    f0 = np.where(presence >= 0.5, f0, 0.0)
     if cfg.hpss:
         mask *= harmonic_share(mag)
     return mask.astype(np.float32), f0
 
 
-def voiced_by_contour(f0: np.ndarray, white: np.ndarray, freqs: np.ndarray, sr: int,
-                      cfg: SeparatorConfig) -> np.ndarray:
-    """Keep the F0 only where it moves like a voice: [T] -> [T] (0 elsewhere). Placeholder: all kept."""
-    return f0
+def vocal_presence(mag: np.ndarray, freqs: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
+    """How surely a lead vocal sounds in each frame, 0..1: [T, F] -> [T].
+
+    A lead vocal is mixed on top of the band: frames where it sings are louder (300-4000 Hz)
+    than the band alone. The band's own level is a low percentile of the frame energies over
+    the surrounding ``floor_window_s`` (so verses and choruses each get theirs); a frame is
+    voiced by a logistic of its excess over that floor (``presence_db`` at 0.5, ``presence_slope_db``)."""
+    from scipy.ndimage import percentile_filter, uniform_filter1d
+
+    sel = (freqs > 300.0) & (freqs < 4000.0)
+    e = 10.0 * np.log10((mag[:, sel] ** 2).sum(axis=1) + 1e-10)
+    e = uniform_filter1d(e, 9)
+    win = max(3, int(cfg.floor_window_s * sr / cfg.hop) | 1)
+    if len(e) <= win:
+        floor = np.full_like(e, np.percentile(e, cfg.floor_percentile))
+    else:
+        floor = percentile_filter(e, cfg.floor_percentile, size=win, mode="reflect")
+    return 1.0 / (1.0 + np.exp(-(e - floor - cfg.presence_db) / cfg.presence_slope_db))
 
 
 def repet_sim(mag: np.ndarray, sr: int, cfg: SeparatorConfig, weight: np.ndarray | None = None) -> np.ndarray:
