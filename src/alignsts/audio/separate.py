@@ -52,10 +52,10 @@ class SeparatorConfig:
     comb_max_hz: float = 11000.0
     repet_neighbours: int = 12
     repet_min_gap_s: float = 1.0  # similar frames at least this far apart
-    hpss: bool = True
+    hpss: bool = False            # the percussive share to the band (off: -0.7 dB on the test songs)
     floor_window_s: float = 20.0  # the band's level: a low percentile of frame energies over this span
     floor_percentile: float = 15.0
-    presence_db: float = 2.5      # a frame this much louder than the band alone is half sure to hold a vocal
+    presence_db: float = 3.0      # a frame this much louder than the band alone is half sure to hold a vocal
     presence_slope_db: float = 1.0
     whiten_bins: int = 80         # spectral whitening: divide by the moving mean over this many bins
     block_s: float = 30.0
@@ -79,16 +79,19 @@ def separate(song: np.ndarray, sr: int = SR, cfg: SeparatorConfig | None = None,
     x = np.asarray(song, dtype=np.float32)
     x = x[:, None] if x.ndim == 1 else x
     n = x.shape[0]
-    block = int(cfg.block_s * sr)
+    block = max(cfg.hop, int(cfg.block_s * sr) // cfg.hop * cfg.hop)   # blocks start on frames of the whole song
     ctx = int(cfg.context_s * sr)
     vocals = np.zeros_like(x)
     f0_parts = []
+    presence = vocal_presence(x.mean(axis=1), sr, cfg)     # the whole song: the band's level in context
     starts = list(range(0, max(n, 1), block)) if n > block + ctx else [0]
     fade = min(ctx, int(0.5 * sr))
     for i, a in enumerate(starts):
         b = min(n, a + block) if len(starts) > 1 else n
         lo, hi = max(0, a - ctx), min(n, b + ctx)
-        v, f0 = _separate_block(x[lo:hi], sr, cfg)
+        if lo % cfg.hop:   # blocks start on a frame of the whole song
+            lo -= lo % cfg.hop
+        v, f0 = _separate_block(x[lo:hi], presence[lo // cfg.hop:], sr, cfg)
         # keep [a - fade/2, b + fade/2) of this block with linear cross-fades at the joins
         ka, kb = (a - fade // 2 if i > 0 else a), (b + fade // 2 if b < n else b)
         w = np.ones(kb - ka, np.float32)
@@ -135,18 +138,20 @@ def _hann(n: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
 
 
-def _separate_block(x: np.ndarray, sr: int, cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
-    """x [n, C] -> (vocals [n, C], f0 [frames])."""
+def _separate_block(x: np.ndarray, presence: np.ndarray, sr: int,
+                    cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
+    """x [n, C] and its frames' vocal presence [n // hop + 1] -> (vocals [n, C], f0 [frames])."""
     n = x.shape[0]
     spec = [stft(x[:, c], cfg.n_fft, cfg.hop) for c in range(x.shape[1])]
     mag = np.abs(np.mean(spec, axis=0)) if len(spec) > 1 else np.abs(spec[0])   # [T, F]
-    mask, f0 = vocal_mask(mag, sr, cfg)
+    mask, f0 = vocal_mask(mag, presence, sr, cfg)
     vocals = np.stack([istft(s * mask, cfg.n_fft, cfg.hop, n) for s in spec], axis=1)
     return vocals, f0
 
 
-def vocal_mask(mag: np.ndarray, sr: int, cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Magnitudes [T, F] -> (soft vocal mask [T, F] in 0..1, vocal F0 [T] Hz, 0 = none)."""
+def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Magnitudes [T, F] and the vocal presence [T] (0..1) -> (soft vocal mask [T, F] in 0..1,
+    vocal F0 [T] Hz, 0 = none)."""
     from scipy.ndimage import uniform_filter1d
 
     freqs = np.arange(mag.shape[1]) * sr / cfg.n_fft
@@ -154,7 +159,7 @@ def vocal_mask(mag: np.ndarray, sr: int, cfg: SeparatorConfig) -> tuple[np.ndarr
     f0 = track_f0(white, freqs, sr, cfg)
     comb = harmonic_comb(f0, freqs, cfg)
     mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12)
-    presence = vocal_presence(mag, freqs, sr, cfg)
+    presence = presence[: len(mask)]
     mask *= presence[:, None]
     f0 = np.where(presence >= 0.5, f0, 0.0)
     if cfg.hpss:
@@ -162,18 +167,35 @@ def vocal_mask(mag: np.ndarray, sr: int, cfg: SeparatorConfig) -> tuple[np.ndarr
     return mask.astype(np.float32), f0
 
 
-def vocal_presence(mag: np.ndarray, freqs: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
-    """How surely a lead vocal sounds in each frame, 0..1: [T, F] -> [T].
+def frame_energy_db(mono: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
+    """Energy (dB) of the 300-4000 Hz band in Hann windows of n_fft centred on every hop: [N] -> [N // hop + 1]."""
+    from scipy.signal import butter, sosfilt
+
+    sos = butter(4, [300.0, min(4000.0, 0.45 * sr)], btype="band", fs=sr, output="sos")
+    y = sosfilt(sos, np.asarray(mono, dtype=np.float64))
+    n_t = len(mono) // cfg.hop + 1
+    power = np.zeros(n_t)
+    win = _hann(cfg.n_fft).astype(np.float64) ** 2
+    pad = np.zeros(n_t * cfg.hop + cfg.n_fft)
+    pad[cfg.n_fft // 2: cfg.n_fft // 2 + len(y)] = y * y
+    for a in range(0, n_t, 4096):     # blocks of frames: memory stays small on long songs
+        idx = np.arange(a, min(n_t, a + 4096))
+        frames = np.lib.stride_tricks.sliding_window_view(pad, cfg.n_fft)[idx * cfg.hop]
+        power[idx] = frames @ win
+    return 10.0 * np.log10(power + 1e-10)
+
+
+def vocal_presence(mono: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
+    """How surely a lead vocal sounds in each frame, 0..1: [N] -> [N // hop + 1].
 
     A lead vocal is mixed on top of the band: frames where it sings are louder (300-4000 Hz)
-    than the band alone. The band's own level is a low percentile of the frame energies over
-    the surrounding ``floor_window_s`` (so verses and choruses each get theirs); a frame is
-    voiced by a logistic of its excess over that floor (``presence_db`` at 0.5, ``presence_slope_db``)."""
+    than the band alone. The band's own level is a low percentile (``floor_percentile``) of the
+    frame energies over the surrounding ``floor_window_s`` (so verses and choruses each get
+    theirs); a frame is voiced by a logistic of its excess over that floor (``presence_db`` at
+    0.5, ``presence_slope_db`` wide)."""
     from scipy.ndimage import percentile_filter, uniform_filter1d
 
-    sel = (freqs > 300.0) & (freqs < 4000.0)
-    e = 10.0 * np.log10((mag[:, sel] ** 2).sum(axis=1) + 1e-10)
-    e = uniform_filter1d(e, 9)
+    e = uniform_filter1d(frame_energy_db(mono, sr, cfg), 9)
     win = max(3, int(cfg.floor_window_s * sr / cfg.hop) | 1)
     if len(e) <= win:
         floor = np.full_like(e, np.percentile(e, cfg.floor_percentile))
