@@ -42,7 +42,7 @@ from .validate import TRANSPOSE_WORDS
 
 log = logging.getLogger("alignsts")
 
-MELODY_COLUMNS = ("reference", "midi", "score", "notes", "f0", "melody_from")
+MELODY_COLUMNS = ("reference", "midi", "score", "notes", "f0", "melody_from", "song")   # song: also <output>_mix
 OPTION_COLUMNS = ("transpose", "engine", "lyrics")
 COLUMNS = ("speech",) + MELODY_COLUMNS + ("output",) + OPTION_COLUMNS
 OUTPUT_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -263,7 +263,8 @@ def check_outputs(rows: list[Row], sr: int | None) -> tuple[list[Row], list[Prob
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise OutputError(f"{r.output}: cannot create the folder {folder} ({e.strerror})") from None
-            api.check_outputs({"output": r.output}, sr=sr, inputs=_row_inputs(r))
+            mix = {"mix": _song_mix(r.output)} if r.melody_kind == "song" else {}
+            api.check_outputs({"output": r.output, **mix}, sr=sr, inputs=_row_inputs(r))
             good.append(r)
         except AlignSTSError as e:
             problems.append(Problem(r.line, r.speech, r.output, str(e)))
@@ -275,7 +276,7 @@ def check_outputs(rows: list[Row], sr: int | None) -> tuple[list[Row], list[Prob
 def expected_seconds(row: Row) -> float | None:
     """The output's length when it is known without converting: a sung reference's length
     (the reference and neural engines follow it frame by frame); None otherwise."""
-    if row.melody_kind != "reference":
+    if row.melody_kind not in ("reference", "song"):   # a song's cover is as long as the song
         return None
     try:
         import soundfile as sf
@@ -414,11 +415,22 @@ def _convert(row: Row, settings: Settings) -> float:
     kwargs[row.melody_kind] = row.melody
     if row.lyrics:
         kwargs["lyrics"] = row.lyrics
-    engine = api.choose_engine(row.engine or settings.engine, row.melody if row.melody_kind == "reference" else None)
+    engine = api.choose_engine(row.engine or settings.engine,
+                               row.melody if row.melody_kind in ("reference", "song") else None)
     Path(row.output).parent.mkdir(parents=True, exist_ok=True)   # (run() made it; a Dask worker may be elsewhere)
     result = api.convert(row.speech, engine=engine, transpose=row.transpose, config=configs[engine], **kwargs)
     api.save(result, row.output, sr=settings.sr)
+    if row.melody_kind == "song":
+        from .audio import io
+
+        io.write_audio(_song_mix(row.output), result.mix, result.sr, out_sr=settings.sr)
     return len(result.wav) / result.sr
+
+
+def _song_mix(output: str) -> str:
+    """A song row's cover: ``<output stem>_mix<suffix>`` beside its output."""
+    p = Path(output)
+    return str(p.with_name(f"{p.stem}_mix{p.suffix}"))
 
 
 def _init_worker(settings: Settings) -> None:

@@ -57,6 +57,7 @@ class SeparatorConfig:
     floor_percentile: float = 15.0
     presence_db: float = 3.0      # a frame this much louder than the band alone is half sure to hold a vocal
     presence_slope_db: float = 1.0
+    whiten_power: float = 1.0     # 1: fully whitened; less keeps some of the louder source's advantage
     whiten_bins: int = 80         # spectral whitening: divide by the moving mean over this many bins
     block_s: float = 30.0
     context_s: float = 2.0
@@ -155,7 +156,8 @@ def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorCon
     from scipy.ndimage import uniform_filter1d
 
     freqs = np.arange(mag.shape[1]) * sr / cfg.n_fft
-    white = mag / (uniform_filter1d(mag, cfg.whiten_bins, axis=1) + 1e-3 * float(mag.max()) + 1e-12)
+    env = uniform_filter1d(mag, cfg.whiten_bins, axis=1) + 1e-3 * float(mag.max()) + 1e-12
+    white = mag / env ** cfg.whiten_power
     f0 = track_f0(white, freqs, sr, cfg)
     comb = harmonic_comb(f0, freqs, cfg)
     mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12)
@@ -239,13 +241,19 @@ def salience(resid: np.ndarray, freqs: np.ndarray, cfg: SeparatorConfig) -> tupl
     df = freqs[1]
     sal = np.zeros((resid.shape[0], n_c), np.float32)
     for h in range(1, cfg.harmonics + 1):
-        pos = h * cands / df
-        ok = pos < len(freqs) - 1
-        i0 = np.floor(pos[ok]).astype(int)
-        frac = (pos[ok] - i0).astype(np.float32)
-        val = y[:, i0] * (1 - frac) + y[:, i0 + 1] * frac
-        sal[:, ok] += cfg.harmonic_decay ** (h - 1) * val
+        w = cfg.harmonic_decay ** (h - 1)
+        sal += w * _at(y, h * cands / df)
     return sal, cands
+
+
+def _at(y: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """y [T, F] linearly interpolated at fractional bins ``pos`` [C] (0 beyond the top): -> [T, C]."""
+    out = np.zeros((y.shape[0], len(pos)), np.float32)
+    ok = pos < y.shape[1] - 1
+    i0 = np.floor(pos[ok]).astype(int)
+    frac = (pos[ok] - i0).astype(np.float32)
+    out[:, ok] = y[:, i0] * (1 - frac) + y[:, i0 + 1] * frac
+    return out
 
 
 def track_f0(resid: np.ndarray, freqs: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
