@@ -259,7 +259,7 @@ def test_http_api_through_gradio_client(server):
 
     speech, sing, midi = api.demo_files()
     client = Client(server.url, verbose=False, download_files=str(server.tmp.parent / "client"))
-    sung, plot, _analysis, _mix, status = client.predict(speech=handle_file(str(speech)),
+    sung, plot, _analysis, _mix, status, *_stems = client.predict(speech=handle_file(str(speech)),
                                                          reference=handle_file(str(sing)), api_name="/convert")
     wav, sr = sf.read(sung)
     assert sr == fe.SAMPLE_RATE and len(wav) == expected_samples(reference=sing) and "reference engine" in status

@@ -437,6 +437,18 @@ def save_mix(result: Result, path: str | os.PathLike, sr: int | None = None) -> 
     return io.write_audio(path, mix, sr or result.sr)
 
 
+def save_stems(result: Result, vocals: str | os.PathLike, instrumental: str | os.PathLike,
+               sr: int | None = None) -> tuple[Path, Path]:
+    """Write a song's separated stems (convert(song=...)) atomically: -> (vocals path, instrumental path)."""
+    if not isinstance(result, Result) or result.stems is None:
+        raise InvalidValueError("this result has no stems (convert with song=...)")
+    check_outputs({"vocals stem": vocals, "instrumental stem": instrumental}, sr=sr,
+                  inputs={"input": list(result.inputs)})
+    st = result.stems
+    return (io.write_audio(vocals, st.vocals, st.sr, out_sr=sr),
+            io.write_audio(instrumental, st.instrumental, st.sr, out_sr=sr))
+
+
 def analysis_dict(result: Result) -> dict:
     """What was sung where (score engine): {"notes": [{"onset", "offset" (s, output time),
     "pitch" (MIDI number as sung, i.e. transposed; None for a rest), "lyric" (the syllable(s)

@@ -62,6 +62,7 @@ def check_args(args, outputs: list[Path]) -> dict[str, Path]:
 
 def save_outputs(args, result, output) -> list[Path]:
     """Write the cover (and the stems with --stems), atomically; returns the paths written."""
+    from . import api
     from .audio import io
 
     written = []
@@ -70,7 +71,5 @@ def save_outputs(args, result, output) -> list[Path]:
     written.append(io.write_audio(mix_path(output), result.mix, result.sr, out_sr=args.sr))
     if args.stems:
         paths = stem_paths(args.stems)
-        written.append(io.write_audio(paths["vocals stem"], result.stems.vocals, result.stems.sr, out_sr=args.sr))
-        written.append(io.write_audio(paths["instrumental stem"], result.stems.instrumental, result.stems.sr,
-                                      out_sr=args.sr))
+        written += api.save_stems(result, paths["vocals stem"], paths["instrumental stem"], sr=args.sr)
     return written
