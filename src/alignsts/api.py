@@ -526,9 +526,10 @@ def audio_seconds(path: str | os.PathLike, name: str | None = None) -> float:
     who = name or str(path)
     try:
         info = sf.info(str(path))
-    except Exception as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise AudioInputError(f"{who}: not a readable audio file ({reason})") from None
+    except Exception:   # M4A, Opus, a video's audio ...: the container's header (PyAV)
+        from .audio.decode import duration_seconds
+
+        return duration_seconds(path, who)
     return float(info.frames) / info.samplerate if info.samplerate else 0.0
 
 

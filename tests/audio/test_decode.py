@@ -114,3 +114,15 @@ def test_too_long_refused_from_the_header(tmp_path):
     encode(path, tone(2.0), "aac")
     with pytest.raises(AudioInputError, match="minutes"):
         decode.read_channels(path, max_duration=1.0)
+
+
+def test_header_duration_of_ffmpeg_formats(tmp_path):
+    from alignsts import api
+
+    path = tmp_path / "two.m4a"
+    encode(path, tone(2.0), "aac")
+    assert abs(api.audio_seconds(path) - 2.0) < 0.1
+    junk = tmp_path / "junk.webm"
+    junk.write_bytes(b"nothing" * 50)
+    with pytest.raises(AudioInputError, match="junk.webm"):
+        api.audio_seconds(junk)

@@ -152,3 +152,22 @@ def read_mono_fallback(path: str | os.PathLike, who: str, limit_s: float) -> tup
     data, sr = read_av(path, who, limit_s)
     wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     return np.ascontiguousarray(wav, dtype=np.float32), sr
+
+
+def duration_seconds(path: str | os.PathLike, who: str) -> float:
+    """The duration a container's header claims (PyAV; nothing decoded), 0 when it does not say."""
+    try:
+        import av
+    except ImportError:
+        raise AudioInputError(f"{who}: not a format libsndfile reads; for M4A/AAC/Opus/WebM/MP4 "
+                              f"install PyAV (pip install av)") from None
+    try:
+        with av.open(str(path), mode="r") as container:
+            streams = [s for s in container.streams if s.type == "audio"]
+            if not streams:
+                raise AudioInputError(f"{who}: has no audio track")
+            return _header_seconds(container, streams[0]) or 0.0
+    except AudioInputError:
+        raise
+    except Exception as e:
+        raise AudioInputError(f"{who}: not a readable audio file ({_first_line(e)})") from None

@@ -57,6 +57,8 @@ class SeparatorConfig:
     floor_percentile: float = 15.0
     presence_db: float = 3.0      # a frame this much louder than the band alone is half sure to hold a vocal
     presence_slope_db: float = 1.0
+    presence_gate: float = 0.5    # no vocal at all in frames less sure than this
+    presence_smooth_s: float = 0.25  # energies averaged (in dB) over this span: attacks of a beat are not a voice
     whiten_power: float = 1.0     # 1: fully whitened; less keeps some of the louder source's advantage
     whiten_bins: int = 80         # spectral whitening: divide by the moving mean over this many bins
     block_s: float = 30.0
@@ -159,11 +161,11 @@ def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorCon
     env = uniform_filter1d(mag, cfg.whiten_bins, axis=1) + 1e-3 * float(mag.max()) + 1e-12
     white = mag / env ** cfg.whiten_power
     f0 = track_f0(white, freqs, sr, cfg)
+    presence = presence[: len(f0)]
+    f0 = np.where(presence >= cfg.presence_gate, f0, 0.0)
     comb = harmonic_comb(f0, freqs, cfg)
     mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12)
-    presence = presence[: len(mask)]
     mask *= presence[:, None]
-    f0 = np.where(presence >= 0.5, f0, 0.0)
     if cfg.hpss:
         mask *= harmonic_share(mag)
     return mask.astype(np.float32), f0
@@ -197,7 +199,7 @@ def vocal_presence(mono: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarra
     0.5, ``presence_slope_db`` wide)."""
     from scipy.ndimage import percentile_filter, uniform_filter1d
 
-    e = uniform_filter1d(frame_energy_db(mono, sr, cfg), 9)
+    e = uniform_filter1d(frame_energy_db(mono, sr, cfg), max(1, int(cfg.presence_smooth_s * sr / cfg.hop)))
     win = max(3, int(cfg.floor_window_s * sr / cfg.hop) | 1)
     if len(e) <= win:
         floor = np.full_like(e, np.percentile(e, cfg.floor_percentile))
