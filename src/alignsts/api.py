@@ -205,6 +205,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         if reference is not None or accompaniment is not None:
             raise AlignSTSError("a song brings its own vocal and instrumental: give it without a reference "
                                 "or an accompaniment")
+        if melody is not None or any(v is not None for v in (midi, notes, f0, melody_from, score, lyrics)):
+            raise AlignSTSError("a song is the melody: give it without a MIDI file, notes, F0, score or lyrics")
         check.transpose(transpose, "transpose", check.TRANSPOSE_WORDS)   # the values, then the speech,
         if formant is not None:                                           # before the separation's work
             world.check_formant(formant)
@@ -305,8 +307,14 @@ def _load_accompaniment(accompaniment: AudioInput, name: str = "accompaniment") 
         return io.load_channels(accompaniment, fe.SAMPLE_RATE, name=f"{name} {accompaniment}")
     if isinstance(accompaniment, tuple) and len(accompaniment) == 2:
         wav, sr = accompaniment
-        wav = np.asarray(wav, dtype=np.float32)
+        try:
+            wav = np.asarray(wav, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise AudioInputError(f"{name}: not an array of samples") from None
         wav = wav[:, None] if wav.ndim == 1 else wav
+        if wav.ndim != 2 or wav.shape[1] > io.MAX_CHANNELS:
+            raise AudioInputError(f"{name}: expected samples [N] or [N, channels] (at most {io.MAX_CHANNELS}), "
+                                  f"got shape {list(wav.shape)}")
         io.check_audio(wav.mean(axis=1), sr, name)
         return np.stack([io.resample(wav[:, c], int(sr), fe.SAMPLE_RATE) for c in range(wav.shape[1])], axis=1)
     raise AudioInputError(f"{name}: expected a file path or a (waveform, sample_rate) pair, "

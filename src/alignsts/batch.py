@@ -45,7 +45,7 @@ log = logging.getLogger("alignsts")
 MELODY_COLUMNS = ("reference", "midi", "score", "notes", "f0", "melody_from", "song")   # song: also <output>_mix
 OPTION_COLUMNS = ("transpose", "engine", "lyrics")
 COLUMNS = ("speech",) + MELODY_COLUMNS + ("output",) + OPTION_COLUMNS
-OUTPUT_SUFFIXES = (".wav", ".flac", ".ogg")
+OUTPUT_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 MIN_OUTPUT_SECONDS = 0.3          # the shortest input alignsts accepts; an output is never shorter
@@ -182,7 +182,7 @@ def _row(line: int, v: dict, base: Path) -> Row:
     out = _absolute(v["output"], base)
     if Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise OutputError(f"{v['output']}: unsupported output format {Path(out).suffix or '(none)'}; "
-                          f"use .wav, .flac or .ogg")
+                          f"use .wav, .flac, .ogg or .mp3")
     transpose: str | float = (v.get("transpose") or "auto").strip().lower()
     if transpose not in TRANSPOSE_WORDS:
         try:
