@@ -128,3 +128,13 @@ def test_silence_and_short_input():
     assert np.all(st.vocals == 0) and np.all(st.f0 == 0)
     short = sep.separate(np.random.default_rng(0).standard_normal(3000).astype(np.float32) * 0.1, SR)
     assert short.vocals.shape == (3000, 1)
+
+
+@pytest.mark.parametrize("seconds", [9.02, 10.9])   # a short last block joins the one before; a long one stays
+def test_block_joins_any_length(seconds):
+    x = np.random.default_rng(3).standard_normal(int(seconds * SR)).astype(np.float32) * 0.1
+    cfg = sep.SeparatorConfig(block_s=3.0, context_s=1.0)
+    st = sep.separate(x, SR, cfg)
+    assert st.vocals.shape == (len(x), 1)
+    np.testing.assert_allclose(st.vocals[:, 0] + st.instrumental[:, 0], x, atol=1e-5)
+    assert abs(len(st.f0) - len(x) / cfg.hop) <= 2
