@@ -10,6 +10,8 @@ converted with ``alignsts.convert(speech, song=song.mp3)`` (default settings, cl
 - RCA: raw chroma accuracy of OUT's F0 against the song's dry vocal (same timeline);
 - RPA: raw pitch accuracy against where the speaker really sang: their own singing on the song's
   timeline (for "other" songs the song's singer is an octave away: this is the octave check);
+- octave right: the share of the frames voiced in both where OUT is within half an octave of that
+  real singing (the target for other singers: >= 0.85);
 - SI-SDR (dB) of the separated instrumental against the true band and of the vocal stem against
   the vocal as mixed (with its reverb), mono at 24 kHz; the song itself scores "mix";
 - length errors of OUT and the mix against the song (ms); time per minute of song (wall s).
@@ -57,6 +59,15 @@ def on_timeline(wav: np.ndarray, offset_s: float, n: int) -> np.ndarray:
     return out
 
 
+def octave_right(ref_f0: np.ndarray, est_f0: np.ndarray) -> float:
+    """Share of the frames voiced in both where ``est`` is within half an octave of ``ref``."""
+    n = min(len(ref_f0), len(est_f0))
+    both = (ref_f0[:n] > 0) & (est_f0[:n] > 0)
+    if not both.any():
+        return float("nan")
+    return float(np.mean(np.abs(1200 * np.log2(est_f0[:n][both] / ref_f0[:n][both])) < 600))
+
+
 def librosa_repet_sim(song: np.ndarray) -> np.ndarray:
     """librosa's documented vocal separation recipe (REPET-SIM): -> instrumental [N]."""
     import librosa
@@ -91,6 +102,7 @@ def run_song(folder: Path, pairs_dir: Path, baseline: bool) -> dict:
     dry_f0, real_f0 = fe.f0_praat(dry), fe.f0_praat(real)
     rec = {"song": folder.name, "kind": meta["kind"], "seconds": n / SR,
            "rca": metrics.rca(dry_f0, out_f0), "rpa_real": metrics.raw_pitch_accuracy(real_f0, out_f0),
+           "octave_real": octave_right(real_f0, out_f0),
            "sisdr_inst": si_sdr(res.stems.instrumental.mean(axis=1), band),
            "sisdr_voc": si_sdr(res.stems.vocals.mean(axis=1), wet), "sisdr_mix": si_sdr(mix, band),
            "len_out_ms": 1000 * (len(res.wav) - n) / SR, "len_mix_ms": 1000 * (len(res.mix) - n) / SR,
@@ -150,7 +162,7 @@ def main(argv=None) -> int:
         return 2
     pairs_dir = Path(args.pairs_dir)
     rows = []
-    head = ("| song | RCA vs song vocal | RPA vs own singing | transpose | SI-SDR inst / vocal / mix (dB) "
+    head = ("| song | RCA vs song vocal | RPA vs own singing | octave right | transpose | SI-SDR inst / vocal / mix (dB) "
             "| length OUT / mix (ms) | mix peak (dBFS) | s per min of song |")
     if args.baseline:
         head += " librosa REPET-SIM inst (dB) | song as --reference: RCA / RPA |"
@@ -159,7 +171,7 @@ def main(argv=None) -> int:
     for folder in songs:
         r = run_song(folder, pairs_dir, args.baseline)
         rows.append(r)
-        line = (f"| {r['song']} | {r['rca']:.3f} | {r['rpa_real']:.3f} | {r['transpose']:+g} | "
+        line = (f"| {r['song']} | {r['rca']:.3f} | {r['rpa_real']:.3f} | {r['octave_real']:.3f} | {r['transpose']:+g} | "
                 f"{r['sisdr_inst']:.2f} / {r['sisdr_voc']:.2f} / {r['sisdr_mix']:.2f} | "
                 f"{r['len_out_ms']:+.1f} / {r['len_mix_ms']:+.1f} | {r['mix_peak_dbfs']:.2f} | {r['s_per_min']:.1f} |")
         if args.baseline:
@@ -171,7 +183,8 @@ def main(argv=None) -> int:
         if not sel:
             continue
         mean = {k: float(np.mean([r[k] for r in sel])) for k in sel[0] if isinstance(sel[0][k], float)}
-        line = (f"| **mean, {kind} ({len(sel)})** | {mean['rca']:.3f} | {mean['rpa_real']:.3f} | | "
+        line = (f"| **mean, {kind} ({len(sel)})** | {mean['rca']:.3f} | {mean['rpa_real']:.3f} | "
+                f"{mean['octave_real']:.3f} | | "
                 f"{mean['sisdr_inst']:.2f} / {mean['sisdr_voc']:.2f} / {mean['sisdr_mix']:.2f} | "
                 f"max {max(abs(r['len_out_ms']) for r in sel):.1f} / {max(abs(r['len_mix_ms']) for r in sel):.1f} | "
                 f"max {max(r['mix_peak_dbfs'] for r in sel):.2f} | {mean['s_per_min']:.1f} |")
