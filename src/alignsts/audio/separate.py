@@ -176,20 +176,28 @@ def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorCon
 
 
 def frame_energy_db(mono: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
-    """Energy (dB) of the 300-4000 Hz band in Hann windows of n_fft centred on every hop: [N] -> [N // hop + 1]."""
+    """Energy (dB) of the 300-4000 Hz band in Hann windows of n_fft centred on every hop:
+    [N] -> [N // hop + 1]. The band-pass runs in chunks (its state carried over) and only one
+    energy per hop is kept, so a long song costs a few MB here."""
     from scipy.signal import butter, sosfilt
 
+    hop, r = cfg.hop, max(1, cfg.n_fft // cfg.hop)
     sos = butter(4, [300.0, min(4000.0, 0.45 * sr)], btype="band", fs=sr, output="sos")
-    y = sosfilt(sos, np.asarray(mono, dtype=np.float64))
-    n_t = len(mono) // cfg.hop + 1
-    power = np.zeros(n_t)
-    win = _hann(cfg.n_fft).astype(np.float64) ** 2
-    pad = np.zeros(n_t * cfg.hop + cfg.n_fft)
-    pad[cfg.n_fft // 2: cfg.n_fft // 2 + len(y)] = y * y
-    for a in range(0, n_t, 4096):     # blocks of frames: memory stays small on long songs
-        idx = np.arange(a, min(n_t, a + 4096))
-        frames = np.lib.stride_tricks.sliding_window_view(pad, cfg.n_fft)[idx * cfg.hop]
-        power[idx] = frames @ win
+    zi = np.zeros((sos.shape[0], 2))
+    n = len(mono)
+    per_hop = np.zeros(n // hop + 1)
+    chunk = hop * 4096
+    for a in range(0, n, chunk):
+        y, zi = sosfilt(sos, np.asarray(mono[a:a + chunk], dtype=np.float64), zi=zi)
+        m = len(y)
+        y2 = np.zeros(-(-m // hop) * hop)
+        y2[:m] = y * y
+        per_hop[a // hop: a // hop + len(y2) // hop] = y2.reshape(-1, hop).sum(axis=1)
+    # frame t spans hops t - r/2 .. t + r/2 - 1, weighted by the squared Hann window at their centres
+    centres = (np.arange(r) + 0.5) / r
+    w = np.sin(np.pi * centres) ** 4
+    padded = np.concatenate([np.zeros(r // 2), per_hop, np.zeros(r)])
+    power = np.convolve(padded, w[::-1], mode="valid")[: len(per_hop)]
     return 10.0 * np.log10(power + 1e-10)
 
 
