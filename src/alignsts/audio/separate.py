@@ -54,6 +54,7 @@ class SeparatorConfig:
     voicing_threshold: float = 0.5    # salience (of its block's 95th percentile) a vocal needs
     comb_cents: float = 35.0      # width (standard deviation) of a partial, in cents of its frequency
     comb_max_hz: float = 11000.0
+    refine_f0: bool = True        # a second pass with Praat's F0 of the first vocal estimate
     hpss: bool = False            # the percussive share to the band (off: -0.7 dB on the test songs)
     floor_window_s: float = 20.0  # the band's level: a low percentile of frame energies over this span
     floor_percentile: float = 15.0
@@ -150,10 +151,42 @@ def _separate_block(x: np.ndarray, presence: np.ndarray, sr: int,
     """x [n, C] and its frames' vocal presence [n // hop + 1] -> (vocals [n, C], f0 [frames])."""
     n = x.shape[0]
     spec = [stft(x[:, c], cfg.n_fft, cfg.hop) for c in range(x.shape[1])]
-    mag = np.abs(np.mean(spec, axis=0)) if len(spec) > 1 else np.abs(spec[0])   # [T, F]
+    mono = np.mean(spec, axis=0) if len(spec) > 1 else spec[0]
+    mag = np.abs(mono)                                                           # [T, F]
     mask, f0 = vocal_mask(mag, presence, sr, cfg)
+    if cfg.refine_f0:
+        mask, f0 = _refined(mono, mask, f0, presence, n, sr, cfg)
     vocals = np.stack([istft(s * mask, cfg.n_fft, cfg.hop, n) for s in spec], axis=1)
     return vocals, f0
+
+
+def _refined(mono: np.ndarray, mask: np.ndarray, f0: np.ndarray, presence: np.ndarray, n: int, sr: int,
+             cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Second pass: Praat's F0 of the first vocal estimate, where both passes hear a voice, makes the
+    comb again (where they disagree, Praat's is the right one on about 70 % of the test songs' frames;
+    instrumental SI-SDR +0.3 dB): -> (mask [T, F], f0 [T])."""
+    from . import frontend as fe
+
+    first = istft(mono * mask, cfg.n_fft, cfg.hop, n)
+    if sr != fe.SAMPLE_RATE:
+        first = fe_resample(first, sr, fe.SAMPLE_RATE)
+    praat = fe.f0_praat(first, official_shift=False)                   # hop fe.HOP at 24 kHz
+    idx = np.minimum(np.round(np.arange(len(f0)) * cfg.hop / sr * fe.SAMPLE_RATE / fe.HOP).astype(int),
+                     len(praat) - 1)
+    p = praat[idx]
+    f0 = np.where((p > 0) & (f0 > 0), p, f0)
+    freqs = np.arange(mask.shape[1]) * sr / cfg.n_fft
+    comb = harmonic_comb(f0, freqs, cfg)
+    mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12) * presence[: len(f0), None]
+    if cfg.hpss:
+        mask *= harmonic_share(np.abs(mono))
+    return mask.astype(np.float32), f0
+
+
+def fe_resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    import soxr
+
+    return soxr.resample(np.asarray(x, dtype=np.float32), sr_in, sr_out, quality="HQ").astype(np.float32)
 
 
 def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
