@@ -3,6 +3,7 @@
 song [N, C] ─ mono STFT |X| ─ whitened |X| ─ harmonic-summation salience ─ Viterbi F0 (predominant)
             └ 300-4000 Hz energy over the band's running floor ─ vocal presence p (0..1) ─ gates the F0
             ─ soft comb G on the F0's partials ─ mask M = p · G² / (G² + (1 - G)²)
+            ─ second pass: Praat's F0 of that first vocal, where both hear a voice ─ comb, mask again
             ─ vocals = ISTFT(M · X) per channel, instrumental = song - vocals (they sum to the song)
 
 Why this method (numpy/scipy/numba only, no training, no weights), against the literature, as
