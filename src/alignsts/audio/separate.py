@@ -2,6 +2,7 @@
 
 song [N, C] ─ mono STFT |X| ─ whitened |X| ─ harmonic-summation salience ─ Viterbi F0 (predominant)
             └ 300-4000 Hz energy over the band's running floor ─ vocal presence p (0..1) ─ gates the F0
+              (hysteresis: a stretch reaching p >= 0.5 is kept down to p >= 0.2)
             ─ soft comb G on the F0's partials ─ mask M = p · G² / (G² + (1 - G)²)
             ─ second pass: Praat's F0 of that first vocal, where both hear a voice ─ comb, mask again
             ─ vocals = ISTFT(M · X) per channel, instrumental = song - vocals (they sum to the song)
@@ -61,7 +62,8 @@ class SeparatorConfig:
     floor_percentile: float = 15.0
     presence_db: float = 3.0      # a frame this much louder than the band alone is half sure to hold a vocal
     presence_slope_db: float = 1.0
-    presence_gate: float = 0.5    # no vocal at all in frames less sure than this
+    presence_gate: float = 0.5    # a stretch of vocal must be this sure somewhere ...
+    presence_low: float = 0.2     # ... and is extended while at least this sure (a note's soft ends)
     presence_smooth_s: float = 0.25  # energies averaged (in dB) over this span: attacks of a beat are not a voice
     whiten_power: float = 1.0     # 1: fully whitened; less keeps some of the louder source's advantage
     whiten_bins: int = 80         # spectral whitening: divide by the moving mean over this many bins
@@ -200,13 +202,29 @@ def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorCon
     white = mag / env ** cfg.whiten_power
     f0 = track_f0(white, freqs, sr, cfg)
     presence = presence[: len(f0)]
-    f0 = np.where(presence >= cfg.presence_gate, f0, 0.0)
+    f0 = np.where(sung_frames(presence, cfg), f0, 0.0)
     comb = harmonic_comb(f0, freqs, cfg)
     mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12)
     mask *= presence[:, None]
     if cfg.hpss:
         mask *= harmonic_share(mag)
     return mask.astype(np.float32), f0
+
+
+def sung_frames(presence: np.ndarray, cfg: SeparatorConfig) -> np.ndarray:
+    """Frames with a vocal, by hysteresis: stretches where the presence stays at least
+    ``presence_low`` that reach ``presence_gate`` somewhere (a note's soft start and end belong to
+    it): [T] -> bool [T]."""
+    from scipy.ndimage import label
+
+    regions, count = label(presence >= min(cfg.presence_low, cfg.presence_gate))
+    if count == 0:
+        return np.zeros(len(presence), bool)
+    peak = np.zeros(count + 1)
+    np.maximum.at(peak, regions, presence)
+    keep = peak >= cfg.presence_gate
+    keep[0] = False
+    return keep[regions]
 
 
 def frame_energy_db(mono: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
