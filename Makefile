@@ -6,8 +6,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.alignsts-installed
 
 # Debian tools the tests and asset scripts use (CI runs as root on a fresh machine).
-APT_PACKAGES := espeak-ng festival sox chromium chromium-driver
-APT_TOOLS    := espeak-ng text2wave sox chromium chromedriver
+APT_PACKAGES := espeak-ng festival sox chromium chromium-driver fluidsynth fluid-soundfont-gm
+APT_TOOLS    := espeak-ng text2wave sox chromium chromedriver fluidsynth
 
 .PHONY: setup sysdeps demo test check bench clean
 
@@ -53,6 +53,8 @@ bench: setup
 	$(PY) benchmarks/train_tiny.py
 	$(PY) benchmarks/batch.py
 	$(PY) benchmarks/ui_overhead.py
+	$(PY) scripts/make_test_songs.py
+	$(PY) benchmarks/cover.py --baseline --long-minutes 4
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

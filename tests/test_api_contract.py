@@ -154,7 +154,7 @@ def result(speech):
     (lambda d: ("not a result", d / "o.wav"), "Result"),
     (lambda d: (None, d / "o.wav"), "Result"),
     (lambda d: ("R", 5), "must be a file name"),
-    (lambda d: ("R", d / "o.mp3"), "unsupported output format"),
+    (lambda d: ("R", d / "o.m4a"), "unsupported output format"),
     (lambda d: ("R", d / "nodir" / "o.wav"), "does not exist"),
     (lambda d: ("R", d), "unsupported output format"),
     (lambda d: ("R", d / "o.wav", "48000"), "output sample rate (--sr) must be a whole number from 8000 to 192000"),
@@ -265,7 +265,7 @@ GARBAGE = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.f
                     st.just(np.array([1 + 2j])), st.just(float("inf")))
 CONVERT_KWARGS = ["sr", "reference", "melody", "midi", "notes", "f0", "melody_from", "score", "lyrics", "track",
                   "channel", "tempo", "bpm", "notes_only", "engine", "transpose", "formant", "lead_in",
-                  "accompaniment", "loudness", "config", "progress"]
+                  "accompaniment", "loudness", "config", "progress", "song", "separator"]
 
 
 def test_convert_with_garbage_in_any_argument_raises_only_alignsts_errors(speech):

@@ -61,7 +61,7 @@ def test_read_manifest_resolves_relative_paths_and_reports_bad_rows(tmp_path):
         ["/abs/b.wav", "", "in/x.mid", "out/b.flac", "-12", "score", "@words.txt"],
         ["in/c.wav", "", "", "out/c.wav", "", "", ""],                       # no melody
         ["in/d.wav", "in/ref.wav", "in/x.mid", "out/d.wav", "", "", ""],     # two melodies
-        ["in/e.wav", "in/ref.wav", "", "out/e.mp3", "", "", ""],             # not an output format
+        ["in/e.wav", "in/ref.wav", "", "out/e.m4a", "", "", ""],             # not an output format
         ["in/f.wav", "in/ref.wav", "", "out/f.wav", "up", "", ""],           # bad transpose
         ["", "", "", "", "", "", ""],                                        # blank line: ignored
         ["in/g.wav", "in/ref.wav", "", "out/g.wav", "fit", "", ""],
@@ -78,7 +78,7 @@ def test_read_manifest_resolves_relative_paths_and_reports_bad_rows(tmp_path):
     reasons = {p.line: p.reason for p in problems}
     assert set(reasons) == {4, 5, 6, 7}
     assert "none" in reasons[4] and "reference, midi" in reasons[5]
-    assert ".mp3" in reasons[6] and "'up'" in reasons[7]
+    assert ".m4a" in reasons[6] and "'up'" in reasons[7]
 
 
 @pytest.mark.parametrize("header, needle", [

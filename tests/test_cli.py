@@ -137,7 +137,7 @@ ERROR_CASES = {
     "noise-reference": ("SPEECH", "in/noise.wav", "out/o.wav", [], "no voiced"),
     "noise-burst-reference": ("SPEECH", "in/burst.wav", "out/o.wav", [], "no voiced"),
     "missing-output-dir": ("SPEECH", "SING", "out/nodir/o.wav", [], "does not exist"),
-    "bad-output-extension": ("SPEECH", "SING", "out/o.mp3", [], "unsupported output format"),
+    "bad-output-extension": ("SPEECH", "SING", "out/o.m4a", [], "unsupported output format"),
     "bad-config": ("SPEECH", "SING", "out/o.wav", ["--config", "in/bad.yaml"], "not_a_setting"),
     "missing-config": ("SPEECH", "SING", "out/o.wav", ["--config", "in/nope.yaml"], "cannot read config"),
 }

@@ -284,7 +284,7 @@ def test_bad_audio_files(work, kind, amp, role):
         p.unlink()
 
 
-OUTPUTS = st.sampled_from(["take.wav", "./take.wav", "ref.wav", "m.mid", "out.mp3", "out", "nodir/out.wav",
+OUTPUTS = st.sampled_from(["take.wav", "./take.wav", "ref.wav", "m.mid", "out.m4a", "out", "nodir/out.wav",
                            ".", "out.WAV/x.wav"])
 
 

@@ -27,14 +27,15 @@ LAYERS = {
     "alignsts.train": 6,
     "alignsts.api": 7, "alignsts.batch": 7,
     "alignsts": 7,                             # only the package's __init__: the API's front door
-    "alignsts.cli": 8, "alignsts.cli_range": 8, "alignsts.ui": 8, "alignsts.__main__": 8, "alignsts.runner": 8,
+    "alignsts.cli": 8, "alignsts.cli_range": 8, "alignsts.cli_song": 8, "alignsts.ui": 8,
+    "alignsts.__main__": 8, "alignsts.runner": 8,
 }
 HEAVY = ("torch", "transformers", "resemblyzer")
 TORCH_FREE = ("alignsts.errors", "alignsts.textfiles", "alignsts.config", "alignsts.cachedir",
               "alignsts.atomic", "alignsts.validate", "alignsts.paths",
               "alignsts.tempfiles", "alignsts.runner", "alignsts.audio", "alignsts.align",
               "alignsts.melody", "alignsts.eval", "alignsts.engines", "alignsts.plot", "alignsts.data",
-              "alignsts.api", "alignsts.cli", "alignsts.cli_range")
+              "alignsts.api", "alignsts.cli", "alignsts.cli_range", "alignsts.cli_song")
 
 
 def _module_name(path: Path) -> str:

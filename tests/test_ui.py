@@ -58,7 +58,7 @@ def test_workdirs_sweeps_only_old_folders(tmp_path):
 def test_converter_reference_writes_audio_plot_and_status(converter, demo_paths):
     speech, sing = demo_paths
     seen = []
-    sung, plot, _json, mix, status = converter(str(speech), reference=str(sing),
+    sung, plot, _json, mix, status, *_stems = converter(str(speech), reference=str(sing),
                                                progress=lambda f, desc=None: seen.append((f, desc)))
     wav, sr = sf.read(sung)
     ref_n = len(api.load_input(sing, "reference"))
@@ -72,7 +72,7 @@ def test_converter_passes_fit_and_formant(converter, demo_paths, centroid):
     speech, _ = demo_paths
     notes = "C4 0.6\nD4 0.6\nE4 0.6\nF4 0.6\nG4 1.2"
     plain, *_ = converter(str(speech), notes_text=notes, expression=False, transpose="fit", formant=1.0)
-    bright, _plot, _json, _mix, status = converter(str(speech), notes_text=notes, expression=False,
+    bright, _plot, _json, _mix, status, *_ = converter(str(speech), notes_text=notes, expression=False,
                                                    transpose="fit", formant=1.2)
     assert "(fit)" not in status and "shifted" in status       # the fit decision's reason is shown
     a, b = sf.read(plain)[0], sf.read(bright)[0]
@@ -86,7 +86,7 @@ def test_converter_passes_fit_and_formant(converter, demo_paths, centroid):
 
 def test_converter_typed_notes_and_score_options(converter, demo_paths):
     speech, _ = demo_paths
-    sung, _plot, _json, _mix, status = converter(str(speech), notes_text="C4 0.6\nD4 0.6\nE4 0.6\nF4 0.6\nG4 1.2",
+    sung, _plot, _json, _mix, status, *_ = converter(str(speech), notes_text="C4 0.6\nD4 0.6\nE4 0.6\nF4 0.6\nG4 1.2",
                                                  expression=False, transpose="0")
     assert "score engine" in status and sf.info(sung).duration > 3.0
 
@@ -259,7 +259,7 @@ def test_http_api_through_gradio_client(server):
 
     speech, sing, midi = api.demo_files()
     client = Client(server.url, verbose=False, download_files=str(server.tmp.parent / "client"))
-    sung, plot, _analysis, _mix, status = client.predict(speech=handle_file(str(speech)),
+    sung, plot, _analysis, _mix, status, *_stems = client.predict(speech=handle_file(str(speech)),
                                                          reference=handle_file(str(sing)), api_name="/convert")
     wav, sr = sf.read(sung)
     assert sr == fe.SAMPLE_RATE and len(wav) == expected_samples(reference=sing) and "reference engine" in status
@@ -354,3 +354,21 @@ def test_stopping_removes_every_file_it_wrote(server):
     assert list(server.tmp.glob("alignsts-ui-*")), "the server keeps its files in one private folder"
     assert server.stop() == 0
     assert not list(server.tmp.iterdir())
+
+
+@pytest.mark.slow
+def test_converter_song_gives_cover_and_stems(converter, tmp_path):
+    """The Song tab: a whole song in, your vocal, the cover and the two stems out, as long as the song."""
+    speech, sing, _ = api.demo_files()
+    vocal = api.load_input(sing, "sing")
+    n = len(vocal) + fe.SAMPLE_RATE
+    t = np.arange(n) / fe.SAMPLE_RATE
+    band = 0.05 * np.sin(2 * np.pi * 110 * t) * (1 + 0.5 * np.sin(2 * np.pi * 2 * t))
+    song = np.stack([band, band], axis=1)
+    song[fe.SAMPLE_RATE:, :] += 1.4 * vocal[:, None]
+    path = tmp_path / "song.wav"
+    sf.write(str(path), (0.9 * song / np.max(np.abs(song))).astype(np.float32), fe.SAMPLE_RATE)
+    sung, _plot, _json, mix, status, vocals, instrumental = converter(str(speech), song=str(path))
+    for f in (sung, mix, vocals, instrumental):
+        assert abs(len(sf.read(f)[0]) - n) <= 1, f
+    assert sf.read(mix)[0].ndim == 2 and "reference engine" in status

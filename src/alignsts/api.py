@@ -57,6 +57,7 @@ class Result:
     analysis: ConversionAnalysis
     inputs: tuple = ()   # the input files it was made from: save() never writes over them
     mix: np.ndarray | None = None
+    stems: Any = None    # with a song: engines.cover.SongStems (vocals, instrumental [N, C])
 
     def __iter__(self):  # allows ``wav, sr, analysis = alignsts.convert(...)``
         return iter((self.wav, self.sr, self.analysis))
@@ -196,7 +197,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
             transpose: str | float = "auto", formant: float | None = None, lead_in: float | None = None,
             accompaniment: AudioInput | None = None, loudness: float | str | None = "auto",
             config=None, progress: Progress | None = None, range: str | None = None,
-            voice: str | None = None) -> Result:
+            voice: str | None = None, song: AudioInput | None = None,
+            separator: str = "classic") -> Result:
     """Sing ``speech`` to a melody.
 
     ``speech`` is a path, a (waveform, sr) pair, or a waveform with ``sr`` given. The melody is
@@ -220,7 +222,35 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     A transpose other than 'auto', and any formant, win over the config's values.
     ``range`` ('A2-E4', see `alignsts range`) or ``voice`` (bass, baritone, tenor, alto, mezzo,
     soprano): where you sing; 'auto' and 'fit' then put the melody inside it (analysis.key.user_range).
+    ``song``: a whole song (path or (wav, sr)) instead of a reference: its lead vocal is
+    separated (``separator``: 'classic', no weights) and sung with your voice; the output is on
+    the song's timeline, as long as the song; Result.mix is your vocal over its instrumental and
+    Result.stems the separated stems (see song_reference).
     """
+    if song is not None:
+        if reference is not None or accompaniment is not None:
+            raise AlignSTSError("a song brings its own vocal and instrumental: give it without a reference "
+                                "or an accompaniment")
+        if melody is not None or any(v is not None for v in (midi, notes, f0, melody_from, score, lyrics)):
+            raise AlignSTSError("a song is the melody: give it without a MIDI file, notes, F0, score or lyrics")
+        check.transpose(transpose, "transpose", check.TRANSPOSE_WORDS)   # the values, then the speech,
+        if formant is not None:                                           # before the separation's work
+            world.check_formant(formant)
+        loudness = _check_loudness(loudness)
+        _sing_range(range, voice)
+        paths = _input_paths(speech, song)
+        speech_wav = load_input(speech if sr is None or isinstance(speech, tuple) else (speech, sr), "speech")
+        reference, stems = song_reference(song, separator, progress)
+        result = convert((speech_wav, fe.SAMPLE_RATE), reference=reference, melody=melody, midi=midi, notes=notes, f0=f0,
+                         melody_from=melody_from, score=score, lyrics=lyrics, engine=engine, transpose=transpose,
+                         formant=formant, loudness="auto" if loudness == "auto" else loudness, config=config,
+                         progress=progress, range=range, voice=voice)
+        from .engines import cover
+
+        result.wav = cover.fit_length(result.wav, stems.vocals.shape[0])
+        result.mix, result.stems = cover.cover_mix(result.wav, stems), stems
+        result.inputs = paths
+        return result
     if formant is not None:
         formant = world.check_formant(formant)
     if sr is not None and not isinstance(speech, tuple):
@@ -287,13 +317,13 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         wav, analysis = score_engine.convert(s, melody, cfg, progress=progress)
         shift = analysis.lead_in
         result = Result(wav=wav, sr=fe.SAMPLE_RATE, analysis=analysis, inputs=inputs)
+    if accompaniment is not None and backing is None:
+        s = r = None   # the inputs are done with: their memory goes to the backing track and the mix
+        backing = _load_accompaniment(accompaniment)
     if loudness == "auto":
         loudness = _auto_level(reference, backing, result.sr)
     if loudness is not None:
         result.wav, _ = level.normalize(result.wav, result.sr, target_lufs=loudness)
-    if accompaniment is not None and backing is None:
-        s = r = None   # the inputs are done with: their memory goes to the backing track and the mix
-        backing = _load_accompaniment(accompaniment)
     if backing is not None:   # the backing starts at score time 0, after the lead-in
         result.mix = level.mix(result.wav, backing, result.sr, backing_delay=int(round(shift * result.sr)),
                                in_place=True)   # the backing array is ours (read or resampled here)
@@ -331,22 +361,35 @@ def _auto_level(reference, backing: np.ndarray | None, sr: int) -> float:
 
 
 def _load_accompaniment(accompaniment: AudioInput) -> np.ndarray:
+
+
+def song_reference(song: AudioInput, separator: str = "classic", progress: Progress | None = None):
+    """A song (path or (wav, sr)) -> (its separated vocal (wav [N], 24 kHz), engines.cover.SongStems)."""
+    from .engines import cover
+
+    separator = cover.check_separator(separator)
+    mix = _load_accompaniment(song, "song")
+    stems = cover.separate_song(mix, fe.SAMPLE_RATE, separator, progress=progress)
+    return (stems.vocals.mean(axis=1), fe.SAMPLE_RATE), stems
+
+
+def _load_accompaniment(accompaniment: AudioInput, name: str = "accompaniment") -> np.ndarray:
     """A backing track (path or (wav, sr)) at 24 kHz with its channels: -> [N, C]."""
     if isinstance(accompaniment, (str, os.PathLike)):
-        return io.load_channels(accompaniment, fe.SAMPLE_RATE, name=f"accompaniment {accompaniment}")
+        return io.load_channels(accompaniment, fe.SAMPLE_RATE, name=f"{name} {accompaniment}")
     if isinstance(accompaniment, tuple) and len(accompaniment) == 2:
         wav, sr = accompaniment
         try:
             wav = np.asarray(wav, dtype=np.float32)
         except (TypeError, ValueError):
-            raise AudioInputError("accompaniment: not an array of samples") from None
+            raise AudioInputError(f"{name}: not an array of samples") from None
         wav = wav[:, None] if wav.ndim == 1 else wav
-        if wav.ndim != 2 or not 1 <= wav.shape[1] <= io.MAX_CHANNELS:
-            raise AudioInputError(f"accompaniment: expected [samples] or [samples, channels] with at most "
-                                  f"{io.MAX_CHANNELS} channels, got shape {list(wav.shape)}")
-        io.check_audio(wav.mean(axis=1), sr, "accompaniment")
+        if wav.ndim != 2 or wav.shape[1] > io.MAX_CHANNELS:
+            raise AudioInputError(f"{name}: expected samples [N] or [N, channels] (at most {io.MAX_CHANNELS}), "
+                                  f"got shape {list(wav.shape)}")
+        io.check_audio(wav.mean(axis=1), sr, name)
         return np.stack([io.resample(wav[:, c], int(sr), fe.SAMPLE_RATE) for c in range(wav.shape[1])], axis=1)
-    raise AudioInputError("accompaniment: expected a file path or a (waveform, sample_rate) pair, "
+    raise AudioInputError(f"{name}: expected a file path or a (waveform, sample_rate) pair, "
                           f"got {type(accompaniment).__name__}")
 
 
@@ -491,6 +534,18 @@ def save_mix(result: Result, path: str | os.PathLike, sr: int | None = None) -> 
     return io.write_audio(path, mix, sr or result.sr)
 
 
+def save_stems(result: Result, vocals: str | os.PathLike, instrumental: str | os.PathLike,
+               sr: int | None = None) -> tuple[Path, Path]:
+    """Write a song's separated stems (convert(song=...)) atomically: -> (vocals path, instrumental path)."""
+    if not isinstance(result, Result) or result.stems is None:
+        raise InvalidValueError("this result has no stems (convert with song=...)")
+    check_outputs({"vocals stem": vocals, "instrumental stem": instrumental}, sr=sr,
+                  inputs={"input": list(result.inputs)})
+    st = result.stems
+    return (io.write_audio(vocals, st.vocals, st.sr, out_sr=sr),
+            io.write_audio(instrumental, st.instrumental, st.sr, out_sr=sr))
+
+
 def analysis_dict(result: Result) -> dict:
     """What was sung where (score engine): {"notes": [{"onset", "offset" (s, output time),
     "pitch" (MIDI number as sung, i.e. transposed; None for a rest), "lyric" (the syllable(s)
@@ -573,9 +628,10 @@ def audio_seconds(path: str | os.PathLike, name: str | None = None) -> float:
     who = name or str(path)
     try:
         info = sf.info(str(path))
-    except Exception as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise AudioInputError(f"{who}: not a readable audio file ({reason})") from None
+    except Exception:   # M4A, Opus, a video's audio ...: the container's header (PyAV)
+        from .audio.decode import duration_seconds
+
+        return duration_seconds(path, who)
     return float(info.frames) / info.samplerate if info.samplerate else 0.0
 
 

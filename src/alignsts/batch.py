@@ -42,10 +42,10 @@ from .validate import TRANSPOSE_WORDS
 
 log = logging.getLogger("alignsts")
 
-MELODY_COLUMNS = ("reference", "midi", "score", "notes", "f0", "melody_from")
+MELODY_COLUMNS = ("reference", "midi", "score", "notes", "f0", "melody_from", "song")   # song: also <output>_mix
 OPTION_COLUMNS = ("transpose", "engine", "lyrics", "range")
 COLUMNS = ("speech",) + MELODY_COLUMNS + ("output",) + OPTION_COLUMNS
-OUTPUT_SUFFIXES = (".wav", ".flac", ".ogg")
+OUTPUT_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 MIN_OUTPUT_SECONDS = 0.3          # the shortest input alignsts accepts; an output is never shorter
@@ -184,7 +184,7 @@ def _row(line: int, v: dict, base: Path) -> Row:
     out = _absolute(v["output"], base)
     if Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise OutputError(f"{v['output']}: unsupported output format {Path(out).suffix or '(none)'}; "
-                          f"use .wav, .flac or .ogg")
+                          f"use .wav, .flac, .ogg or .mp3")
     transpose: str | float = (v.get("transpose") or "auto").strip().lower()
     if transpose not in TRANSPOSE_WORDS:
         try:
@@ -273,7 +273,8 @@ def check_outputs(rows: list[Row], sr: int | None) -> tuple[list[Row], list[Prob
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise OutputError(f"{r.output}: cannot create the folder {folder} ({e.strerror})") from None
-            api.check_outputs({"output": r.output}, sr=sr, inputs=_row_inputs(r))
+            mix = {"mix": _song_mix(r.output)} if r.melody_kind == "song" else {}
+            api.check_outputs({"output": r.output, **mix}, sr=sr, inputs=_row_inputs(r))
             good.append(r)
         except AlignSTSError as e:
             problems.append(Problem(r.line, r.speech, r.output, str(e)))
@@ -285,7 +286,7 @@ def check_outputs(rows: list[Row], sr: int | None) -> tuple[list[Row], list[Prob
 def expected_seconds(row: Row) -> float | None:
     """The output's length when it is known without converting: a sung reference's length
     (the reference and neural engines follow it frame by frame); None otherwise."""
-    if row.melody_kind != "reference":
+    if row.melody_kind not in ("reference", "song"):   # a song's cover is as long as the song
         return None
     try:
         import soundfile as sf
@@ -426,11 +427,22 @@ def _convert(row: Row, settings: Settings) -> float:
         kwargs["lyrics"] = row.lyrics
     if row.sing_range:
         kwargs.update(range=row.sing_range, voice=None)
-    engine = api.choose_engine(row.engine or settings.engine, row.melody if row.melody_kind == "reference" else None)
+    engine = api.choose_engine(row.engine or settings.engine,
+                               row.melody if row.melody_kind in ("reference", "song") else None)
     Path(row.output).parent.mkdir(parents=True, exist_ok=True)   # (run() made it; a Dask worker may be elsewhere)
     result = api.convert(row.speech, engine=engine, transpose=row.transpose, config=configs[engine], **kwargs)
     api.save(result, row.output, sr=settings.sr)
+    if row.melody_kind == "song":
+        from .audio import io
+
+        io.write_audio(_song_mix(row.output), result.mix, result.sr, out_sr=settings.sr)
     return len(result.wav) / result.sr
+
+
+def _song_mix(output: str) -> str:
+    """A song row's cover: ``<output stem>_mix<suffix>`` beside its output."""
+    p = Path(output)
+    return str(p.with_name(f"{p.stem}_mix{p.suffix}"))
 
 
 def _init_worker(settings: Settings) -> None:

@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--melody-from", help="any singing/playing: its melody is used, not its words")
     one.add_argument("--score", help="a score with words: MusicXML (.musicxml/.xml/.mxl), UTAU .ust, OpenUtau "
                                      ".ustx, or MIDI with lyric events (its syllable-to-note mapping is sung)")
+    from . import cli_song
+
+    cli_song.add_options(one, c)
     score = c.add_argument_group("score engine")
     score.add_argument("--track", type=int, help="MIDI track index (default: the one with most notes)")
     score.add_argument("--channel", type=int, help="MIDI channel 0-15 (default: all but drums)")
@@ -244,7 +247,7 @@ def _load_config(args):
     """The engine's config (YAML file or defaults, from the API), with the command-line options on top."""
     from . import api
 
-    engine = api.choose_engine(args.engine, args.reference)
+    engine = api.choose_engine(args.engine, args.reference or getattr(args, "song", None))
     return api.engine_options(api.engine_config(engine, args.config), engine, expression=args.expression,
                               vibrato_depth=args.vibrato_depth, vibrato_rate=args.vibrato_rate,
                               checkpoint=args.checkpoint, vocoder=args.vocoder, content_model=args.content_model,
@@ -259,6 +262,8 @@ def _melody_source(args) -> dict:
 
     if args.reference:
         return {"reference": args.reference}
+    if getattr(args, "song", None):
+        return {"song": args.song, "separator": args.separator}
     return {"melody": api.load_melody(midi=args.midi, notes=args.notes, f0=args.f0, melody_from=args.melody_from,
                                       score=args.score, lyrics=args.lyrics, track=args.track, channel=args.channel,
                                       tempo=args.tempo, bpm=args.bpm, notes_only=args.notes_only)}
@@ -267,7 +272,7 @@ def _melody_source(args) -> dict:
 def _convert_one(args, speech: str, output: Path, plot: Path | None, config, source: dict) -> str:
     """Convert and write one file; returns the 'wrote ...' line (logged by the caller once the file is
     counted as done, so an interrupt can never fall between the message and the count)."""
-    from . import api
+    from . import api, cli_song
 
     t0 = time.perf_counter()
     label = f"{Path(speech).name}: " if len(args.speech) > 1 else ""
@@ -276,7 +281,8 @@ def _convert_one(args, speech: str, output: Path, plot: Path | None, config, sou
                          accompaniment=args.accompaniment, loudness=args.loudness, range=args.range,
                          voice=args.voice, **source)
     api.save(result, output, sr=args.sr, plot=plot)
-    if result.mix is not None:
+    cli_song.save_outputs(args, result, output)
+    if result.mix is not None and result.stems is None:   # a song's cover: cli_song.save_outputs
         api.save_mix(result, api.mix_path(output), sr=args.sr)
     if args.analysis:
         api.save_analysis(result, _analysis_path(args, output))
@@ -409,7 +415,7 @@ def _missing_inputs(speech: str, reference: str | None) -> None:
 
 
 def cmd_convert(args) -> int:
-    from . import api
+    from . import api, cli_song
     from .errors import AlignSTSError
     from .validate import check_config
 
@@ -419,8 +425,8 @@ def cmd_convert(args) -> int:
         raise AlignSTSError("--workers, --dask-scheduler and --problems go with --manifest CSV")
     if not args.speech:
         raise AlignSTSError("give the speech recording(s) to convert, or --manifest CSV")
-    if not any((args.reference, args.midi, args.notes, args.f0, args.melody_from, args.score)):
-        raise AlignSTSError("give a melody: --reference, --midi, --notes, --f0, --melody-from or --score")
+    if not any((args.reference, args.midi, args.notes, args.f0, args.melody_from, args.score, args.song)):
+        raise AlignSTSError("give a melody: --reference, --song, --midi, --notes, --f0, --melody-from or --score")
     if not args.output:
         raise AlignSTSError("give the output file with -o/--output")
 
@@ -438,6 +444,7 @@ def cmd_convert(args) -> int:
 
         raise OutputError(f"{args.analysis}: the analysis is written as JSON; give a .json path")
     audio = {f"output of {speech}" if batch else "output": out for speech, out, _ in plan}
+    audio.update(cli_song.check_args(args, [out for _, out, _ in plan]))
     if args.accompaniment:
         audio.update({f"mix of {speech}" if batch else "mix": api.mix_path(out) for speech, out, _ in plan})
     api.check_outputs(audio, plots={f"plot of {speech}" if batch else "plot": p for speech, _, p in plan},

@@ -114,14 +114,15 @@ class Converter:
     def __call__(self, speech, reference=None, score=None, notes_text="", bpm=None, f0_file=None,
                  melody_recording=None, notes_only=False, lyrics="", engine="auto", transpose="auto",
                  formant=None, tempo=1.0, expression=True, vibrato_depth=None, vibrato_rate=None,
-                 accompaniment=None, progress=None, sing_range=None):
-        """Returns (sung audio, plot PNG, analysis JSON, mix audio, status text); paths or None.
-        ``sing_range``: where the user sings ('A2-E4' or a voice type; empty: from the speech)."""
-        uploads = [p for p in (speech, reference, score, f0_file, melody_recording, accompaniment) if p]
+                 accompaniment=None, progress=None, sing_range=None, song=None):
+        """Returns (sung audio, plot PNG, analysis JSON, mix audio, status text, song's vocals stem,
+        song's instrumental stem); paths or None. ``sing_range``: where the user sings ('A2-E4' or
+        a voice type; empty: from the speech)."""
+        uploads = [p for p in (speech, reference, score, f0_file, melody_recording, accompaniment, song) if p]
         try:
             return self._convert(speech, reference, score, notes_text, bpm, f0_file, melody_recording,
                                  notes_only, lyrics, engine, transpose, formant, tempo, expression,
-                                 vibrato_depth, vibrato_rate, accompaniment, progress, sing_range)
+                                 vibrato_depth, vibrato_rate, accompaniment, progress, sing_range, song)
         except AlignSTSError as e:
             raise _page_error(str(e), uploads) from None
         except Exception as e:  # a bug: still one line in the page; the server log has the traceback
@@ -131,18 +132,18 @@ class Converter:
 
     def _convert(self, speech, reference, score, notes_text, bpm, f0_file, melody_recording, notes_only,
                  lyrics, engine, transpose, formant, tempo, expression, vibrato_depth, vibrato_rate,
-                 accompaniment, progress, sing_range=None):
+                 accompaniment, progress, sing_range=None, song=None):
         t0 = time.perf_counter()
         if not speech:
             raise AlignSTSError("speech: upload or record your spoken lyrics first")
         files = (("speech", speech), ("reference", reference), ("score", score), ("F0 file", f0_file),
-                 ("melody recording", melody_recording), ("accompaniment", accompaniment))
+                 ("melody recording", melody_recording), ("accompaniment", accompaniment), ("song", song))
         for name, path in files:
             if path:
                 self._check_own_file(path, name)
         notes_text, lyrics = _text_field(notes_text, "notes"), _text_field(lyrics, "lyrics")
         for name, path in (("speech", speech), ("reference", reference), ("melody recording", melody_recording),
-                           ("accompaniment", accompaniment)):
+                           ("accompaniment", accompaniment), ("song", song)):
             if path:
                 self._check_upload(path, name)
         kwargs = dict(reference=reference or None, melody_from=melody_recording or None, f0=f0_file or None,
@@ -160,7 +161,9 @@ class Converter:
             kwargs["accompaniment"] = accompaniment
         if sing_range and str(sing_range).strip():
             kwargs["range"] = str(sing_range).strip()   # 'A2-E4' or a voice type; api.convert validates it
-        chosen = api.choose_engine(None if engine in (None, "", "auto") else engine, reference or None)
+        if song:
+            kwargs["song"] = song
+        chosen = api.choose_engine(None if engine in (None, "", "auto") else engine, reference or song or None)
         config = api.engine_options(api.engine_config(chosen), chosen, expression=expression,
                                     vibrato_depth=vibrato_depth, vibrato_rate=vibrato_rate,
                                     checkpoint=self.cfg.checkpoint, vocoder=self.cfg.vocoder,
@@ -186,7 +189,7 @@ class Converter:
         message = getattr(a, "message", "")   # the score engine's note on syllables and notes
         if message:
             status += f" {message}"
-        return str(sung), str(plot), analysis_json, mix, status
+        return (str(sung), str(plot), analysis_json, mix, status) + _stems(result, out)
 
     def _check_own_file(self, path, name: str) -> None:
         """A file argument is a path the page itself received (under ``uploads``), else one line
@@ -234,6 +237,13 @@ def _mix(result, path: Path) -> str | None:
     if result.mix is None:
         return None
     return str(api.save_mix(result, path))
+
+
+def _stems(result, folder: Path) -> tuple:
+    """A song's separated (vocals, instrumental) as WAV files, or (None, None)."""
+    if getattr(result, "stems", None) is None:
+        return None, None
+    return tuple(str(p) for p in api.save_stems(result, folder / "vocals.wav", folder / "instrumental.wav"))
 
 
 def _progress_callback(progress):
@@ -312,6 +322,13 @@ def build(cfg: UIConfig, work: WorkDirs, uploads: Path | None = None):
                                                         "Any singing or playing: its tune, not its words")
                         notes_only = gr.Checkbox(False, label="its notes only (not its pitch contour)",
                                                  elem_id="notes-only-input")
+                    with gr.Tab("Song", elem_id="tab-song"):
+                        song = _audio_input("song-input", "A whole song (MP3, M4A, a video's audio ...): its "
+                                            "vocal is sung with your voice, over its instrumental", mic=False)
+                        song_vocals = gr.Audio(type="filepath", label="The song's vocal (separated)",
+                                               elem_id="song-vocals", interactive=False, buttons=["download"])
+                        song_band = gr.Audio(type="filepath", label="The song's instrumental (separated)",
+                                             elem_id="song-instrumental", interactive=False, buttons=["download"])
                 with gr.Accordion("Options", open=False, elem_id="options"):
                     engine = gr.Radio(engines, value="auto", label="Engine", elem_id="engine-input",
                                       info="auto: reference with a sung reference, score otherwise")
@@ -354,17 +371,19 @@ def build(cfg: UIConfig, work: WorkDirs, uploads: Path | None = None):
         def run(speech, reference=None, score=None, notes_text=None, bpm=None, f0_file=None,
                 melody_recording=None, notes_only=False, lyrics=None, engine="auto", transpose="auto",
                 formant=1.0, tempo=1.0, expression=defaults.expression, vibrato_depth=defaults.vibrato_depth,
-                vibrato_rate=defaults.vibrato_rate, accompaniment=None, sing_range="", progress=gr.Progress()):
-            """Sing ``speech`` to one melody (reference, score, notes_text, f0_file or melody_recording);
-            returns (sung audio, plot PNG, analysis JSON, mix, status line)."""
+                vibrato_rate=defaults.vibrato_rate, accompaniment=None, sing_range="", song=None,
+                progress=gr.Progress()):
+            """Sing ``speech`` to one melody (reference, score, notes_text, f0_file, melody_recording or a
+            whole song); returns (sung audio, plot PNG, analysis JSON, mix, status line, the song's vocals
+            and instrumental stems)."""
             return convert(speech, reference, score, notes_text, bpm, f0_file, melody_recording, notes_only,
                            lyrics, engine, transpose, formant, tempo, expression, vibrato_depth, vibrato_rate,
-                           accompaniment, progress, sing_range)
+                           accompaniment, progress, sing_range, song)
 
         button.click(run, inputs=[speech, reference, score, notes_text, bpm, f0_file, melody_recording,
                                   notes_only, lyrics, engine, transpose, formant, tempo, expression,
-                                  vibrato_depth, vibrato_rate, accompaniment, sing_range],
-                     outputs=[sung, plot, analysis, mix, status], api_name="convert",
+                                  vibrato_depth, vibrato_rate, accompaniment, sing_range, song],
+                     outputs=[sung, plot, analysis, mix, status, song_vocals, song_band], api_name="convert",
                      concurrency_limit=concurrency_limit(cfg), show_progress="full")
     page.queue(default_concurrency_limit=concurrency_limit(cfg), max_size=cfg.queue_size)
     return page

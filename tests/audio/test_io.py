@@ -239,7 +239,7 @@ def test_write_into_missing_folder_raises_output_error(tmp_path):
 
 
 def test_write_unsupported_suffix(tmp_path):
-    for name in ("x.mp3", "x"):
+    for name in ("x.m4a", "x"):
         with pytest.raises(OutputError, match="unsupported output format"):
             io.write_audio(tmp_path / name, _sine())
     assert _leftovers(tmp_path) == []

@@ -30,6 +30,13 @@ def read_audio(path: str | os.PathLike, name: str | None = None,
     p = Path(path)
     who = name or str(p)
     info = _header(p, who, max_duration)
+    if info is None:  # not a libsndfile format: M4A/AAC, Opus/WebM, MP4 video ... via PyAV
+        from ..validate import MAX_INPUT_S, input_sample_rate
+        from .decode import read_mono_fallback
+
+        wav, sr = read_mono_fallback(p, who, MAX_INPUT_S if max_duration is None else max_duration)
+        input_sample_rate(sr, f"{who}: sample rate")
+        return wav, sr
     try:
         # 64-bit float files are read as such: their finite 1e300s must not turn into inf
         dtype = "float64" if info.subtype == "DOUBLE" else "float32"
@@ -45,7 +52,8 @@ def read_audio(path: str | os.PathLike, name: str | None = None,
 
 def _header(p: Path, who: str, max_duration: float | None = None):
     """The soundfile header of an audio file, checked (exists, a file, not empty, readable, sample
-    rate, at most ``max_duration`` s): AudioInputError in one line otherwise."""
+    rate, at most ``max_duration`` s): AudioInputError in one line otherwise. None when libsndfile
+    does not read the file (M4A, Opus/WebM, MP4 ...: audio.decode reads those with PyAV)."""
     import soundfile as sf
 
     from ..validate import MAX_INPUT_S, input_sample_rate
@@ -58,13 +66,12 @@ def _header(p: Path, who: str, max_duration: float | None = None):
         raise AudioInputError(f"{who}: is not a regular file (a device, pipe or socket)")
     if p.stat().st_size == 0:
         raise AudioInputError(f"{who}: file is empty")
+    limit = MAX_INPUT_S if max_duration is None else max_duration
     try:
         info = sf.info(str(p))
-    except Exception as e:  # libsndfile's messages are long and multi-line
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise AudioInputError(f"{who}: not a readable audio file ({reason})") from None
+    except Exception:
+        return None
     input_sample_rate(info.samplerate, f"{who}: sample rate")
-    limit = MAX_INPUT_S if max_duration is None else max_duration
     if info.frames > 0 and info.frames / info.samplerate > limit:
         raise AudioInputError(f"{who}: {info.frames / info.samplerate / 60:.1f} minutes long; at most "
                               f"{limit / 60:g} minutes can be converted (cut it into parts)")
@@ -89,7 +96,7 @@ def _load_blocks(path: str | os.PathLike, sr: int, name: str | None,
     if not p.is_file():
         return None
     info = _header(p, who)
-    if info.subtype == "DOUBLE" or info.frames * info.channels < STREAM_SAMPLES:
+    if info is None or info.subtype == "DOUBLE" or info.frames * info.channels < STREAM_SAMPLES:
         return None
     stream = None
     if info.samplerate != sr and store:
@@ -254,7 +261,7 @@ def peak_safe(wav: np.ndarray, ceiling: float = 0.99) -> np.ndarray:
     return wav
 
 
-OUTPUT_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+OUTPUT_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
 
 
 def check_output_path(path: str | os.PathLike, sr: int | None = None) -> Path:
@@ -266,7 +273,7 @@ def check_output_path(path: str | os.PathLike, sr: int | None = None) -> Path:
     """
     p = Path(path)
     if p.suffix.lower() not in OUTPUT_FORMATS:
-        raise OutputError(f"{p}: unsupported output format {p.suffix or '(none)'}; use .wav, .flac or .ogg")
+        raise OutputError(f"{p}: unsupported output format {p.suffix or '(none)'}; use .wav, .flac, .ogg or .mp3")
     check_output_file(p)
     if sr is not None:
         check_format_rate(OUTPUT_FORMATS[p.suffix.lower()], sr, str(p))
@@ -300,7 +307,7 @@ def check_format_rate(fmt: str, sr, where: str) -> int:
     return sr
 
 
-DEFAULT_SUBTYPES = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS"}
+DEFAULT_SUBTYPES = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}
 
 
 def write_audio(path: str | os.PathLike, wav: np.ndarray, sr: int = SAMPLE_RATE,
@@ -348,6 +355,8 @@ def load_channels(path: str | os.PathLike, sr: int = SAMPLE_RATE, name: str | No
     """Read, validate and resample a file keeping its channels (a backing track): -> [N, C] float32."""
     import soundfile as sf
 
+    from .decode import read_channels
+
     who = name or str(path)
     channels = 1              # read_audio names what is wrong with a file that is not one
     if Path(path).is_file():
@@ -360,8 +369,7 @@ def load_channels(path: str | os.PathLike, sr: int = SAMPLE_RATE, name: str | No
     streamed = _load_blocks(path, sr, who, keep_channels=True)
     if streamed is not None:
         return streamed
-    read_audio(path, who)     # the same checks and one-line errors as every input
-    data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    data, file_sr = read_channels(path, who)   # libsndfile formats, else PyAV (M4A, Opus, MP4 ...)
     check_audio(data.mean(axis=1), file_sr, who)
     if file_sr == sr:
         return np.ascontiguousarray(data)

@@ -1,0 +1,175 @@
+"""Audio that libsndfile cannot read: M4A/AAC, Opus/WebM, the audio track of MP4/MKV/MOV videos
+(and any other container FFmpeg knows), decoded with PyAV, whose wheel bundles FFmpeg.
+
+``read_channels`` is the one reader every input goes through when channels matter (a song, a
+backing track): libsndfile first (WAV, FLAC, OGG, MP3, ...), PyAV for the rest. Lengths are
+checked against the container's header before decoding, and again while decoding (a header may
+lie), so nothing longer than the limit is ever held in memory.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AudioInputError
+
+MAX_DECODE_CHANNELS = 8
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
+def av_available() -> bool:
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def read_av(path: str | os.PathLike, who: str, limit_s: float) -> tuple[np.ndarray, int]:
+    """Decode the first audio stream of ``path`` with PyAV -> (float32 [N, C], sample rate).
+
+    Raises AudioInputError (one line) when PyAV is missing, the file has no audio stream, cannot
+    be decoded, or is longer than ``limit_s`` seconds.
+    """
+    try:
+        import av
+    except ImportError:
+        raise AudioInputError(f"{who}: not a format libsndfile reads; for M4A/AAC/Opus/WebM/MP4 "
+                              f"install PyAV (pip install av)") from None
+    try:
+        container = av.open(str(path), mode="r")
+    except Exception as e:
+        raise AudioInputError(f"{who}: not a readable audio file ({_first_line(e)})") from None
+    try:
+        streams = [s for s in container.streams if s.type == "audio"]
+        if not streams:
+            raise AudioInputError(f"{who}: has no audio track")
+        stream = streams[0]
+        sr = int(stream.codec_context.sample_rate or stream.rate or 0)
+        if sr <= 0:
+            raise AudioInputError(f"{who}: audio track without a sample rate")
+        head = _header_seconds(container, stream)
+        if head is not None and head > limit_s:
+            raise AudioInputError(f"{who}: {head / 60:.1f} minutes long; at most {limit_s / 60:g} minutes can be "
+                                  f"converted (cut it into parts)")
+        chunks, total = [], 0
+        max_samples = int(limit_s * sr) + sr
+        for frame in container.decode(stream):
+            block = _frame_array(frame)                     # [n, C] float32
+            chunks.append(block)
+            total += block.shape[0]
+            if total > max_samples:
+                raise AudioInputError(f"{who}: longer than {limit_s / 60:g} minutes; at most that can be "
+                                      f"converted (cut it into parts)")
+    except AudioInputError:
+        raise
+    except Exception as e:
+        raise AudioInputError(f"{who}: cannot decode its audio ({_first_line(e)})") from None
+    finally:
+        container.close()
+    if not chunks:
+        raise AudioInputError(f"{who}: its audio track holds no samples")
+    channels = max(c.shape[1] for c in chunks)
+    if channels > MAX_DECODE_CHANNELS:
+        raise AudioInputError(f"{who}: {channels} channels; at most {MAX_DECODE_CHANNELS} are read")
+    data = np.concatenate([c if c.shape[1] == channels else np.repeat(c[:, :1], channels, axis=1)
+                           for c in chunks])
+    return np.ascontiguousarray(data, dtype=np.float32), sr
+
+
+def _header_seconds(container, stream) -> float | None:
+    """The duration the container claims (None when it does not say)."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration) / 1_000_000.0
+    return None
+
+
+def _frame_array(frame) -> np.ndarray:
+    """A PyAV AudioFrame -> float32 [samples, channels], whatever its sample format."""
+    arr = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    if frame.format.is_planar:
+        arr = arr.reshape(channels, -1).T
+    else:
+        arr = arr.reshape(-1, channels)
+    kind = arr.dtype.kind
+    if kind == "i":
+        arr = arr.astype(np.float32) / np.float32(2 ** (8 * arr.dtype.itemsize - 1))
+    elif kind == "u":
+        half = np.float32(2 ** (8 * arr.dtype.itemsize - 1))
+        arr = (arr.astype(np.float32) - half) / half
+    return arr.astype(np.float32, copy=False)
+
+
+def read_channels(path: str | os.PathLike, who: str | None = None,
+                  max_duration: float | None = None) -> tuple[np.ndarray, int]:
+    """Any audio file (libsndfile formats, else PyAV/FFmpeg ones) -> (float32 [N, C], sample rate).
+
+    The same first checks as io.read_audio (exists, not a folder, not empty, rate and length
+    limits); raises AudioInputError with one line.
+    """
+    import soundfile as sf
+
+    from ..validate import MAX_INPUT_S, input_sample_rate
+
+    p = Path(path)
+    who = who or str(p)
+    if not p.exists():
+        raise AudioInputError(f"{who}: no such file")
+    if p.is_dir():
+        raise AudioInputError(f"{who}: is a directory, not an audio file")
+    if not p.is_file():
+        raise AudioInputError(f"{who}: is not a regular file (a device, pipe or socket)")
+    if p.stat().st_size == 0:
+        raise AudioInputError(f"{who}: file is empty")
+    limit = MAX_INPUT_S if max_duration is None else max_duration
+    try:
+        info = sf.info(str(p))
+    except Exception:
+        data, sr = read_av(p, who, limit)
+        input_sample_rate(sr, f"{who}: sample rate")
+        return data, sr
+    input_sample_rate(info.samplerate, f"{who}: sample rate")
+    if info.frames > 0 and info.frames / info.samplerate > limit:
+        raise AudioInputError(f"{who}: {info.frames / info.samplerate / 60:.1f} minutes long; at most "
+                              f"{limit / 60:g} minutes can be converted (cut it into parts)")
+    if info.channels > MAX_DECODE_CHANNELS:
+        raise AudioInputError(f"{who}: {info.channels} channels; at most {MAX_DECODE_CHANNELS} are read")
+    try:
+        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+    except Exception as e:
+        raise AudioInputError(f"{who}: not a readable audio file ({_first_line(e)})") from None
+    return data, int(sr)
+
+
+def read_mono_fallback(path: str | os.PathLike, who: str, limit_s: float) -> tuple[np.ndarray, int]:
+    """PyAV decode of a file libsndfile refused, as mono: -> (float32 [N], sample rate)."""
+    data, sr = read_av(path, who, limit_s)
+    wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    return np.ascontiguousarray(wav, dtype=np.float32), sr
+
+
+def duration_seconds(path: str | os.PathLike, who: str) -> float:
+    """The duration a container's header claims (PyAV; nothing decoded), 0 when it does not say."""
+    try:
+        import av
+    except ImportError:
+        raise AudioInputError(f"{who}: not a format libsndfile reads; for M4A/AAC/Opus/WebM/MP4 "
+                              f"install PyAV (pip install av)") from None
+    try:
+        with av.open(str(path), mode="r") as container:
+            streams = [s for s in container.streams if s.type == "audio"]
+            if not streams:
+                raise AudioInputError(f"{who}: has no audio track")
+            return _header_seconds(container, streams[0]) or 0.0
+    except AudioInputError:
+        raise
+    except Exception as e:
+        raise AudioInputError(f"{who}: not a readable audio file ({_first_line(e)})") from None

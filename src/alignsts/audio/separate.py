@@ -1,0 +1,402 @@
+"""Lead-vocal separation without weights: a pitch-informed harmonic mask, gated by loudness.
+
+song [N, C] ─ mono STFT |X| ─ whitened |X| ─ harmonic-summation salience ─ Viterbi F0 (predominant)
+            └ 300-4000 Hz energy over the band's running floor ─ vocal presence p (0..1) ─ gates the F0
+              (hysteresis: a stretch reaching p >= 0.5 is kept down to p >= 0.2)
+            ─ soft comb G on the F0's partials ─ mask M = p · G² / (G² + (1 - G)²)
+            ─ second pass: Praat's F0 of that first vocal, where both hear a voice ─ comb, mask again
+            ─ vocals = ISTFT(M · X) per channel, instrumental = song - vocals (they sum to the song)
+
+Why this method (numpy/scipy/numba only, no training, no weights), against the literature, as
+measured on the test songs of scripts/make_test_songs.py (benchmarks/cover.py):
+- **REPET-SIM** (Rafii & Pardo 2012: the band is what repeats, each frame's band the median of
+  its most similar frames): librosa's recipe gives an instrumental SI-SDR of -12 to -3 dB here.
+  A lead vocal repeats too (choruses, held vowels), so the model takes it for band: its residual
+  kept 13 % of the song's energy where the vocal has 67 %, the F0 tracked on it was right on 28 %
+  of the sung frames (85 % on the whitened mix), and even with the true F0, masking that
+  residual gave 2.6 dB against 10.8 dB for masking the mix. It is not used.
+- **HPSS** (Fitzgerald 2010) splits drums from pitched sound but leaves the voice with the
+  piano and strings; as an extra factor (the harmonic share of each bin, ``hpss``) it cost
+  0.7 dB, since a voice's vibrato and consonants look percussive to its median filters. Off.
+- **Melody-guided harmonic masking** (Durrieu et al. 2010; Ikemiya et al. 2016, subharmonic
+  summation F0 then a harmonic mask): precise where the F0 is right, and the F0 of the loudest
+  harmonic source is what a lead vocal mixed on top is. Used, with two safeguards: the salience
+  is computed on the spectrum divided by its local average (whitening: the band's low,
+  strong partials do not outweigh the voice's many upper ones), and frames are only voiced where
+  the song is louder than its band alone (a lead vocal sits a few dB over the band; the band's
+  level is a running low percentile of the frame energies), so the intro and the gaps between
+  phrases stay in the band (all frames voiced: 3.1 dB; gated: 7.5 dB).
+- **NMF** (Virtanen 2007) needs a rank and a vocal/band labelling of its components, which
+  without training is a guess; not used.
+
+Long songs are processed in 30 s blocks with 2 s of context each side, cross-faded, so memory
+stays bounded (a 60-minute song holds its waveforms, the frame energies, and one block's spectra).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SR = 24000
+
+
+@dataclass
+class SeparatorConfig:
+    n_fft: int = 2048             # 85 ms at 24 kHz: 11.7 Hz bins, partials of a 70 Hz voice resolved
+    hop: int = 256
+    f0_min: float = 70.0
+    f0_max: float = 1000.0
+    cents_step: float = 10.0      # F0 candidate grid
+    harmonics: int = 12           # partials summed in the salience
+    harmonic_decay: float = 0.85  # weight of partial h: decay**(h-1)
+    max_jump_cents: float = 250.0 # per frame, inside a voiced stretch
+    jump_cost: float = 0.003      # per 10 cents of F0 change
+    voicing_switch_cost: float = 0.4
+    voicing_threshold: float = 0.5    # salience (of its block's 95th percentile) a vocal needs
+    comb_cents: float = 35.0      # width (standard deviation) of a partial, in cents of its frequency
+    comb_max_hz: float = 11000.0
+    refine_f0: bool = True        # a second pass with Praat's F0 of the first vocal estimate
+    hpss: bool = False            # the percussive share to the band (off: -0.7 dB on the test songs)
+    floor_window_s: float = 20.0  # the band's level: a low percentile of frame energies over this span
+    floor_percentile: float = 15.0
+    presence_db: float = 3.0      # a frame this much louder than the band alone is half sure to hold a vocal
+    presence_slope_db: float = 1.0
+    presence_gate: float = 0.5    # a stretch of vocal must be this sure somewhere ...
+    presence_low: float = 0.2     # ... and is extended while at least this sure (a note's soft ends)
+    presence_smooth_s: float = 0.25  # energies averaged (in dB) over this span: attacks of a beat are not a voice
+    whiten_power: float = 1.0     # 1: fully whitened; less keeps some of the louder source's advantage
+    whiten_bins: int = 80         # spectral whitening: divide by the moving mean over this many bins
+    block_s: float = 30.0
+    context_s: float = 2.0
+
+
+@dataclass
+class Stems:
+    """vocals and instrumental [N, C] (float32, at ``sr``), with vocals + instrumental = song;
+    ``f0`` [frames] the vocal's F0 (0 = no vocal) at ``hop`` samples a frame."""
+    vocals: np.ndarray
+    instrumental: np.ndarray
+    sr: int
+    f0: np.ndarray
+    hop: int
+
+
+def separate(song: np.ndarray, sr: int = SR, cfg: SeparatorConfig | None = None, progress=None) -> Stems:
+    """Split ``song`` [N] or [N, C] (float, at ``sr``) into lead vocal and instrumental: -> Stems."""
+    cfg = cfg or SeparatorConfig()
+    x = np.asarray(song, dtype=np.float32)
+    x = x[:, None] if x.ndim == 1 else x
+    n = x.shape[0]
+    block = max(cfg.hop, int(cfg.block_s * sr) // cfg.hop * cfg.hop)   # blocks start on frames of the whole song
+    ctx = int(cfg.context_s * sr)
+    vocals = np.zeros_like(x)
+    f0_parts = []
+    presence = vocal_presence(x.mean(axis=1), sr, cfg)     # the whole song: the band's level in context
+    starts = list(range(0, max(n, 1), block)) if n > block + ctx else [0]
+    if len(starts) > 1 and n - starts[-1] < block // 2:
+        starts.pop()                       # a short tail joins the block before it
+    fade = min(ctx, int(0.5 * sr))
+    for i, a in enumerate(starts):
+        b = starts[i + 1] if i + 1 < len(starts) else n
+        lo, hi = max(0, a - ctx), min(n, b + ctx)
+        if lo % cfg.hop:   # blocks start on a frame of the whole song
+            lo -= lo % cfg.hop
+        v, f0 = _separate_block(x[lo:hi], presence[lo // cfg.hop:], sr, cfg)
+        # keep [a - fade/2, b + fade/2) of this block with linear cross-fades at the joins
+        ka, kb = (a - fade // 2 if i > 0 else a), (b + fade // 2 if b < n else b)
+        w = np.ones(kb - ka, np.float32)
+        if i > 0:
+            w[:fade] = np.linspace(0, 1, fade, dtype=np.float32)
+        if b < n:
+            w[-fade:] = np.linspace(1, 0, fade, dtype=np.float32)
+        vocals[ka:kb] += v[ka - lo: kb - lo] * w[:, None]
+        first = (a - lo) // cfg.hop
+        f0_parts.append(f0[first: first + (b - a + cfg.hop - 1) // cfg.hop])
+        if progress is not None:
+            progress("separate", (i + 1) / len(starts))
+    f0 = np.concatenate(f0_parts) if f0_parts else np.zeros(0)
+    return Stems(vocals=vocals, instrumental=x - vocals, sr=sr, f0=f0, hop=cfg.hop)
+
+
+def stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """[N] -> [N // hop + 1, n_fft/2+1] complex64; frame t centred on sample t·hop (Hann, zero padded)."""
+    n_t = len(x) // hop + 1
+    pad = np.zeros(n_t * hop + n_fft, np.float32)
+    pad[n_fft // 2: n_fft // 2 + len(x)] = x
+    frames = np.lib.stride_tricks.sliding_window_view(pad, n_fft)[::hop][:n_t]
+    return np.fft.rfft(frames * _hann(n_fft), axis=1).astype(np.complex64)
+
+
+def istft(spec: np.ndarray, n_fft: int, hop: int, n: int) -> np.ndarray:
+    """Weighted overlap-add inverse of stft (n_fft a multiple of hop): [frames, bins] -> [n]."""
+    win = _hann(n_fft)
+    frames = np.fft.irfft(spec, n=n_fft, axis=1).astype(np.float32) * win
+    r = n_fft // hop
+    total = (len(spec) + r) * hop + n_fft
+    out = np.zeros(total, np.float32)
+    norm = np.zeros(total, np.float32)
+    for k in range(r):   # frames k, k + r, k + 2r ... sit end to end: add them as one strip
+        sel = frames[k::r]
+        a = k * hop
+        out[a: a + sel.size] += sel.ravel()
+        norm[a: a + sel.size] += np.tile(win * win, len(sel))
+    y = out[n_fft // 2: n_fft // 2 + n] / np.maximum(norm[n_fft // 2: n_fft // 2 + n], 1e-6)
+    return y.astype(np.float32)
+
+
+def _hann(n: int) -> np.ndarray:
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
+
+
+def _separate_block(x: np.ndarray, presence: np.ndarray, sr: int,
+                    cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
+    """x [n, C] and its frames' vocal presence [n // hop + 1] -> (vocals [n, C], f0 [frames])."""
+    n = x.shape[0]
+    spec = [stft(x[:, c], cfg.n_fft, cfg.hop) for c in range(x.shape[1])]
+    mono = np.mean(spec, axis=0) if len(spec) > 1 else spec[0]
+    mag = np.abs(mono)                                                           # [T, F]
+    mask, f0 = vocal_mask(mag, presence, sr, cfg)
+    if cfg.refine_f0:
+        mask, f0 = _refined(mono, mask, f0, presence, n, sr, cfg)
+    vocals = np.stack([istft(s * mask, cfg.n_fft, cfg.hop, n) for s in spec], axis=1)
+    return vocals, f0
+
+
+def _refined(mono: np.ndarray, mask: np.ndarray, f0: np.ndarray, presence: np.ndarray, n: int, sr: int,
+             cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Second pass: Praat's F0 of the first vocal estimate, where both passes hear a voice, makes the
+    comb again (where they disagree, Praat's is the right one on about 70 % of the test songs' frames;
+    instrumental SI-SDR +0.3 dB): -> (mask [T, F], f0 [T])."""
+    from . import frontend as fe
+
+    first = istft(mono * mask, cfg.n_fft, cfg.hop, n)
+    if sr != fe.SAMPLE_RATE:
+        first = fe_resample(first, sr, fe.SAMPLE_RATE)
+    praat = fe.f0_praat(first, official_shift=False)                   # hop fe.HOP at 24 kHz
+    idx = np.minimum(np.round(np.arange(len(f0)) * cfg.hop / sr * fe.SAMPLE_RATE / fe.HOP).astype(int),
+                     len(praat) - 1)
+    p = praat[idx]
+    f0 = np.where((p > 0) & (f0 > 0), p, f0)
+    freqs = np.arange(mask.shape[1]) * sr / cfg.n_fft
+    comb = harmonic_comb(f0, freqs, cfg)
+    mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12) * presence[: len(f0), None]
+    if cfg.hpss:
+        mask *= harmonic_share(np.abs(mono))
+    return mask.astype(np.float32), f0
+
+
+def fe_resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    import soxr
+
+    return soxr.resample(np.asarray(x, dtype=np.float32), sr_in, sr_out, quality="HQ").astype(np.float32)
+
+
+def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Magnitudes [T, F] and the vocal presence [T] (0..1) -> (soft vocal mask [T, F] in 0..1,
+    vocal F0 [T] Hz, 0 = none)."""
+    from scipy.ndimage import uniform_filter1d
+
+    freqs = np.arange(mag.shape[1]) * sr / cfg.n_fft
+    env = uniform_filter1d(mag, cfg.whiten_bins, axis=1) + 1e-3 * float(mag.max()) + 1e-12
+    white = mag / env ** cfg.whiten_power
+    f0 = track_f0(white, freqs, sr, cfg)
+    presence = presence[: len(f0)]
+    f0 = np.where(sung_frames(presence, cfg), f0, 0.0)
+    comb = harmonic_comb(f0, freqs, cfg)
+    mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12)
+    mask *= presence[:, None]
+    if cfg.hpss:
+        mask *= harmonic_share(mag)
+    return mask.astype(np.float32), f0
+
+
+def sung_frames(presence: np.ndarray, cfg: SeparatorConfig) -> np.ndarray:
+    """Frames with a vocal, by hysteresis: stretches where the presence stays at least
+    ``presence_low`` that reach ``presence_gate`` somewhere (a note's soft start and end belong to
+    it): [T] -> bool [T]."""
+    from scipy.ndimage import label
+
+    regions, count = label(presence >= min(cfg.presence_low, cfg.presence_gate))
+    if count == 0:
+        return np.zeros(len(presence), bool)
+    peak = np.zeros(count + 1)
+    np.maximum.at(peak, regions, presence)
+    keep = peak >= cfg.presence_gate
+    keep[0] = False
+    return keep[regions]
+
+
+def frame_energy_db(mono: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
+    """Energy (dB) of the 300-4000 Hz band in Hann windows of n_fft centred on every hop:
+    [N] -> [N // hop + 1]. The band-pass runs in chunks (its state carried over) and only one
+    energy per hop is kept, so a long song costs a few MB here."""
+    from scipy.signal import butter, sosfilt
+
+    hop, r = cfg.hop, max(1, cfg.n_fft // cfg.hop)
+    sos = butter(4, [300.0, min(4000.0, 0.45 * sr)], btype="band", fs=sr, output="sos")
+    zi = np.zeros((sos.shape[0], 2))
+    n = len(mono)
+    per_hop = np.zeros(n // hop + 1)
+    chunk = hop * 4096
+    for a in range(0, n, chunk):
+        y, zi = sosfilt(sos, np.asarray(mono[a:a + chunk], dtype=np.float64), zi=zi)
+        m = len(y)
+        y2 = np.zeros(-(-m // hop) * hop)
+        y2[:m] = y * y
+        per_hop[a // hop: a // hop + len(y2) // hop] = y2.reshape(-1, hop).sum(axis=1)
+    # frame t spans hops t - r/2 .. t + r/2 - 1, weighted by the squared Hann window at their centres
+    centres = (np.arange(r) + 0.5) / r
+    w = np.sin(np.pi * centres) ** 4
+    padded = np.concatenate([np.zeros(r // 2), per_hop, np.zeros(r)])
+    power = np.convolve(padded, w[::-1], mode="valid")[: len(per_hop)]
+    return 10.0 * np.log10(power + 1e-10)
+
+
+def vocal_presence(mono: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
+    """How surely a lead vocal sounds in each frame, 0..1: [N] -> [N // hop + 1].
+
+    A lead vocal is mixed on top of the band: frames where it sings are louder (300-4000 Hz)
+    than the band alone. The band's own level is a low percentile (``floor_percentile``) of the
+    frame energies over the surrounding ``floor_window_s`` (so verses and choruses each get
+    theirs); a frame is voiced by a logistic of its excess over that floor (``presence_db`` at
+    0.5, ``presence_slope_db`` wide)."""
+    from scipy.ndimage import percentile_filter, uniform_filter1d
+
+    e = uniform_filter1d(frame_energy_db(mono, sr, cfg), max(1, int(cfg.presence_smooth_s * sr / cfg.hop)))
+    step = 8                                   # the floor moves slowly: computed every 8th frame (85 ms)
+    coarse = e[::step]
+    win = max(3, int(cfg.floor_window_s * sr / cfg.hop / step) | 1)
+    if len(coarse) <= win:
+        floor = np.full_like(e, np.percentile(e, cfg.floor_percentile))
+    else:
+        floor = np.interp(np.arange(len(e)), np.arange(len(coarse)) * step,
+                          percentile_filter(coarse, cfg.floor_percentile, size=win, mode="reflect"))
+    return 1.0 / (1.0 + np.exp(-(e - floor - cfg.presence_db) / cfg.presence_slope_db))
+
+
+def salience(spec: np.ndarray, freqs: np.ndarray, cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Harmonic summation of the compressed (square-rooted) spectrum: [T, F] -> (salience [T, C], candidates [C] Hz)."""
+    from scipy.ndimage import maximum_filter1d
+
+    n_c = int(np.floor(1200 * np.log2(cfg.f0_max / cfg.f0_min) / cfg.cents_step)) + 1
+    cands = cfg.f0_min * 2.0 ** (np.arange(n_c) * cfg.cents_step / 1200)
+    y = maximum_filter1d(np.sqrt(spec), size=3, axis=1)
+    df = freqs[1]
+    sal = np.zeros((spec.shape[0], n_c), np.float32)
+    for h in range(1, cfg.harmonics + 1):
+        w = cfg.harmonic_decay ** (h - 1)
+        sal += w * _at(y, h * cands / df)
+    return sal, cands
+
+
+def _at(y: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """y [T, F] linearly interpolated at fractional bins ``pos`` [C] (0 beyond the top): -> [T, C]."""
+    out = np.zeros((y.shape[0], len(pos)), np.float32)
+    ok = pos < y.shape[1] - 1
+    i0 = np.floor(pos[ok]).astype(int)
+    frac = (pos[ok] - i0).astype(np.float32)
+    out[:, ok] = y[:, i0] * (1 - frac) + y[:, i0 + 1] * frac
+    return out
+
+
+def track_f0(spec: np.ndarray, freqs: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
+    """Predominant F0 of a (whitened) spectrum: salience + Viterbi with a voiceless state: [T, F] -> [T] Hz."""
+    sal, cands = salience(spec, freqs, cfg)
+    peak = sal.max(axis=1)
+    norm = float(np.percentile(peak, 95)) if peak.size else 0.0
+    if norm <= 0:
+        return np.zeros(spec.shape[0])
+    emit = (sal / norm).astype(np.float64)
+    path = _viterbi(emit, cfg.voicing_threshold, int(cfg.max_jump_cents / cfg.cents_step),
+                    cfg.jump_cost, cfg.voicing_switch_cost)
+    return np.where(path >= 0, cands[np.maximum(path, 0)], 0.0)
+
+
+def _viterbi(emit: np.ndarray, unvoiced: float, max_jump: int, jump_cost: float, switch: float) -> np.ndarray:
+    """Best path through [T, C] scores plus a voiceless state (score ``unvoiced``): -> [T] index, -1 = voiceless."""
+    from numba import njit
+
+    global _viterbi_nb
+    if _viterbi_nb is None:
+        _viterbi_nb = njit(cache=True)(_viterbi_py)
+    return _viterbi_nb(emit, unvoiced, max_jump, jump_cost, switch)
+
+
+_viterbi_nb = None
+
+
+def _viterbi_py(emit, unvoiced, max_jump, jump_cost, switch):
+    t_n, c_n = emit.shape
+    back = np.empty((t_n, c_n + 1), np.int32)
+    score = np.empty(c_n + 1)
+    new = np.empty(c_n + 1)
+    for c in range(c_n):
+        score[c] = emit[0, c] - switch
+    score[c_n] = unvoiced
+    for t in range(1, t_n):
+        best_v = -1e300
+        best_i = 0
+        for c in range(c_n):
+            if score[c] > best_v:
+                best_v = score[c]
+                best_i = c
+        for c in range(c_n):
+            b = score[c_n] - switch
+            bi = c_n
+            for d in range(-max_jump, max_jump + 1):
+                p = c + d
+                if 0 <= p < c_n:
+                    s = score[p] - jump_cost * abs(d)
+                    if s > b:
+                        b = s
+                        bi = p
+            new[c] = b + emit[t, c]
+            back[t, c] = bi
+        if score[c_n] >= best_v - switch:
+            new[c_n] = score[c_n] + unvoiced
+            back[t, c_n] = c_n
+        else:
+            new[c_n] = best_v - switch + unvoiced
+            back[t, c_n] = best_i
+        for c in range(c_n + 1):
+            score[c] = new[c]
+    path = np.empty(t_n, np.int64)
+    s = 0
+    for c in range(c_n + 1):
+        if score[c] > score[s]:
+            s = c
+    for t in range(t_n - 1, -1, -1):
+        path[t] = -1 if s == c_n else s
+        s = back[t, s]
+    return path
+
+
+def harmonic_comb(f0: np.ndarray, freqs: np.ndarray, cfg: SeparatorConfig) -> np.ndarray:
+    """Soft comb [T, F] in 0..1: Gaussians (comb_cents wide, at least 1.2 bins) on every partial
+    h·f0 below comb_max_hz of voiced frames; 0 in voiceless frames."""
+    f0 = np.asarray(f0, dtype=np.float64)
+    voiced = f0 > 0
+    out = np.zeros((len(f0), len(freqs)), np.float32)
+    if not voiced.any():
+        return out
+    fv = f0[voiced][:, None]
+    h = np.maximum(np.round(freqs[None, :] / fv), 1.0)
+    d = freqs[None, :] - h * fv
+    sigma = np.maximum(1.2 * freqs[1], h * fv * (2.0 ** (cfg.comb_cents / 1200) - 1))
+    g = np.exp(-0.5 * (d / sigma) ** 2)
+    g[:, freqs > cfg.comb_max_hz] = 0.0
+    g[:, freqs < 0.5 * fv[:, 0].min()] = 0.0
+    below = freqs[None, :] < 0.7 * fv
+    g[below] = 0.0
+    out[voiced] = g
+    return out
+
+
+def harmonic_share(mag: np.ndarray, size: int = 17) -> np.ndarray:
+    """HPSS soft share of the harmonic part (Fitzgerald's median filters): [T, F] -> [T, F] in 0..1."""
+    from scipy.ndimage import median_filter
+
+    harm = median_filter(mag, size=(size, 1))
+    perc = median_filter(mag, size=(1, size))
+    return harm ** 2 / (harm ** 2 + perc ** 2 + 1e-12)
