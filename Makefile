@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.alignsts-installed
 # Debian tools the tests and asset scripts use (CI runs as root on a fresh machine).
 APT_PACKAGES := espeak-ng festival sox chromium chromium-driver fluidsynth fluid-soundfont-gm
 APT_TOOLS    := espeak-ng text2wave sox chromium chromedriver fluidsynth
+APT_FILES    := /usr/share/sounds/sf2/FluidR3_GM.sf2   # fluid-soundfont-gm ships no tool: its sound font
 
 .PHONY: setup sysdeps demo test check bench clean
 
@@ -16,6 +17,7 @@ setup: sysdeps $(STAMP)
 # Installs the Debian packages only when one of their tools is missing; needs root (as CI is).
 sysdeps:
 	@missing=""; for t in $(APT_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	for f in $(APT_FILES); do [ -e $$f ] || missing="$$missing $$f"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages (missing:$$missing)"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
@@ -55,6 +57,9 @@ bench: setup
 	$(PY) benchmarks/ui_overhead.py
 	$(PY) scripts/make_test_songs.py
 	$(PY) benchmarks/cover.py --baseline --long-minutes 4
+	$(PY) benchmarks/naturalness.py
+	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/bombs.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

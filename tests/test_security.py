@@ -457,8 +457,8 @@ def test_lyrics_field_is_text_not_a_server_file(tmp_path):
     secret.write_text("zyzzyva quixotic\n")
     conv = ui.Converter(ui.UIConfig(max_seconds=60), ui.WorkDirs(tmp_path / "work", 3600))
     speech, _sing, _midi = api.demo_files()
-    _sung, _plot, analysis, _mix, _status = conv(str(speech), notes_text="C4 0.5\nD4 0.5\nE4 1",
-                                                 lyrics=f"@{secret}")
+    _sung, _plot, analysis, _mix, _status, *_stems = conv(str(speech), notes_text="C4 0.5\nD4 0.5\nE4 1",
+                                                           lyrics=f"@{secret}")
     text = Path(analysis).read_text()
     assert "zyzzyva" not in text and "quixotic" not in text      # the file's words were not read
     lyrics = [n["lyric"] for n in json.loads(text)["notes"] if n["lyric"]]

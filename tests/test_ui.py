@@ -277,7 +277,7 @@ def test_http_api_reads_no_server_file(server):
 
     speech, _sing, _midi = api.demo_files()
     client = Client(server.url, verbose=False, download_files=str(server.tmp.parent / "client17"))
-    _sung, _plot, analysis, _mix, _status = client.predict(
+    _sung, _plot, analysis, _mix, _status, *_stems = client.predict(
         speech=handle_file(str(speech)), notes_text="C4 0.5\nD4 0.5\nE4 1", lyrics="@/etc/passwd",
         api_name="/convert")
     text = Path(analysis).read_text()
@@ -294,7 +294,7 @@ def raw_convert_error(url: str, score_path: str) -> str | None:
     text (with the path replaced by PATH), or None when it converted."""
     import json
 
-    data = [None] * 17
+    data = [None] * 19   # the page's inputs (button.click in ui.build)
     data[2] = {"path": score_path, "meta": {"_type": "gradio.FileData"}}
     data[0] = {"path": score_path, "meta": {"_type": "gradio.FileData"}}
     req = urllib.request.Request(f"{url}gradio_api/call/convert", data=json.dumps({"data": data}).encode(),

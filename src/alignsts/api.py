@@ -360,9 +360,6 @@ def _auto_level(reference, backing: np.ndarray | None, sr: int) -> float:
     return level.TARGET_LUFS
 
 
-def _load_accompaniment(accompaniment: AudioInput) -> np.ndarray:
-
-
 def song_reference(song: AudioInput, separator: str = "classic", progress: Progress | None = None):
     """A song (path or (wav, sr)) -> (its separated vocal (wav [N], 24 kHz), engines.cover.SongStems)."""
     from .engines import cover
@@ -384,9 +381,9 @@ def _load_accompaniment(accompaniment: AudioInput, name: str = "accompaniment") 
         except (TypeError, ValueError):
             raise AudioInputError(f"{name}: not an array of samples") from None
         wav = wav[:, None] if wav.ndim == 1 else wav
-        if wav.ndim != 2 or wav.shape[1] > io.MAX_CHANNELS:
-            raise AudioInputError(f"{name}: expected samples [N] or [N, channels] (at most {io.MAX_CHANNELS}), "
-                                  f"got shape {list(wav.shape)}")
+        if wav.ndim != 2 or not 1 <= wav.shape[1] <= io.MAX_CHANNELS:
+            raise AudioInputError(f"{name}: expected [samples] or [samples, channels] with at most "
+                                  f"{io.MAX_CHANNELS} channels, got shape {list(wav.shape)}")
         io.check_audio(wav.mean(axis=1), sr, name)
         return np.stack([io.resample(wav[:, c], int(sr), fe.SAMPLE_RATE) for c in range(wav.shape[1])], axis=1)
     raise AudioInputError(f"{name}: expected a file path or a (waveform, sample_rate) pair, "

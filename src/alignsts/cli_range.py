@@ -18,7 +18,7 @@ def _range_arg(value: str) -> str:
 
 def add_convert_options(parser: argparse.ArgumentParser) -> None:
     """--range / --voice on the convert command (mutually exclusive)."""
-    from .melody import key
+    from .melody import voices as key   # constants only: building the parser loads no numpy
 
     g = parser.add_mutually_exclusive_group()
     g.add_argument("--range", type=_range_arg, metavar="LOW-HIGH",

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import MelodyError
+from .voices import VOICE_RANGES, note_name  # noqa: F401  (re-exported: key.VOICE_RANGES, key.note_name)
 
 # Where people sing relative to their own speaking median (semitones): the melody's median lies
 # in this window when they sing in their own key. The real pairs span -0.4 to +15.8.
@@ -498,19 +499,10 @@ def _who(cues: VoiceCues, score: float | None, octaves: int) -> str:
 
 # --- a user's own range -------------------------------------------------------------------
 
-# Voice types (their usual sung ranges, choral/classical convention): MIDI note numbers (low, high).
-VOICE_RANGES = {
-    "bass": (40.0, 64.0),       # E2-E4
-    "baritone": (45.0, 69.0),   # A2-A4
-    "tenor": (48.0, 72.0),      # C3-C5
-    "alto": (53.0, 77.0),       # F3-F5
-    "mezzo": (57.0, 81.0),      # A3-A5
-    "soprano": (60.0, 84.0),    # C4-C6
-}
+# voice types' usual ranges (VOICE_RANGES) and note names live in melody.voices (no numpy)
 RANGE_PERCENTILES = (5.0, 95.0)   # a measured range: these percentiles of the voiced F0 (robust to blips)
 MIN_RANGE_VOICED_S = 1.0          # voiced singing needed to measure a range
 MIN_RANGE_ST = 3.0                # narrower measured ranges are widened to this (around their middle)
-_NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
 @dataclass(frozen=True)
@@ -533,13 +525,7 @@ class SingRange:
         return f"your range {self.text}{extra}"
 
 
-def note_name(midi: float) -> str:
-    """MIDI number -> 'C#4' (nearest semitone)."""
-    m = int(round(midi))
-    return f"{_NOTE_NAMES[m % 12]}{m // 12 - 1}"
-
-
-def parse_range(value) -> SingRange | None:
+def parse_range(value, name: str = "range") -> SingRange | None:
     """A range setting: None; a voice type (VOICE_RANGES key); 'LOW-HIGH' note names ('A2-E4',
     also 'A2..E4', 'A2 to E4'); a SingRange. Anything else (or low not below high, or notes
     outside C1-C7) is an InvalidValueError naming the allowed forms."""
@@ -553,23 +539,23 @@ def parse_range(value) -> SingRange | None:
         return value
     allowed = f"LOW-HIGH note names (e.g. A2-E4) or a voice type ({', '.join(VOICE_RANGES)})"
     if not isinstance(value, str):
-        raise InvalidValueError(f"range must be {allowed}, got {describe(value)}")
+        raise InvalidValueError(f"{name} must be {allowed}, got {describe(value)}")
     text = value.strip()
     if text.lower() in VOICE_RANGES:
         lo, hi = VOICE_RANGES[text.lower()]
         return SingRange(lo, hi, "voice", text.lower())
     m = re.fullmatch(r"([A-Ga-g][#b♯♭]?\d)\s*(?:-|–|\.\.|\s+to\s+)\s*([A-Ga-g][#b♯♭]?\d)", text)
     if not m:
-        raise InvalidValueError(f"range must be {allowed}, got {value!r}")
+        raise InvalidValueError(f"{name} must be {allowed}, got {value!r}")
     lo, hi = note_number(m.group(1)), note_number(m.group(2))
     if not (MIN_PITCH <= lo < hi <= MAX_PITCH):
-        raise InvalidValueError(f"range {value!r}: the low note must lie below the high one, both within C1-C7")
+        raise InvalidValueError(f"{name} {value!r}: the low note must lie below the high one, both within C1-C7")
     return SingRange(lo, hi, "range")
 
 
 def range_setting(value, name: str = "sing_range") -> str | None:
     """A config's sing_range field (None, 'A2-E4' or a voice type), canonicalised: -> str | None."""
-    r = parse_range(value)
+    r = parse_range(value, name)
     if r is None:
         return None
     return r.label if r.source == "voice" else r.text
