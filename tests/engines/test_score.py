@@ -403,6 +403,29 @@ def test_voiced_cores_hold_only_voiced_sound():
     assert kept == _syll(5, 20, 40, 60)
 
 
+def test_voiced_but_fricated_frames_are_not_held_as_vowel():
+    """Issue 19: an aspirated onset the pitch tracker calls voiced (energy mostly above 4 kHz)
+    goes to the onset, not onto the note; a real vowel spectrum (energy low) stays."""
+    from alignsts.audio import frontend as fe
+
+    sr, hop = fe.SAMPLE_RATE, fe.HOP
+    t = np.arange(60 * hop) / sr
+    rng = np.random.default_rng(3)
+    vowel = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 12))      # harmonics under 1.8 kHz
+    hiss = np.convolve(rng.standard_normal(len(t)), [1, -1, 1, -1], "same")       # energy near 6-12 kHz
+    wav = np.concatenate([0.3 * hiss + 0.02 * vowel, vowel]).astype(np.float32)   # fricated, then vowel
+    mag = fe.stft_magnitude(wav)
+    f0 = np.full(len(mag), 150.0)                                                 # all "voiced"
+    like = score.vowel_like(f0, mag)
+    assert not like[5:55].any() and like[65:115].all()
+    s = _syll(0, 0, 120, 120)
+    (core,) = score.voiced_cores([s], f0, mag=mag)
+    assert 58 <= core.vowel_start <= 64 and core.vowel_end >= 115
+    (plain,) = score.voiced_cores([s], f0)                                      # without the spectrum: all kept
+    assert plain == s
+    assert not score.vowel_like(np.zeros(10), None).any()
+
+
 def test_release_tails_decay_into_rests():
     sounding = np.zeros(200, dtype=bool)
     sounding[20:80] = True

@@ -179,14 +179,41 @@ def retime(sylls: list[Syllable], notes: list[Note], groups: list[Group], m: int
     return source, part
 
 
-def voiced_cores(sylls: list[Syllable], f0: np.ndarray, least: int = 3) -> list[Syllable]:
-    """Each syllable with its vowel narrowed to the longest voiced run (``f0`` [T] > 0) inside
-    it, the unvoiced frames moved to its onset or coda, so only voiced sound is held on a note
-    (a vowel span from the text aligner can take in part of a fricative or a pause). Vowels
-    with fewer than ``least`` voiced frames are kept as they are."""
+FRICATION_SPLIT_HZ = 4000.0   # vowels keep most of their energy below this; sibilants and aspiration above
+
+
+def vowel_like(f0: np.ndarray, mag: np.ndarray | None, frication_db: float = 0.0) -> np.ndarray:
+    """Frames that can be held as a vowel: voiced (``f0`` [T] > 0) and, given the speech's STFT
+    magnitude ``mag`` [T', K], not fricated: energy above FRICATION_SPLIT_HZ at most
+    ``frication_db`` over the energy below it. A vowel's spectrum falls steeply above its
+    formants (20-30 dB under the low band up there); a voiced frame with more energy up high is
+    an aspirated or fricative onset (Mandarin q/x/j, English s/z/v) that a pitch tracker still
+    calls voiced, and held on a note it sounds as loud hiss. -> [T] bool."""
+    voiced = np.asarray(f0) > 0
+    if mag is None or len(mag) == 0:
+        return voiced
+    n = min(len(voiced), len(mag))
+    freqs = np.arange(mag.shape[1]) * fe.SAMPLE_RATE / fe.N_FFT
+    high = fe.power_sum(mag[:n], freqs >= FRICATION_SPLIT_HZ)
+    low = fe.power_sum(mag[:n], (freqs >= 60.0) & (freqs < FRICATION_SPLIT_HZ))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fricated = 10.0 * np.log10((high + 1e-12) / (low + 1e-12)) > frication_db
+    out = voiced.copy()
+    out[:n] &= ~fricated
+    return out
+
+
+def voiced_cores(sylls: list[Syllable], f0: np.ndarray, least: int = 3,
+                 mag: np.ndarray | None = None) -> list[Syllable]:
+    """Each syllable with its vowel narrowed to the longest vowel-like run (voiced, ``f0`` [T]
+    > 0, and not fricated in the STFT magnitude ``mag`` [T, K] when given: see vowel_like)
+    inside it, the other frames moved to its onset or coda, so only vowel sound is held on a
+    note (a vowel span from the text aligner can take in part of a fricative or a pause).
+    Vowels with fewer than ``least`` such frames are kept as they are."""
+    holdable = vowel_like(f0, mag)
     out = []
     for s in sylls:
-        voiced = np.asarray(f0[s.vowel_start:s.vowel_end]) > 0
+        voiced = holdable[s.vowel_start:s.vowel_end]
         found = runs(voiced)
         if not found:
             out.append(s)
@@ -316,7 +343,7 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     if melody.has_expression:
         m = max(m, len(melody.f0) + int(round(lead / DT)))
     legato = legato_notes(notes_t, cfg.phrase_gap_s)
-    sung_sylls = voiced_cores(sylls, feats.f0) if cfg.voiced_vowels else sylls
+    sung_sylls = voiced_cores(sylls, feats.f0, mag=mag) if cfg.voiced_vowels else sylls
     source, part = retime(sung_sylls, legato, groups, m, contour.ms_to_frames(cfg.max_consonant_ms),
                           cfg.min_vowel_share, cfg.anticipate_share, contour.ms_to_frames(cfg.vowel_edge_ms))
     sounding = part > 0
