@@ -71,6 +71,39 @@ def test_signal_during_a_native_call_kills_the_worker_and_removes_its_temp_file(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_signal_before_the_supervisor_listens_still_stops_both_processes(tmp_path):
+    """A stop signal that reaches the supervisor between the fork and its handlers (a loaded
+    machine) is held and forwarded, not its default action: no orphaned worker keeps running."""
+    script = textwrap.dedent("""
+        import signal, sys, time
+        from alignsts import runner
+        from alignsts.atomic import atomic_path
+
+        listen = runner._watch
+        def late(*args, **kwargs):       # the supervisor is slow to install its handlers
+            time.sleep(1.5)
+            return listen(*args, **kwargs)
+        runner._watch = late
+
+        def work():
+            with atomic_path(sys.argv[1]) as tmp:
+                tmp.write_bytes(b"partial")
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+                print("ready", flush=True)
+                time.sleep(120)
+            return 0
+
+        sys.exit(runner.supervise(work))
+    """)
+    proc = _start(["-c", script, "out.wav"], tmp_path)
+    _wait_for_line(proc.stdout, "ready")
+    proc.send_signal(signal.SIGTERM)          # within the supervisor's 1.5 s without handlers
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT[signal.SIGTERM], err
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.fixture(scope="module")
 def long_inputs(tmp_path_factory):
     """The demo speech and singing repeated 8 times (about 25 s each): long enough to interrupt."""

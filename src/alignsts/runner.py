@@ -112,7 +112,14 @@ def supervise(work: Callable[[], int]) -> int:
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    # a stop signal arriving before either process has its handlers stays pending (blocked)
+    # instead of killing the supervisor with its default action and orphaning the worker
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
     if pid == 0:   # worker
         os.close(read_fd)
         code = 1
@@ -120,6 +127,7 @@ def supervise(work: Callable[[], int]) -> int:
             _reporter = _Reporter(write_fd)
             tempfiles.listen(_reporter)
             install_stop_handlers()
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             code = work()
         except Interrupted as e:
             code = e.exit_code
@@ -136,10 +144,10 @@ def supervise(work: Callable[[], int]) -> int:
             finally:
                 os._exit(code)
     os.close(write_fd)
-    return _watch(pid, read_fd)
+    return _watch(pid, read_fd, mask)
 
 
-def _watch(pid: int, read_fd: int) -> int:
+def _watch(pid: int, read_fd: int, mask=None) -> int:
     received: list[int] = []
     deadline = [None]
 
@@ -153,6 +161,8 @@ def _watch(pid: int, read_fd: int) -> int:
             pass
 
     previous = {sig: signal.signal(sig, forward) for sig in STOP_SIGNALS}
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)   # what arrived meanwhile is forwarded now
     temps: set[str] = set()
     done: list[str] = []
     planned = [0]
