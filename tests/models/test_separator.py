@@ -217,3 +217,21 @@ def test_separate_song_through_the_cover_engine(tmp_path):
     assert st.sr == SR and st.f0.size == 0
     with pytest.raises(AlignSTSError):
         cover.separate_song(x, SR, str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("models: ['../../etc/x']\n", "not a demucs bag"),
+    ("models: ['*']\n", "not a demucs bag"),
+    ("models: []\n", "not a demucs bag"),
+    ("models: ['abc']\nweights: [['x', 1, 1, 1]]\n", "weights"),
+    ("models: ['abc']\nsegment: -3\n", "segment"),
+    ("a: &a [1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+     "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+     "f: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+     "models: ['abc']\n", "alias bomb"),
+], ids=["path", "glob", "empty", "weights", "segment", "alias-bomb"])
+def test_bad_bags_are_one_line(tmp_path, text, needle):
+    (tmp_path / "bag.yaml").write_text(text)
+    with pytest.raises(InvalidValueError, match=needle) as e:
+        learned.find_model(str(tmp_path / "bag.yaml"))
+    assert "\n" not in str(e.value)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,15 +105,24 @@ def _remote_index(pkg: Path) -> dict[str, str]:
 
 
 def _read_bag(path: Path, label: str) -> dict:
-    import yaml
+    """A demucs bag .yaml (``models: [signatures]``, optional ``weights``, ``segment``), read bounded."""
+    from .. import textfiles
 
-    try:
-        bag = yaml.safe_load(path.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise InvalidValueError(f"separator {label}: {path.name} is not a readable demucs bag ({e.__class__.__name__})") from None
+    where = f"separator {label}: {path}"
+    bag = textfiles.load_yaml(textfiles.read_text(path, "demucs bag", InvalidValueError, max_bytes=100_000),
+                              where, InvalidValueError, max_nodes=100_000)
     if not isinstance(bag, dict) or not isinstance(bag.get("models"), list) or not bag["models"] \
-            or not all(isinstance(s, str) for s in bag["models"]):
-        raise InvalidValueError(f"separator {label}: {path.name} is not a demucs bag (expected 'models: [signatures]')")
+            or not all(isinstance(s, str) and re.fullmatch(r"[A-Za-z0-9_]+", s) for s in bag["models"]):
+        raise InvalidValueError(f"{where}: not a demucs bag (expected 'models: [signatures]')")
+    weights, segment = bag.get("weights"), bag.get("segment")
+    number = (int, float)
+    if weights is not None and not (isinstance(weights, list) and all(
+            isinstance(w, list) and all(isinstance(v, number) and not isinstance(v, bool) and np.isfinite(v)
+                                        for v in w) for w in weights)):
+        raise InvalidValueError(f"{where}: weights must be a list of lists of numbers (one per model)")
+    if segment is not None and not (isinstance(segment, number) and not isinstance(segment, bool)
+                                    and 0 < segment < 3600):
+        raise InvalidValueError(f"{where}: segment must be a number of seconds")
     return bag
 
 
