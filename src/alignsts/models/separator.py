@@ -18,7 +18,7 @@ import importlib.util
 import os
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,6 @@ class DemucsFiles:
     models: list[Path]
     weights: list | None = None
     segment: float | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def demucs_dir() -> Path | None:
