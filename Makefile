@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
 	$(PY) -m pip install -q torch==2.13.0   # the CPU build; the neural tests need torch
-	$(PY) -m pip install -q -e ".[dev,neural,train,lyrics,batch,ui]"
+	$(PY) -m pip install -q -e ".[dev,neural,train,lyrics,batch,ui,separate]"
 	touch $(STAMP)
 
 demo: setup

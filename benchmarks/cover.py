@@ -3,6 +3,7 @@
 
     python scripts/make_test_songs.py                      # once: /tmp/alignsts-songs
     python benchmarks/cover.py [--songs /tmp/alignsts-songs] [--pairs-dir DIR] [--baseline] [--long-minutes 4]
+                               [--separator classic|demucs|PATH] [--stems-only]
 
 Per song (see scripts/make_test_songs.py: the pair's singing, or another-register voice of it,
 with reverb, +3 LU over a General-MIDI band in its key, 1.5 s intro, MP3), the pair's speech is
@@ -18,6 +19,9 @@ converted with ``alignsts.convert(speech, song=song.mp3)`` (default settings, cl
 ``--baseline`` adds librosa's REPET-SIM recipe (nearest-neighbour filter, its documented soft
 masks; librosa is a dev extra) and the song given as ``--reference`` (what a user tried before).
 ``--long-minutes M`` times one M-minute song (a song and its speech tiled) end to end.
+``--separator`` measures a learned separator (models on disk, as `--separator` of the CLI) instead of
+the classic one; ``--stems-only`` separates and scores the stems only (no conversion): SI-SDR and
+seconds of separation per minute of song.
 """
 from __future__ import annotations
 
@@ -80,7 +84,23 @@ def librosa_repet_sim(song: np.ndarray) -> np.ndarray:
     return librosa.istft(mask_i * S_full * phase, length=len(song))
 
 
-def run_song(folder: Path, pairs_dir: Path, baseline: bool) -> dict:
+def stems_only(folder: Path, separator: str) -> dict:
+    """Separation alone: SI-SDR of both stems (mono, 24 kHz) and seconds per minute of song."""
+    from alignsts.audio import io
+    from alignsts.engines import cover
+
+    song24 = io.load_channels(folder / "song.mp3", SR)
+    n = len(song24)
+    t0 = time.perf_counter()
+    st = cover.separate_song(song24, SR, separator)
+    wall = time.perf_counter() - t0
+    band, wet = mono24(folder / "band.wav")[:n], mono24(folder / "vocal_wet.wav")[:n]
+    return {"song": folder.name, "sisdr_inst": si_sdr(st.instrumental.mean(axis=1), band),
+            "sisdr_voc": si_sdr(st.vocals.mean(axis=1), wet), "sisdr_mix": si_sdr(song24.mean(axis=1), band),
+            "s_per_min": wall / (n / SR / 60)}
+
+
+def run_song(folder: Path, pairs_dir: Path, baseline: bool, separator: str = "classic") -> dict:
     from alignsts import api
     from alignsts.audio import frontend as fe
     from alignsts.audio import io
@@ -92,7 +112,7 @@ def run_song(folder: Path, pairs_dir: Path, baseline: bool) -> dict:
     mix = mono24(song)
     n = len(mix)
     t0 = time.perf_counter()
-    res = api.convert(pair / "speech.wav", song=song)
+    res = api.convert(pair / "speech.wav", song=song, separator=separator)
     wall = time.perf_counter() - t0
     out_f0 = fe.f0_praat(res.wav)
     dry = mono24(folder / "vocal_dry.wav")[:n]
@@ -117,12 +137,12 @@ def run_song(folder: Path, pairs_dir: Path, baseline: bool) -> dict:
     return rec
 
 
-def long_song(folder: Path, pairs_dir: Path, minutes: float) -> dict:
+def long_song(folder: Path, pairs_dir: Path, minutes: float, separator: str = "classic") -> dict:
     """One ``minutes``-long song (song and speech tiled) converted end to end; wall times."""
     import soundfile as sf
 
     from alignsts import api
-    from alignsts.audio import separate as sep
+    from alignsts.engines import cover
 
     meta = json.loads((folder / "meta.json").read_text())
     pair = pairs_dir / meta["pair"]
@@ -137,10 +157,10 @@ def long_song(folder: Path, pairs_dir: Path, minutes: float) -> dict:
 
         song24 = io.load_channels(song_path, SR)
         t0 = time.perf_counter()
-        sep.separate(song24, SR)
+        cover.separate_song(song24, SR, separator)
         t_sep = time.perf_counter() - t0
         t0 = time.perf_counter()
-        res = api.convert(speech_path, song=song_path)
+        res = api.convert(speech_path, song=song_path, separator=separator)
         t_all = time.perf_counter() - t0
     return {"minutes": minutes, "separate_s": t_sep, "convert_s": t_all,
             "len_err_ms": 1000 * (len(res.wav) - len(song24)) / SR}
@@ -153,6 +173,8 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", action="store_true")
     ap.add_argument("--long-minutes", type=float, default=0.0)
     ap.add_argument("--only", default="", help="comma-separated song names")
+    ap.add_argument("--separator", default="classic", help="classic, demucs, demucs:NAME or a model path")
+    ap.add_argument("--stems-only", action="store_true", help="separate and score the stems only")
     args = ap.parse_args(argv)
     songs = sorted(p for p in Path(args.songs).glob("*") if (p / "meta.json").exists())
     if args.only:
@@ -161,6 +183,16 @@ def main(argv=None) -> int:
         print(f"no songs in {args.songs}: run scripts/make_test_songs.py first")
         return 2
     pairs_dir = Path(args.pairs_dir)
+    if args.stems_only:
+        print(f"separator: {args.separator}\n\n| song | SI-SDR inst / vocal / mix (dB) | s per min of song |\n|---|---|---|")
+        rows = [stems_only(folder, args.separator) for folder in songs]
+        for r in rows:
+            print(f"| {r['song']} | {r['sisdr_inst']:.2f} / {r['sisdr_voc']:.2f} / {r['sisdr_mix']:.2f} | "
+                  f"{r['s_per_min']:.1f} |")
+        mean = {k: float(np.mean([r[k] for r in rows])) for k in ("sisdr_inst", "sisdr_voc", "sisdr_mix", "s_per_min")}
+        print(f"| **mean ({len(rows)})** | {mean['sisdr_inst']:.2f} / {mean['sisdr_voc']:.2f} / "
+              f"{mean['sisdr_mix']:.2f} | {mean['s_per_min']:.1f} |")
+        return 0
     rows = []
     head = ("| song | RCA vs song vocal | RPA vs own singing | octave right | transpose | SI-SDR inst / vocal / mix (dB) "
             "| length OUT / mix (ms) | mix peak (dBFS) | s per min of song |")
@@ -169,7 +201,7 @@ def main(argv=None) -> int:
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for folder in songs:
-        r = run_song(folder, pairs_dir, args.baseline)
+        r = run_song(folder, pairs_dir, args.baseline, args.separator)
         rows.append(r)
         line = (f"| {r['song']} | {r['rca']:.3f} | {r['rpa_real']:.3f} | {r['octave_real']:.3f} | {r['transpose']:+g} | "
                 f"{r['sisdr_inst']:.2f} / {r['sisdr_voc']:.2f} / {r['sisdr_mix']:.2f} | "
@@ -197,7 +229,7 @@ def main(argv=None) -> int:
           f"(min {np.min([r['sisdr_inst'] for r in allr]):.2f}), vocal {np.mean([r['sisdr_voc'] for r in allr]):.2f} dB, "
           f"mix {np.mean([r['sisdr_mix'] for r in allr]):.2f} dB")
     if args.long_minutes > 0:
-        lr = long_song(songs[0], pairs_dir, args.long_minutes)
+        lr = long_song(songs[0], pairs_dir, args.long_minutes, args.separator)
         print(f"\n{lr['minutes']:g}-minute song: separation {lr['separate_s']:.1f} s, whole conversion "
               f"{lr['convert_s']:.1f} s, OUT length error {lr['len_err_ms']:+.1f} ms")
     return 0

@@ -53,6 +53,14 @@ def song_files(tmp_path_factory):
 FAST = ReferenceConfig(speaker_embedding="none")
 
 
+@pytest.fixture(autouse=True)
+def no_model_caches(tmp_path_factory, monkeypatch):
+    """Empty torch hub and Hugging Face caches: a demucs model this machine may have cached does not count."""
+    d = tmp_path_factory.mktemp("caches")
+    monkeypatch.setenv("TORCH_HOME", str(d / "torch"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(d / "hf"))
+
+
 def test_api_song_output_is_as_long_as_the_song(song_files):
     speech, song, seconds = song_files
     before = song.read_bytes()

@@ -223,7 +223,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     ``range`` ('A2-E4', see `alignsts range`) or ``voice`` (bass, baritone, tenor, alto, mezzo,
     soprano): where you sing; 'auto' and 'fit' then put the melody inside it (analysis.key.user_range).
     ``song``: a whole song (path or (wav, sr)) instead of a reference: its lead vocal is
-    separated (``separator``: 'classic', no weights) and sung with your voice; the output is on
+    separated (``separator``: 'classic', no weights; or 'demucs', 'demucs:NAME' or a path to demucs
+    model files on disk, see models.separator) and sung with your voice; the output is on
     the song's timeline, as long as the song; Result.mix is your vocal over its instrumental and
     Result.stems the separated stems (see song_reference).
     """

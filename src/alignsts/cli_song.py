@@ -14,8 +14,9 @@ def add_options(melody_group, convert_parser) -> None:
     g = convert_parser.add_argument_group("song (--song)")
     g.add_argument("--stems", metavar="DIR", help="also write DIR/vocals.wav and DIR/instrumental.wav (the separated song)")
     g.add_argument("--separator", default="classic", metavar="classic|demucs|PATH",
-                   help="how the song is separated: classic (default, no weights), demucs or a model folder "
-                        "(installed, with its model files on disk; nothing is downloaded)")
+                   help="how the song is separated: classic (default, no weights); demucs (htdemucs) or "
+                        "demucs:NAME from the model caches, or PATH, a demucs model file, bag .yaml or folder "
+                        "(pip install demucs; the model files must be on disk: nothing is downloaded)")
 
 
 def mix_path(output) -> Path:

@@ -9,23 +9,22 @@ a whole if its peak would pass -1 dBFS (never clipping).
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ..audio import level
 from ..audio import separate as sep
-from ..errors import AlignSTSError, InvalidValueError
+from ..errors import InvalidValueError
 
-SEPARATORS = ("classic", "demucs")
+SEPARATORS = ("classic", "demucs")   # or demucs:NAME, or a path to demucs model files
 
 
 @dataclass
 class SongStems:
-    """The song's stems at ``sr``: ``vocals`` and ``instrumental`` [N, C] (they sum to the song),
+    """The song's stems at ``sr``: ``vocals`` and ``instrumental`` [N, C] (classic: they sum to the song;
+    demucs: its vocals stem and the sum of its other stems),
     ``f0`` the separator's vocal F0 [frames] (hop ``hop``; 0 = no vocal; empty for learned ones)."""
     vocals: np.ndarray
     instrumental: np.ndarray
@@ -35,30 +34,32 @@ class SongStems:
 
 
 def check_separator(value) -> str:
-    """'classic', 'demucs' or a folder of model files: checked before any work. A learned separator
-    must be installed with its files on disk: nothing is ever downloaded."""
+    """'classic', 'demucs', 'demucs:NAME' or a demucs model file/folder: checked before any work (the
+    learned ones installed, their files on disk: nothing is ever downloaded). No torch."""
     if not isinstance(value, (str, os.PathLike)) or not str(value):
         raise InvalidValueError(f"separator: expected 'classic', 'demucs' or a model folder, got {value!r}")
     value = str(value)
     if value == "classic":
         return value
-    have_demucs = importlib.util.find_spec("demucs") is not None
-    have_uvr = importlib.util.find_spec("audio_separator") is not None
-    if value != "demucs" and not Path(value).exists():
-        raise InvalidValueError(f"separator {value}: no such model file or folder (use classic, demucs or a path)")
-    if not (have_demucs or have_uvr):
-        raise AlignSTSError(f"separator {value}: needs a learned separator installed with its model files on disk "
-                            f"(pip install demucs, or pip install audio-separator; models are never downloaded "
-                            f"here); use --separator classic (the default, no weights)")
-    raise AlignSTSError(f"separator {value}: learned separators are not wired in this version; use --separator "
-                        f"classic (the default, no weights)")
+    from ..models import separator as learned
+
+    learned.check(value)
+    return value
 
 
-def separate_song(song: np.ndarray, sr: int, separator: str = "classic", progress=None) -> SongStems:
-    """``song`` [N, C] float32 -> SongStems (classic: audio.separate, training-free)."""
-    check_separator(separator)
-    st = sep.separate(song, sr, progress=progress)
-    return SongStems(vocals=st.vocals, instrumental=st.instrumental, sr=st.sr, f0=st.f0, hop=st.hop)
+def separate_song(song: np.ndarray, sr: int, separator: str = "classic", progress=None,
+                  learned_cfg=None) -> SongStems:
+    """``song`` [N, C] float32 -> SongStems (classic: audio.separate, training-free; otherwise a demucs
+    model from disk, models.separator, configured by ``learned_cfg`` (a DemucsConfig))."""
+    separator = check_separator(separator)
+    if separator == "classic":
+        st = sep.separate(song, sr, progress=progress)
+        return SongStems(vocals=st.vocals, instrumental=st.instrumental, sr=st.sr, f0=st.f0, hop=st.hop)
+    from ..models import separator as learned
+
+    model = learned.load_model(learned.find_model(separator))
+    vocals, inst = learned.separate(song, sr, model, learned_cfg, progress=progress)
+    return SongStems(vocals=vocals, instrumental=inst, sr=sr, f0=np.zeros(0), hop=sep.SeparatorConfig().hop)
 
 
 def fit_length(wav: np.ndarray, n: int) -> np.ndarray:
