@@ -108,6 +108,34 @@ def _frame_array(frame) -> np.ndarray:
     return arr.astype(np.float32, copy=False)
 
 
+def header(p: Path, who: str, max_duration: float | None = None):
+    """The soundfile header of an audio file, checked (exists, a file, not empty, readable, sample
+    rate, at most ``max_duration`` s): AudioInputError in one line otherwise. None when libsndfile
+    does not read the file (M4A, Opus/WebM, MP4 ...: read_av reads those with PyAV)."""
+    import soundfile as sf
+
+    from ..validate import MAX_INPUT_S, input_sample_rate
+
+    if not p.exists():
+        raise AudioInputError(f"{who}: no such file")
+    if p.is_dir():
+        raise AudioInputError(f"{who}: is a directory, not an audio file")
+    if not p.is_file():
+        raise AudioInputError(f"{who}: is not a regular file (a device, pipe or socket)")
+    if p.stat().st_size == 0:
+        raise AudioInputError(f"{who}: file is empty")
+    limit = MAX_INPUT_S if max_duration is None else max_duration
+    try:
+        info = sf.info(str(p))
+    except Exception:
+        return None
+    input_sample_rate(info.samplerate, f"{who}: sample rate")
+    if info.frames > 0 and info.frames / info.samplerate > limit:
+        raise AudioInputError(f"{who}: {info.frames / info.samplerate / 60:.1f} minutes long; at most "
+                              f"{limit / 60:g} minutes can be converted (cut it into parts)")
+    return info
+
+
 def read_channels(path: str | os.PathLike, who: str | None = None,
                   max_duration: float | None = None) -> tuple[np.ndarray, int]:
     """Any audio file (libsndfile formats, else PyAV/FFmpeg ones) -> (float32 [N, C], sample rate).
@@ -118,11 +146,10 @@ def read_channels(path: str | os.PathLike, who: str | None = None,
     import soundfile as sf
 
     from ..validate import MAX_INPUT_S, input_sample_rate
-    from .io import _header   # the checks every audio input gets
 
     p = Path(path)
     who = who or str(p)
-    info = _header(p, who, max_duration)
+    info = header(p, who, max_duration)
     if info is None:   # not a libsndfile format
         data, sr = read_av(p, who, MAX_INPUT_S if max_duration is None else max_duration)
         input_sample_rate(sr, f"{who}: sample rate")

@@ -51,31 +51,10 @@ def read_audio(path: str | os.PathLike, name: str | None = None,
 
 
 def _header(p: Path, who: str, max_duration: float | None = None):
-    """The soundfile header of an audio file, checked (exists, a file, not empty, readable, sample
-    rate, at most ``max_duration`` s): AudioInputError in one line otherwise. None when libsndfile
-    does not read the file (M4A, Opus/WebM, MP4 ...: audio.decode reads those with PyAV)."""
-    import soundfile as sf
+    """The checked soundfile header of an audio file, or None for PyAV's formats (decode.header)."""
+    from .decode import header
 
-    from ..validate import MAX_INPUT_S, input_sample_rate
-
-    if not p.exists():
-        raise AudioInputError(f"{who}: no such file")
-    if p.is_dir():
-        raise AudioInputError(f"{who}: is a directory, not an audio file")
-    if not p.is_file():
-        raise AudioInputError(f"{who}: is not a regular file (a device, pipe or socket)")
-    if p.stat().st_size == 0:
-        raise AudioInputError(f"{who}: file is empty")
-    limit = MAX_INPUT_S if max_duration is None else max_duration
-    try:
-        info = sf.info(str(p))
-    except Exception:
-        return None
-    input_sample_rate(info.samplerate, f"{who}: sample rate")
-    if info.frames > 0 and info.frames / info.samplerate > limit:
-        raise AudioInputError(f"{who}: {info.frames / info.samplerate / 60:.1f} minutes long; at most "
-                              f"{limit / 60:g} minutes can be converted (cut it into parts)")
-    return info
+    return header(p, who, max_duration)
 
 
 STREAM_SAMPLES = 1 << 24    # files of more samples (frames x channels; 2.9 min of 48 kHz stereo) load in blocks
