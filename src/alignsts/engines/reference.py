@@ -275,8 +275,9 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     window, _ = cfg.pieces.analysis_frames()
     speech_frames = world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window)
     report("key", 0.0)
-    cues = key.voice_cues(speech, speech_frames, ref_f0, melody_voice=reference, embedding=cfg.speaker_embedding)
-    decision = key.decide(cfg.transpose, speech_f0, ref_f0, cues, cfg.sing_range)
+    # cheap cues first: the embedding only when it could change the key or the balance's who-sings
+    decision = key.choose(cfg.transpose, speech, speech_frames, ref_f0, reference, cfg.speaker_embedding,
+                          cfg.sing_range, identity=cfg.balance_strength is None)
     strength, colour = balance_for(cfg.balance_strength, decision)
     formant = world.check_formant(cfg.formant)
 
