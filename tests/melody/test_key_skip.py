@@ -73,10 +73,9 @@ def test_a_skip_never_changes_the_outcome_for_any_embedding_value(identity):
                 (setting, sing_range, cues, c)
     if not identity:
         assert skipped >= 80    # the rule does skip: most clear cases need no embedding (149 of 160)
-    else:
-        # with the present weights the embedding alone can always flip same_speaker (weight 1 of
-        # 1.7 against a 0.5 threshold), so a caller that reads it never skips
-        assert skipped == 0
+    # (with identity, the present weights let the embedding alone flip same_speaker for any signal
+    # cues -- weight 1 of 1.7 against a 0.5 threshold -- so nothing is skipped; only soundness is
+    # asserted, so that a change of the weights keeps this test meaningful)
 
 
 def test_the_skip_rule_finds_cases_the_embedding_can_change():
