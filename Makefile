@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
 	$(PY) -m pip install -q torch==2.13.0   # the CPU build; the neural tests need torch
 	$(PY) -m pip install -q -e ".[dev,neural,train,lyrics,batch,ui,separate]"
+	$(PY) scripts/warm_caches.py   # numba loops compiled once here, not in the first conversion
 	touch $(STAMP)
 
 demo: setup

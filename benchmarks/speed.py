@@ -3,7 +3,7 @@
 memory, import cost of the light commands, and in-process real-time factors.
 
     python benchmarks/speed.py [--pair en-nhss-2] [--runs 3] [--long-minutes 30] [--skip-long]
-                               [--skip-in-process] [--src OTHER_CHECKOUT/src]
+                               [--skip-in-process] [--src OTHER_CHECKOUT/src] [--song SONG | --no-song]
 
 Whole-process rows (each a fresh ``python -m alignsts ...`` process, median of --runs):
   world      bare WORLD analysis + resynthesis of the pair's sing.wav in its own process, in this
@@ -12,6 +12,12 @@ Whole-process rows (each a fresh ``python -m alignsts ...`` process, median of -
   reference  ``alignsts convert speech.wav --reference sing.wav -o out.wav``
   lyrics     ``alignsts convert speech.wav --notes tune.txt --lyrics "..." -o out.wav`` (score
              engine; tune.txt: the notes transcribed from sing.wav, written once before timing)
+  song       ``alignsts convert speech.wav --song song.mp3 -o out.wav`` (separation + reference
+             engine + mix; --song, default: the pair's own test song of scripts/make_test_songs.py
+             in /tmp/alignsts-songs, made there first when missing); divided by a bare WORLD
+             resynthesis of the song file itself (the "bare WORLD resynthesis (song)" row)
+  melody     ``alignsts convert speech.wav --melody-from sing.wav -o out.wav`` (score engine on the
+             melody of a recording: its key decision weighs a voice, so the embedding may be skipped)
   version    ``alignsts --version`` (absolute target < 0.3 s)
 CPU s (user + system of the process and its children) moves less with other load than wall time.
 Peak memory is the largest resident set of the process and the children it waited for
@@ -80,6 +86,23 @@ def median_run(cmd: list[str], runs: int, expect: int = 0) -> dict:
     got = [timed(cmd, expect) for _ in range(runs)]
     return {"wall": statistics.median(g[0] for g in got), "rss": max(g[1] for g in got),
             "ok": all(g[2] == expect for g in got), "cpu": statistics.median(g[3] for g in got)}
+
+
+SONGS = Path(tempfile.gettempdir()) / "alignsts-songs"
+
+
+def test_song(args) -> Path | None:
+    """The song file for the --song row: --song, else the pair's own test song, made (untimed, by
+    scripts/make_test_songs.py, which needs fluidsynth and sox) when it is not there yet."""
+    if args.no_song:
+        return None
+    if args.song:
+        return args.song
+    song = SONGS / f"{args.pair}-own" / "song.mp3"
+    if not song.exists():
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_test_songs.py"), "--pairs-dir",
+                        str(args.pairs_dir), "--out", str(SONGS), "--pairs", args.pair], check=False, env=env())
+    return song if song.exists() else None
 
 
 def write_notes(sing: Path, path: Path) -> None:
@@ -164,6 +187,8 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-long", action="store_true", help="no in-process run at --long-minutes")
     ap.add_argument("--skip-in-process", action="store_true")
     ap.add_argument("--src", type=Path, default=ROOT / "src", help="the alignsts source folder to measure")
+    ap.add_argument("--song", type=Path, help="the song for the --song row (default: the pair's own test song)")
+    ap.add_argument("--no-song", action="store_true", help="no --song row")
     ap.add_argument("--child", choices=("reference", "score"), help=argparse.SUPPRESS)
     ap.add_argument("--child-minutes", type=float, default=0.0, help=argparse.SUPPRESS)
     ap.add_argument("--notes-file", type=Path, help=argparse.SUPPRESS)
@@ -192,6 +217,15 @@ def main(argv=None) -> int:
                                     "-o", str(tmp / "r.wav")],
             "convert --notes --lyrics": [py, "-m", "alignsts", "convert", str(speech), "--notes", str(notes),
                                          "--lyrics", lyrics, "-o", str(tmp / "s.wav")],
+            "convert --melody-from sing.wav": [py, "-m", "alignsts", "convert", str(speech), "--melody-from",
+                                               str(sing), "-o", str(tmp / "m.wav")],
+        }
+        song = test_song(args)
+        if song is not None:
+            rows["bare WORLD resynthesis (song)"] = [py, str(tmp / "world.py"), str(song), str(tmp / "ws.wav")]
+            rows["convert --song"] = [py, "-m", "alignsts", "convert", str(speech), "--song", str(song),
+                                      "-o", str(tmp / "song.wav")]
+        rows |= {
             "--version": [py, "-m", "alignsts", "--version"],
             "--help": [py, "-m", "alignsts", "--help"],
             "bad input (missing file)": [py, "-m", "alignsts", "convert", str(tmp / "missing.wav"), "--reference",
@@ -202,16 +236,18 @@ def main(argv=None) -> int:
             timed(cmd, expect[name])
         load = os.getloadavg()[0]
         res = {name: median_run(cmd, args.runs, expect[name]) for name, cmd in rows.items()}
-        base = res["bare WORLD resynthesis"]["wall"]
-        base_cpu = res["bare WORLD resynthesis"]["cpu"]
-        print(f"pair {args.pair}, {args.runs} runs each (median), 1-min load average {load:.2f} "
-              f"on {os.cpu_count()} cores\n")
+        load_after = os.getloadavg()[0]
+        print(f"pair {args.pair}, {args.runs} runs each (median), 1-min load average {load:.2f} before the "
+              f"timed runs and {load_after:.2f} after, on {os.cpu_count()} cores"
+              + (f"; song {song}" if song is not None else "") + "\n")
         print("| whole process | wall s | / bare WORLD | CPU s | CPU / bare WORLD | peak RSS MiB |")
         print("|---|---|---|---|---|---|")
         for name, r in res.items():
+            # the song rows against WORLD on the song file, the others against WORLD on sing.wav
+            ref = res["bare WORLD resynthesis (song)" if "song" in name else "bare WORLD resynthesis"]
             bad = "" if r["ok"] else " (FAILED)"
-            print(f"| {name}{bad} | {r['wall']:.2f} | {r['wall'] / base:.2f}x | {r['cpu']:.2f} | "
-                  f"{r['cpu'] / base_cpu:.2f}x | {r['rss']:.0f} |")
+            print(f"| {name}{bad} | {r['wall']:.2f} | {r['wall'] / ref['wall']:.2f}x | {r['cpu']:.2f} | "
+                  f"{r['cpu'] / ref['cpu']:.2f}x | {r['rss']:.0f} |")
         if not args.skip_in_process:
             print("\n| in process (after a warm-up) | output s | wall s | RTF | peak RSS MiB |")
             print("|---|---|---|---|---|")

@@ -550,7 +550,8 @@ def analysis_dict(result: Result) -> dict:
     starting on the note, None for rests, melisma continuations and notes without words),
     "speech": [start, end] (s) of the input speech sung on that note, or None}], "transpose"
     (semitones), "lead_in" (s), "key": {"mode" (auto, fit, manual), "reason", "same_speaker_score"
-    (None for a melody without a voice), "user_range" (the range given, e.g. 'A2-E4', or None)}}. Rests between notes are entries of their own."""
+    (None for a melody without a voice), "user_range" (the range given, e.g. 'A2-E4', or None), "cues" (which
+    cues ran and their values: melody.key.VoiceCues.report)}}. Rests between notes are entries of their own."""
     an = getattr(result, "analysis", None)
     if not isinstance(an, score_engine.ScoreAnalysis):
         raise InvalidValueError("the analysis (what was sung on which note) is written for the score engine only")
@@ -566,7 +567,7 @@ def analysis_dict(result: Result) -> dict:
         t = max(t, x.offset)
     key = None if an.key is None else {"mode": an.key.mode, "reason": an.key.reason,
                                        "same_speaker_score": an.key.same_speaker_score,
-                                       "user_range": an.key.user_range}
+                                       "user_range": an.key.user_range, "cues": an.key.cues.report()}
     return {"notes": rows, "transpose": float(an.transpose), "lead_in": float(an.lead_in), "key": key}
 
 

@@ -57,6 +57,11 @@ def test_spectral_stats_and_mel_energy_equal_the_whole():
     np.testing.assert_allclose(energy, fe.frame_energy_db(mag), atol=1e-4)
     np.testing.assert_allclose(ceps, fe.cepstra(mag), atol=1e-4)
     np.testing.assert_allclose(chunks.mel_energy(x, block=77), fe.mel_energy(fe.log_mel(x)), rtol=1e-5)
+    # one STFT pass for both (the reference engine's alignment statistics and loudness)
+    e2, c2, mel = chunks.spectral_stats_and_mel_energy(x, block=100)
+    np.testing.assert_array_equal(e2, energy)
+    np.testing.assert_array_equal(c2, ceps)
+    np.testing.assert_array_equal(mel, chunks.mel_energy(x, block=100))
 
 
 def test_apply_frame_gain_in_place_matches_interpolation():

@@ -254,6 +254,29 @@ def test_spectral_balance_chunking_is_invisible(monkeypatch):
     np.testing.assert_allclose(chunked, whole, rtol=1e-9)
 
 
+@pytest.mark.parametrize("chunk", [4096, 9])
+def test_spectral_balance_analyses_the_reference_once_per_window(monkeypatch, chunk):
+    """No second analysis: the global mean and the per-block pass read the reference envelope's
+    windows through one kept block, so a short input (one block) asks for its envelope once and a
+    long one asks for block 0 once; the result equals that of an envelope read afresh each time."""
+    rng = np.random.default_rng(3)
+    n, k = 70, 65
+    sp = np.exp(rng.standard_normal((n, k)))
+    ref = np.exp(rng.standard_normal((n, k)))
+    active = rng.random(n) > 0.3
+    monkeypatch.setattr(eng, "BALANCE_CHUNK", chunk)
+    calls = []
+
+    def envelope(a, b):
+        calls.append((a, b))
+        return ref[a:b].copy()
+    out = sp.copy()
+    eng.apply_spectral_balance(out, envelope, active, 4, 20, 1.0, 5)
+    blocks = -(-n // chunk)
+    assert len(calls) == 2 * blocks - 1 and len(set(calls)) == blocks, calls
+    np.testing.assert_allclose(out, _balanced(sp, ref, active, smooth=5, frame_order=4, global_order=20), rtol=1e-12)
+
+
 def test_spectral_balance_of_another_voice_ignores_its_colour():
     rng = np.random.default_rng(3)
     n, k = 60, 257
@@ -311,6 +334,25 @@ def test_analysis_says_what_key_and_balance_were_chosen(demo_conversion):
     assert a.key is not None and a.key.transpose == a.transpose and a.key.mode == "auto"
     assert a.key.same_speaker_score is not None and a.key.reason
     assert a.balance[1] in ("same", "other") and a.balance[0] > 0
+
+
+@pytest.mark.parametrize("balance", [None, 0.5])
+def test_the_embedding_runs_exactly_when_it_could_change_the_key_or_the_balance(demo_conversion, monkeypatch,
+                                                                                 balance):
+    """Cheap cues first: the reference engine computes the embedding iff key.embedding_can_change
+    says some value of it could change the transposition or, with the balance decided by who sings
+    (balance_strength None), same_speaker."""
+    from alignsts.melody import key
+
+    _, speech, sing = demo_conversion
+    calls = []
+    monkeypatch.setattr(key, "embedding_available", lambda: True)
+    monkeypatch.setattr(key, "embedding_cosine", lambda a, b: calls.append(1) or 0.9)
+    _, a = eng.convert(speech, sing, eng.ReferenceConfig(balance_strength=balance))
+    c = a.key.cues
+    signal = key.VoiceCues(c.register_st, c.formant_ratio, c.envelope_match)
+    matters = key.embedding_can_change("auto", a.speech_f0, a.reference_f0, signal, identity=balance is None)
+    assert (c.embedding, len(calls)) == (("ran", 1) if matters else ("skipped", 0))
 
 
 def test_fit_and_formant_through_the_api(demo_paths, centroid):

@@ -254,7 +254,7 @@ def test_melody_from_a_recording_drives_the_engine(demo_speech):
     assert sel.any() and np.allclose(an2.target_f0[sel], x.hz)
 
 
-def test_key_decision_uses_the_recordings_voice_and_not_a_scores(demo_speech):
+def test_key_decision_uses_the_recordings_voice_and_not_a_scores(demo_speech, monkeypatch):
     from alignsts import api
     from alignsts.audio import io
 
@@ -264,6 +264,16 @@ def test_key_decision_uses_the_recordings_voice_and_not_a_scores(demo_speech):
     _, an = score.convert(demo_speech, melody, score.ScoreConfig(speaker_embedding="none"))
     assert an.key.cues.formant_ratio is not None and an.key.same_speaker_score is not None
     assert an.key.transpose == an.transpose == 0          # the demo's speaker sings it in this register
+    assert an.key.cues.embedding == "off"
+    # cheap cues first: with an embedding at hand ('auto'), this clear case never computes it
+    from alignsts.melody import key
+
+    def no_embedding(a, b):
+        raise AssertionError("the embedding was computed although it could not change the key")
+    monkeypatch.setattr(key, "embedding_available", lambda: True)
+    monkeypatch.setattr(key, "embedding_cosine", no_embedding)
+    _, an3 = score.convert(demo_speech, melody, score.ScoreConfig(speaker_embedding="auto"))
+    assert an3.key.cues.embedding == "skipped" and an3.transpose == 0
     midi_like = sources.from_notes(twinkle_notes()[:4])
     _, an2 = score.convert(demo_speech, midi_like, _config(False))
     assert an2.key.same_speaker is None and "without a voice" in an2.key.reason

@@ -83,15 +83,27 @@ def framewise(wav: np.ndarray, fn: Callable[[np.ndarray, int], np.ndarray], n: i
 
 def spectral_stats(wav: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
     """Frame energy in dB [T] and mel-cepstra c0..c13 [T, 14] (float32) of [N] audio, block by block."""
+    return _stats(wav, block, False)[:2]
+
+
+def spectral_stats_and_mel_energy(wav: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """spectral_stats and mel_energy of [N] audio from one STFT pass: -> [T], [T, 14], [T] float32."""
+    return _stats(wav, block, True)
+
+
+def _stats(wav: np.ndarray, block: int, with_mel: bool):
     n = fe.n_frames(len(wav))
     energy = np.empty(n, dtype=np.float32)
     ceps = np.empty((n, fe.ALIGN_N_CEPS + 1), dtype=np.float32)
+    mel = np.empty(n, dtype=np.float32) if with_mel else None
     for a in range(0, n, block):
         b = min(a + block, n)
         mag = fe.stft_magnitude_frames(wav, a, b)
         energy[a:b] = fe.frame_energy_db(mag)
         ceps[a:b] = fe.cepstra(mag)
-    return energy, ceps
+        if with_mel:
+            mel[a:b] = fe.mel_energy(fe.log_mel_from_magnitude(mag))
+    return energy, ceps, mel
 
 
 def mel_energy(wav: np.ndarray, n: int | None = None, block: int = 8192) -> np.ndarray:

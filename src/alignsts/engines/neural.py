@@ -107,9 +107,9 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
     # at the F0 the monotone step already tracked
     speech_frames = world.FrameAnalyzer(clean, speech_f0) if melody_voice is not None \
         else world.WorldFeatures(speech_f0, None, None)
-    cues = key.voice_cues(clean, speech_frames, melody_f0, melody_voice=melody_voice,
-                          embedding="none" if cfg.speaker == "none" else "auto")
-    decision = key.decide(cfg.transpose, speech_f0, melody_f0, cues, cfg.sing_range)
+    # cheap cues first: the embedding only when it could change the transposition (all this engine uses)
+    decision = key.choose(cfg.transpose, clean, speech_frames, melody_f0, melody_voice,
+                          "none" if cfg.speaker == "none" else "auto", cfg.sing_range, identity=False)
     semitones = decision.transpose
     target = contour.transpose(melody_f0, semitones)
 

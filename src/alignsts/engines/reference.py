@@ -155,12 +155,17 @@ def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, fra
 
     n, k = sp.shape
     blocks = [(a, min(a + BALANCE_CHUNK, n)) for a in range(0, n, BALANCE_CHUNK)]
+    margin = max(smooth, 1)
+    ref_envelope = _last_call_kept(ref_envelope)
     mean = global_ceps
     if mean is None and (global_order > frame_order or not keep_colour) and active[:n].any():
         total = np.zeros(k)
-        for a, b in blocks:
+        # last block first, each read with the margins the pass below reads it with: block 0's
+        # envelope (for a short input: the only one) is then analysed once, not twice
+        for a, b in reversed(blocks):
             if active[a:b].any():
-                ceps = _log_diff_ceps(sp[a:b][active[a:b]], ref_envelope(a, b)[active[a:b]])
+                lo, hi = max(0, a - margin), min(n, b + margin)
+                ceps = _log_diff_ceps(sp[a:b][active[a:b]], ref_envelope(lo, hi)[a - lo: b - lo][active[a:b]])
                 total += ceps.sum(axis=0)
         mean = total / active[:n].sum()
     glob = np.zeros(k)
@@ -169,7 +174,6 @@ def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, fra
     elif mean is not None:
         glob[: frame_order + 1] = -mean[: frame_order + 1]
     glob_gain = idct(glob, type=2, norm="ortho")
-    margin = max(smooth, 1)
     tail = sp[:0].copy()   # the unmodified last rows of the previous block
     for a, b in blocks:
         lo, hi = max(0, a - margin), min(n, b + margin)
@@ -178,6 +182,19 @@ def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, fra
         gain = contour.smooth_frames(idct(ceps, type=2, norm="ortho", axis=1), smooth)[a - lo: b - lo]
         tail = sp[max(a, b - margin):b].copy()
         sp[a:b] *= np.exp(strength * (gain + glob_gain[None, :]))
+
+
+def _last_call_kept(fn):
+    """``fn(a, b)`` that returns its last result again when asked for the same (a, b) (one
+    block of envelope kept: memory stays that of one block)."""
+    last = {}
+
+    def call(a: int, b: int):
+        if (a, b) not in last:
+            last.clear()
+            last[(a, b)] = fn(a, b)
+        return last[(a, b)]
+    return call
 
 
 def loudness_gain(out_logmel: np.ndarray, ref_logmel: np.ndarray, max_db: float) -> np.ndarray:
@@ -260,7 +277,8 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     speech_f0 = chunks.framewise(speech, world.f0_dio, cfg=cfg.pieces, tick=lambda f: report("analysis", f))
 
     report("alignment", 0.0)
-    r_energy, r_ceps = chunks.spectral_stats(reference)
+    # the reference's STFT is read once: alignment statistics and the loudness it imposes at the end
+    r_energy, r_ceps, e_ref = chunks.spectral_stats_and_mel_energy(reference)
     ali: Alignment = align_stats(*chunks.spectral_stats(speech), r_energy, r_ceps, cfg.align,
                                  progress=lambda f: report("alignment", f))
     del r_ceps
@@ -275,8 +293,9 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     window, _ = cfg.pieces.analysis_frames()
     speech_frames = world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window)
     report("key", 0.0)
-    cues = key.voice_cues(speech, speech_frames, ref_f0, melody_voice=reference, embedding=cfg.speaker_embedding)
-    decision = key.decide(cfg.transpose, speech_f0, ref_f0, cues, cfg.sing_range)
+    # cheap cues first: the embedding only when it could change the key or the balance's who-sings
+    decision = key.choose(cfg.transpose, speech, speech_frames, ref_f0, reference, cfg.speaker_embedding,
+                          cfg.sing_range, identity=cfg.balance_strength is None)
     strength, colour = balance_for(cfg.balance_strength, decision)
     formant = world.check_formant(cfg.formant)
 
@@ -315,7 +334,6 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     del speech_frames
 
     if cfg.follow_loudness:
-        e_ref = chunks.mel_energy(reference)
         for _ in range(2):  # the second pass corrects what the window smeared
             chunks.apply_frame_gain(y, loudness_gain_from_energy(chunks.mel_energy(y), e_ref, cfg.max_gain_db))
     report("done", 1.0)

@@ -327,8 +327,9 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
             log.warning("%s", message)
 
     report("key", 0.0)
-    cues = key.voice_cues(speech, feats, melody.f0, melody_voice=melody.voice, embedding=cfg.speaker_embedding)
-    decision = key.decide(cfg.transpose, feats.f0, melody.f0, cues, cfg.sing_range)
+    # cheap cues first: the embedding only when it could change the transposition (all this engine uses)
+    decision = key.choose(cfg.transpose, speech, feats, melody.f0, melody.voice, cfg.speaker_embedding,
+                          cfg.sing_range, identity=False)
     semitones = decision.transpose
     formant = world.check_formant(cfg.formant)
     # output time = score time; only an explicit lead-in moves everything (and says so)

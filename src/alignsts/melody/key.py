@@ -74,10 +74,28 @@ class VoiceCues:
     formant_ratio: float | None = None
     envelope_match: float | None = None
     embedding_cosine: float | None = None
+    # what became of the embedding cue: 'ran', 'skipped' (it could not change what the engine
+    # uses: see embedding_can_change), 'off' (speaker_embedding: none), 'not installed', or None
+    # (no melody voice to compare)
+    embedding: str | None = None
 
     @property
     def has_voice(self) -> bool:
         return self.formant_ratio is not None or self.embedding_cosine is not None
+
+    def ran(self) -> list[str]:
+        """The cues that were computed, in order: 'register', 'formants', 'embedding'."""
+        return (["register"] + (["formants"] if self.formant_ratio is not None else [])
+                + (["embedding"] if self.embedding_cosine is not None else []))
+
+    def report(self) -> dict:
+        """The cues for an analysis file: {"ran": [...], "register_st", "formant_ratio",
+        "envelope_match", "embedding_cosine" (None when not computed), "embedding" (its status)}."""
+        def num(x):
+            return None if x is None or not math.isfinite(x) else round(float(x), 4)
+        return {"ran": self.ran(), "register_st": num(self.register_st), "formant_ratio": num(self.formant_ratio),
+                "envelope_match": num(self.envelope_match), "embedding_cosine": num(self.embedding_cosine),
+                "embedding": self.embedding}
 
 
 @dataclass
@@ -244,6 +262,16 @@ def voice_cues(speech: np.ndarray, speech_frames, melody_f0: np.ndarray,
     recording ``melody_voice`` [M] (24 kHz, its F0 is ``melody_f0``).
     ``embedding``: 'auto' (Resemblyzer when installed), 'resemblyzer' or 'none'.
     """
+    cues = _signal_cues(speech_frames, melody_f0, melody_voice, embedding)
+    if cues.embedding is None and melody_voice is not None and math.isfinite(cues.register_st):
+        _add_embedding(cues, speech, melody_voice, embedding)
+    return cues
+
+
+def _signal_cues(speech_frames, melody_f0: np.ndarray, melody_voice: np.ndarray | None,
+                 embedding: str) -> VoiceCues:
+    """The cheap cues (F0 register, formant ratio) of voice_cues; ``embedding`` is only checked
+    (and recorded when it rules the embedding out: 'off', 'not installed')."""
     if embedding not in ("auto", "resemblyzer", "none"):
         raise MelodyError(f"speaker embedding must be auto, resemblyzer or none, got {embedding!r}")
     cues = VoiceCues(register_st=median_semitones(melody_f0) - median_semitones(speech_frames.f0))
@@ -253,9 +281,81 @@ def voice_cues(speech: np.ndarray, speech_frames, melody_f0: np.ndarray,
     m_env = voiced_envelope(melody_voice, melody_f0)
     if s_env is not None and m_env is not None:
         cues.formant_ratio, cues.envelope_match = formant_ratio(s_env, m_env)
+    if embedding == "none":
+        cues.embedding = "off"
+    elif embedding == "auto" and not embedding_available():
+        cues.embedding = "not installed"
+    return cues
+
+
+def _add_embedding(cues: VoiceCues, speech: np.ndarray, melody_voice: np.ndarray, embedding: str) -> None:
+    """Compute the embedding cue into ``cues`` (unless ``embedding`` rules it out)."""
     if embedding == "resemblyzer" or (embedding == "auto" and embedding_available()):
         cues.embedding_cosine = embedding_cosine(speech, melody_voice)   # says what to install if missing
-    return cues
+        cues.embedding = "ran"
+
+
+# --- cheap cues first ---------------------------------------------------------------------
+
+def embedding_can_change(setting, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues,
+                         sing_range=None, identity: bool = True) -> bool:
+    """Whether the speaker embedding, whatever its value, could change what the engine takes from
+    the key decision: the transposition, and ``same_speaker`` when ``identity`` (the reference
+    engine's spectral balance reads it). ``cues``: the signal cues (no embedding yet).
+
+    The rule is a bound, not a tuned threshold. The embedding enters the decision only through the
+    same-speaker score s (same_speaker_score), which rises with the cosine, and the cosine lies in
+    [-1, 1]; so s lies in [s(-1), s(+1)]. Below s = 0.5 the mixture weight w is 0 and same_speaker
+    False: one outcome. From s = 0.5 on, same_speaker is True and w rises with s; the octave
+    posterior is w [k = 0] + (1 - w) P_other(k), where w scales every k != 0 alike and only lifts
+    k = 0, so the chosen octave switches at most once (to 0) and the outcome over that stretch is
+    that of one of its ends. Every outcome the embedding can produce is therefore among the
+    decisions at cosine -1, at the smallest cosine with s >= 0.5 and at +1; the decision without
+    the embedding is compared too (it is what a skip gives). False -- skipping is safe -- when all
+    of them agree. Without a formant cue the embedding would be the only voice cue: True.
+    (tests/melody/test_key_skip.py checks this against dense cosine grids on random cues.)
+    """
+    if cues.formant_ratio is None:
+        return True
+    mode, user = parse_setting(setting), parse_range(sing_range)
+    s_hz = _hz(median_semitones(speech_f0))
+
+    def with_cosine(c: float | None) -> VoiceCues:
+        return VoiceCues(cues.register_st, cues.formant_ratio, cues.envelope_match, c)
+
+    def outcome(c: float | None) -> tuple:
+        d = _decide(mode, speech_f0, melody_f0, with_cosine(c), user)
+        return d.transpose, (d.same_speaker if identity else None)
+
+    cosines = [None, -1.0, 1.0]
+    score = lambda c: same_speaker_score(with_cosine(c), s_hz)   # noqa: E731
+    if score(-1.0) < 0.5 <= score(1.0):     # the smallest cosine at even odds, by bisection
+        lo, hi = -1.0, 1.0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (lo, mid) if score(mid) >= 0.5 else (mid, hi)
+        cosines.append(hi)
+    first = outcome(cosines[0])
+    return any(outcome(c) != first for c in cosines[1:])
+
+
+def choose(setting, speech: np.ndarray, speech_frames, melody_f0: np.ndarray,
+           melody_voice: np.ndarray | None = None, embedding: str = "auto", sing_range=None,
+           identity: bool = True) -> KeyDecision:
+    """The key decision from the recordings, cheap cues first: voice_cues + decide, but with
+    ``embedding='auto'`` the speaker embedding (the costly cue: about 0.2 s for 8 s of each
+    recording) is computed only when embedding_can_change says it could change the outcome
+    (``identity``: the caller also uses ``same_speaker``); otherwise ``cues.embedding`` is
+    'skipped'. ``embedding='resemblyzer'`` always computes it. Arguments as voice_cues and
+    decide; speech_frames.f0 is the speech F0 [N]."""
+    cues = _signal_cues(speech_frames, melody_f0, melody_voice, embedding)
+    if cues.embedding is None and melody_voice is not None and math.isfinite(cues.register_st):
+        if embedding == "auto" and not embedding_can_change(setting, speech_frames.f0, melody_f0, cues,
+                                                            sing_range, identity):
+            cues.embedding = "skipped"
+        else:
+            _add_embedding(cues, speech, melody_voice, embedding)
+    return decide(setting, speech_frames.f0, melody_f0, cues, sing_range)
 
 
 # --- decisions ----------------------------------------------------------------------------
