@@ -124,7 +124,7 @@ class Converter:
                                  notes_only, lyrics, engine, transpose, formant, tempo, expression,
                                  vibrato_depth, vibrato_rate, accompaniment, progress, sing_range, song)
         except AlignSTSError as e:
-            raise _page_error(str(e), uploads) from None
+            raise _page_error(e.rendered("page"), uploads) from None
         except Exception as e:  # a bug: still one line in the page; the server log has the traceback
             log.exception("conversion failed")
             first = str(e).splitlines()[0] if str(e) else ""

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..audio import level
 from ..audio import separate as sep
-from ..errors import AlignSTSError, InvalidValueError
+from ..errors import AlignSTSError, InvalidValueError, option
 
 SEPARATORS = ("classic", "demucs")
 
@@ -38,19 +38,19 @@ def check_separator(value) -> str:
     """'classic', 'demucs' or a folder of model files: checked before any work. A learned separator
     must be installed with its files on disk: nothing is ever downloaded."""
     if not isinstance(value, (str, os.PathLike)) or not str(value):
-        raise InvalidValueError(f"separator: expected 'classic', 'demucs' or a model folder, got {value!r}")
+        raise InvalidValueError(f"{option('separator')}: expected 'classic', 'demucs' or a model folder, got {value!r}")
     value = str(value)
     if value == "classic":
         return value
     have_demucs = importlib.util.find_spec("demucs") is not None
     have_uvr = importlib.util.find_spec("audio_separator") is not None
     if value != "demucs" and not Path(value).exists():
-        raise InvalidValueError(f"separator {value}: no such model file or folder (use classic, demucs or a path)")
+        raise InvalidValueError(f"{option('separator')} {value}: no such model file or folder (use classic, demucs or a path)")
     if not (have_demucs or have_uvr):
-        raise AlignSTSError(f"separator {value}: needs a learned separator installed with its model files on disk "
+        raise AlignSTSError(f"{option('separator')} {value}: needs a learned separator installed with its model files on disk "
                             f"(pip install demucs, or pip install audio-separator; models are never downloaded "
-                            f"here); use --separator classic (the default, no weights)")
-    raise AlignSTSError(f"separator {value}: learned separators are not wired in this version; use --separator "
+                            f"here); use {option('separator')} classic (the default, no weights)")
+    raise AlignSTSError(f"{option('separator')} {value}: learned separators are not wired in this version; use {option('separator')} "
                         f"classic (the default, no weights)")
 
 
