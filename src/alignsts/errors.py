@@ -69,7 +69,9 @@ def render(message: str, audience: str = "api") -> str:
 
     def name(m):
         keyword = m.group(1)
-        return keyword if column == 0 or keyword not in NAMES else NAMES[keyword][column - 1]
+        if keyword not in NAMES:
+            return keyword
+        return keyword if column == 0 else NAMES[keyword][column - 1]
 
     return re.sub(f"{_MARK}([^{_MARK}{_END}]*){_END}", name, message)
 
