@@ -162,8 +162,8 @@ def _load_notes(*, midi, notes, f0, melody_from, score, track, channel, tempo, b
     given = [k for k, v in (("midi", midi), ("notes", notes), ("f0", f0), ("melody_from", melody_from),
                             ("score", score)) if v is not None]
     if len(given) != 1:
-        raise MelodyError("give exactly one melody source (" + ", ".join(map(option, _SOURCES[1:])) + "), got "
-                          + (", ".join(map(option, given)) or "none"))
+        raise MelodyError("give exactly one melody source (" + option(*_SOURCES[1:]) + "), got "
+                          + (option(*given) if given else "none"))
     track, channel, tempo, bpm, notes_only = _check_source_kwargs(track, channel, tempo, bpm, notes_only)
     for keyword, value in (("midi", midi), ("notes", notes), ("f0", f0), ("score", score)):
         if isinstance(value, (str, os.PathLike)) and not os.path.lexists(value):
@@ -240,7 +240,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
                                 f"{option('reference')} or {option('accompaniment')}")
         if melody is not None or any(v is not None for v in (midi, notes, f0, melody_from, score, lyrics)):
             raise AlignSTSError(f"{option('song')} is the melody: give it without "
-                                + ", ".join(map(option, _SOURCES[1:] + ("lyrics",))))
+                                + option(*_SOURCES[1:], "lyrics"))
         check.transpose(transpose, option("transpose"), check.TRANSPOSE_WORDS)   # the values, then the speech,
         if formant is not None:                                           # before the separation's work
             world.check_formant(formant)
@@ -267,8 +267,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         speech = (speech, sr)
     has_score = melody is not None or any(v is not None for v in (midi, notes, f0, melody_from, score))
     if reference is not None and has_score:
-        raise AlignSTSError(f"give either a sung {option('reference')} or a melody ("
-                            + ", ".join(map(option, _SOURCES[1:])) + "), not both")
+        raise AlignSTSError(f"give either {option('reference')} (a sung recording) or a melody ("
+                            + option(*_SOURCES[1:]) + "), not both")
     if melody is not None and not isinstance(melody, Melody):
         raise MelodyError(f"{option('melody')} must be an alignsts Melody (see load_melody), got {type(melody).__name__}")
     engine = choose_engine(engine, reference)
@@ -281,14 +281,14 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     if engine == "reference" and reference is None:
         raise AlignSTSError(f"the reference engine needs {option('reference')} (a sung recording of the same words)")
     if engine == "score" and reference is not None:
-        raise AlignSTSError("the score engine sings to a melody (" + ", ".join(map(option, _SOURCES[1:]))
-                            + f"); a sung {option('reference')} goes to the reference or neural engine")
+        raise AlignSTSError("the score engine sings to a melody (" + option(*_SOURCES[1:])
+                            + f"); {option('reference')} (a sung recording) goes to the reference or neural engine")
     if engine in ("score", "neural") and not has_score and reference is None:
-        raise AlignSTSError(f"no melody given: use a sung {option('reference')}, or "
-                            + ", ".join(map(option, _SOURCES[1:])))
+        raise AlignSTSError(f"no melody given: use {option('reference')} (a sung recording), or "
+                            + option(*_SOURCES[1:]))
     if lyrics is not None and reference is not None:
-        raise AlignSTSError(f"{option('lyrics')} go on the notes of a melody ({option('midi')}, {option('notes')}, "
-                            f"{option('score')}, ...); a sung {option('reference')} already carries its words")
+        raise AlignSTSError(f"{option('lyrics')} go on the notes of a melody ({option('midi', 'notes', 'score')}, "
+                            f"...); {option('reference')} (a sung recording) already carries its words")
     if lead_in is not None:
         lead_in = check.number(lead_in, f"{option('lead_in')} (seconds)", 0.0, 60.0)
     loudness = _check_loudness(loudness)

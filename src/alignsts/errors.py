@@ -54,10 +54,11 @@ NAMES: dict[str, tuple[str, str]] = {   # API keyword -> (command-line flag, the
 AUDIENCES = ("api", "cli", "page")
 
 
-def option(keyword: str) -> str:
+def option(*keywords: str) -> str:
     """How a message names the caller's option ``keyword`` (an API keyword of NAMES): spelled by
-    :func:`render` for whoever reads it (``tempo`` / ``--tempo`` / 'Tempo factor')."""
-    return f"{_MARK}{keyword}{_END}"
+    :func:`render` for whoever reads it (``tempo`` / ``--tempo`` / 'Tempo factor'). Several
+    keywords: a list, 'a, b, c' (names that are one field of the page are named once)."""
+    return f"{_MARK}{'|'.join(keywords)}{_END}"
 
 
 def render(message: str, audience: str = "api") -> str:
@@ -67,11 +68,13 @@ def render(message: str, audience: str = "api") -> str:
 
     column = AUDIENCES.index(audience)
 
-    def name(m):
-        keyword = m.group(1)
+    def one(keyword: str) -> str:
         if keyword not in NAMES:
             return keyword
         return keyword if column == 0 else NAMES[keyword][column - 1]
+
+    def name(m):
+        return ", ".join(dict.fromkeys(one(k) for k in m.group(1).split("|")))
 
     return re.sub(f"{_MARK}([^{_MARK}{_END}]*){_END}", name, message)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import api
-from .errors import AlignSTSError
+from .errors import AlignSTSError, option
 from .melody.scores import SCORE_SUFFIXES
 
 log = logging.getLogger("alignsts")
@@ -152,7 +152,7 @@ class Converter:
         if score:
             kwargs["score"] = score
         if notes_text and notes_text.strip():
-            kwargs["notes"] = api.notes_from_text(notes_text, bpm=kwargs["bpm"])
+            kwargs["notes"] = api.notes_from_text(notes_text, bpm=kwargs["bpm"], where=option("notes"))
         if lyrics and lyrics.strip():
             kwargs["lyrics"] = api.LyricsText(lyrics)    # text, never '@file': no field names a server file
         if formant is not None:
