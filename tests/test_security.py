@@ -579,3 +579,181 @@ def test_a_run_folder_never_replaces_the_training_config(tmp_path, project_root)
     shutil.copyfile(project_root / "configs" / "alignsts.yaml", run / "config.yaml")
     refused(["train", "--config", run / "config.yaml", "--data", tmp_path / "nodata", "--run", run], tmp_path,
             "would overwrite the --config")
+
+
+# ----------------------------------------------------------------------------- issue 17, second round: the surfaces added since
+SONG = ["convert", "take.wav", "--song", "ref.wav", "-o", "out.wav"]
+
+
+def test_stems_never_replace_an_input_nor_go_to_a_device(work):
+    (work / "stems").mkdir()
+    os.symlink(work / "take.wav", work / "stems" / "vocals.wav")
+    refused([*SONG, "--stems", "stems"], work, "would overwrite the speech")
+    os.unlink(work / "stems" / "vocals.wav")
+    os.symlink("/dev/null", work / "stems" / "instrumental.wav")
+    refused([*SONG, "--stems", "stems"], work, "not a regular file")
+    refused([*SONG, "--stems", "/proc"], work, "/proc")
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".mp3"])
+def test_the_song_mix_never_replaces_an_input(work, suffix):
+    shutil.copyfile(work / "ref.wav", work / f"out_mix{suffix}")
+    if suffix == ".mp3":     # the mix keeps the output's format: <out>_mix.mp3 is the song itself
+        refused(["convert", "take.wav", "--song", f"out_mix{suffix}", "-o", f"out{suffix}"], work,
+                "would overwrite the --song")
+    else:                    # the mix would replace the accompaniment
+        refused([*NOTES, "--accompaniment", "out_mix.wav"], work, "would overwrite the --accompaniment")
+    os.symlink("/dev/null", work / "dev_mix.mp3")
+    refused(["convert", "take.wav", "--song", "ref.wav", "-o", "dev.mp3"], work, "not a regular file")
+
+
+@pytest.mark.parametrize("endless", ["/dev/zero", "/dev/urandom", "fifo", "link.m4a"])
+def test_song_range_and_accompaniment_refuse_endless_inputs(work, endless):
+    if endless == "fifo":
+        os.mkfifo(work / "fifo")
+    elif endless == "link.m4a":
+        os.symlink("/dev/zero", work / "link.m4a")
+    refused(["range", endless], work, f"singing {endless}")
+    refused(["convert", "take.wav", "--song", endless, "-o", "out.wav"], work, f"--song {endless}")
+    refused([*NOTES, "--accompaniment", endless], work, f"--accompaniment {endless}")
+    refused(["convert", endless, "--notes", "notes.txt", "-o", "out.wav"], work, f"speech {endless}")
+
+
+def test_range_refuses_a_file_whose_header_is_too_long(work, monkeypatch):
+    av = pytest.importorskip("av")
+    (work / "huge.m4a").write_bytes(b"\x00" * 64)
+    monkeypatch.setattr(av, "open", lambda *a, **k: _FakeContainer(7200.0))
+    refused(["range", "huge.m4a"], work, "120.0 minutes long")
+
+
+class _FakeStream:
+    type = "audio"
+    rate = 48000
+    duration = None
+    time_base = None
+
+    def __init__(self):
+        self.codec_context = type("C", (), {"sample_rate": 48000, "channels": 2})()
+
+
+class _FakeContainer:
+    """A container whose header claims ``seconds`` (what a forged M4A says): nothing is decoded."""
+
+    def __init__(self, seconds: float):
+        self.streams = [_FakeStream()]
+        self.duration = int(seconds * 1_000_000)
+
+    def decode(self, stream):
+        raise AssertionError("a file too long by its header must not be decoded")
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_m4a_that_decodes_past_its_header_is_refused(tmp_path, monkeypatch):
+    av = pytest.importorskip("av")
+    from alignsts.audio import decode
+
+    path = tmp_path / "forged.m4a"
+    sr = 24000
+    t = np.arange(int(13 * sr)) / sr
+    with av.open(str(path), "w") as out:
+        st_ = out.add_stream("aac", rate=sr)
+        st_.layout = "mono"
+        for a in range(0, len(t), 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(
+                0.3 * np.sin(2 * np.pi * 220 * t[a:a + 1024])[None].astype(np.float32)), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = sr, a
+            for pkt in st_.encode(frame):
+                out.mux(pkt)
+        for pkt in st_.encode(None):
+            out.mux(pkt)
+    assert api.load_input(str(path), "speech").shape[0] > 12 * 24000      # as it is: read
+    monkeypatch.setattr(decode, "_header_seconds", lambda container, stream: 2.0)   # a header that lies
+    with pytest.raises(AlignSTSError, match="header gives"):
+        api.load_input(str(path), "speech")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999", "5"])
+def test_loudness_values_out_of_range(work, value):
+    refused([*NOTES, "--loudness", value], work, "--loudness")
+
+
+# ----------------------------------------------------------------------------- each reader sees its own names
+# (API keyword, CLI argv tail, page field, value) -> the message names the option as that caller spells it
+NAMED = [
+    ("tempo", ["--tempo", "0"], "'Tempo factor'", 0),
+    ("bpm", ["--bpm", "5"], "'BPM'", 5),
+    ("transpose", ["--transpose", "99"], "'Transpose'", "99"),
+    ("formant", ["--formant", "2"], "'Formant factor'", 2),
+    ("range", ["--range", "Z9-A1"], "'Your range'", "Z9-A1"),
+    ("vibrato_depth", ["--vibrato-depth", "999"], "'Vibrato depth'", 999),
+    ("vibrato_rate", ["--vibrato-rate", "-1"], "'Vibrato rate'", -1),
+]
+
+
+@pytest.mark.parametrize("keyword, argv, label, value", NAMED, ids=[n[0] for n in NAMED])
+def test_messages_name_the_option_as_each_caller_spells_it(work, served, keyword, argv, label, value):
+    flag = argv[0]
+    line = refused([*NOTES, *argv], work, flag)
+    assert str(value) in line.split(flag, 1)[1], line          # the value given, after the flag
+    if keyword.startswith("vibrato"):
+        with pytest.raises(AlignSTSError) as e:
+            api.engine_options(api.engine_config("score"), "score", **{keyword: value})
+    else:
+        with pytest.raises(AlignSTSError) as e:
+            api.convert(str(work / "take.wav"), notes=str(work / "notes.txt"), **{keyword: value})
+    message = str(e.value)
+    assert message.startswith(keyword) and "--" not in message, message
+    conv, speech = served
+    page_kw = {"range": "sing_range"}.get(keyword, keyword)
+    page = page_error(lambda: conv(str(speech), notes_text="C4 0.5\nD4 1", **{page_kw: value}))
+    assert label in page and "--" not in page and f"{keyword} " not in page, page
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--lead-in", "-1"], "--lead-in (seconds) must be"),
+    (["--loudness", "5"], "--loudness (LUFS"),
+])
+def test_cli_messages_name_flags(work, argv, needle):
+    refused([*NOTES, *argv], work, needle)
+
+
+@pytest.mark.parametrize("flag", ["--midi", "--notes", "--f0", "--score", "--melody-from", "--song", "--reference"])
+def test_a_missing_melody_file_names_its_option(work, flag):
+    refused(["convert", "take.wav", flag, "nope.file", "-o", "out.wav"], work, f"{flag} nope.file: no such file")
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    (dict(engine="reference", notes="notes.txt"), "needs reference"),
+    (dict(reference="ref.wav", lyrics="la"), "lyrics go on"),
+    (dict(reference="ref.wav", notes="notes.txt"), "give either reference"),
+    (dict(notes="notes.txt", lead_in=-1), "lead_in (seconds)"),
+    (dict(notes="notes.txt", loudness=5), "loudness (LUFS"),
+    (dict(notes="notes.txt", transpose=36), "smaller transpose"),
+    (dict(f0="notes.txt"), "a note list goes to notes"),
+    (dict(song="ref.wav", separator="nope"), "separator nope"),
+])
+def test_api_messages_name_keywords_not_flags(work, kwargs, needle):
+    kwargs = {k: str(work / v) if isinstance(v, str) and v.endswith((".txt", ".wav")) else v for k, v in kwargs.items()}
+    with pytest.raises(AlignSTSError) as e:
+        api.convert(str(work / "take.wav"), **kwargs)
+    assert needle in str(e.value) and "--" not in str(e.value), str(e.value)
+
+
+def test_a_list_of_options_names_each_page_field_once(served):
+    from alignsts.errors import option, render
+
+    raw = f"use {option('reference')}, or {option('midi', 'notes', 'score')}"
+    assert render(raw) == "use reference, or midi, notes, score"
+    assert render(raw, "cli") == "use --reference, or --midi, --notes, --score"
+    assert render(raw, "page") == "use 'Sung reference', or 'MIDI / score', 'Notes'"
+    conv, speech = served
+    message = page_error(lambda: conv(str(speech), engine="score"))
+    assert message.count("'MIDI / score'") == 1 and "--" not in message, message
