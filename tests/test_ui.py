@@ -80,7 +80,7 @@ def test_converter_passes_fit_and_formant(converter, demo_paths, centroid):
 
 
     assert centroid(b) > 1.05 * centroid(a)
-    with pytest.raises(gr.Error, match="formant .* must be a number from 0.8 to 1.25"):
+    with pytest.raises(gr.Error, match="'Formant factor' .* must be a number from 0.8 to 1.25"):
         converter(str(speech), notes_text=notes, formant=2.0)
 
 
@@ -94,11 +94,11 @@ def test_converter_typed_notes_and_score_options(converter, demo_paths):
 def test_converter_bad_input_is_one_line(converter, demo_paths):
     speech, sing = demo_paths
     cases = [(dict(speech=None, reference=str(sing)), "speech: upload or record your spoken lyrics"),
-             (dict(speech=str(speech), notes_text="C4 half"), "note list:1: duration 'half' is not a number"),
-             (dict(speech=str(speech), reference=str(sing), notes_text="C4 1"), "either a sung reference or a melody"),
-             (dict(speech=str(speech), reference=str(sing), transpose="up"), "transpose must be 'auto"),
-             (dict(speech=str(speech), notes_text="C4 1", tempo=0), "tempo"),
-             (dict(speech=str(speech), notes_text="C4 1", vibrato_depth=-5), "--vibrato-depth"),
+             (dict(speech=str(speech), notes_text="C4 half"), "'Notes':1: duration 'half' is not a number"),
+             (dict(speech=str(speech), reference=str(sing), notes_text="C4 1"), "either 'Sung reference' (a sung recording) or a melody"),
+             (dict(speech=str(speech), reference=str(sing), transpose="up"), "'Transpose' must be 'auto"),
+             (dict(speech=str(speech), notes_text="C4 1", tempo=0), "'Tempo factor' must be"),
+             (dict(speech=str(speech), notes_text="C4 1", vibrato_depth=-5), "'Vibrato depth' (cents) must be"),
              (dict(speech=str(speech), reference=str(sing), engine="neural"), "")]
     for kwargs, message in cases:
         with pytest.raises(gr.Error) as info:
