@@ -50,6 +50,8 @@ NAMES: dict[str, tuple[str, str]] = {   # API keyword -> (command-line flag, the
     "content_model": ("--content-model", "the server's --content-model"),
     "trust_checkpoint": ("--trust-checkpoint", "the server's --trust-checkpoint"),
     "singing": ("singing", "the singing"),
+    "valid": ("--valid", "valid"),
+    "test": ("--test", "test"),
 }
 AUDIENCES = ("api", "cli", "page")
 

@@ -136,14 +136,16 @@ class Converter:
         t0 = time.perf_counter()
         if not speech:
             raise AlignSTSError("speech: upload or record your spoken lyrics first")
-        files = (("speech", speech), ("reference", reference), ("score", score), ("F0 file", f0_file),
-                 ("melody recording", melody_recording), ("accompaniment", accompaniment), ("song", song))
+        files = ((option("speech"), speech), (option("reference"), reference), (option("score"), score),
+                 (option("f0"), f0_file), (option("melody_from"), melody_recording),
+                 (option("accompaniment"), accompaniment), (option("song"), song))
         for name, path in files:
             if path:
                 self._check_own_file(path, name)
         notes_text, lyrics = _text_field(notes_text, "notes"), _text_field(lyrics, "lyrics")
-        for name, path in (("speech", speech), ("reference", reference), ("melody recording", melody_recording),
-                           ("accompaniment", accompaniment), ("song", song)):
+        for name, path in ((option("speech"), speech), (option("reference"), reference),
+                           (option("melody_from"), melody_recording), (option("accompaniment"), accompaniment),
+                           (option("song"), song)):
             if path:
                 self._check_upload(path, name)
         kwargs = dict(reference=reference or None, melody_from=melody_recording or None, f0=f0_file or None,

@@ -180,7 +180,7 @@ def read_midi(path: str | os.PathLike, track: int | None = None, channel: int | 
     if not mid.ticks_per_beat or mid.ticks_per_beat <= 0:
         raise MelodyError(f"{p}: invalid time division ({mid.ticks_per_beat} ticks per beat)")
     if track is not None and not 0 <= track < len(mid.tracks):
-        raise MelodyError(f"{p}: no track {track} (the file has {len(mid.tracks)})")
+        raise MelodyError(f"{p}: no {option('track')} {track} (the file has {len(mid.tracks)})")
     per_track = []
     tempo_map = _tempo_map(mid, p)
     unended = 0
