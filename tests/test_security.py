@@ -656,9 +656,8 @@ class _FakeContainer:
         return False
 
 
-def test_m4a_that_decodes_past_its_header_is_refused(tmp_path, monkeypatch):
+def test_m4a_that_decodes_past_its_header_is_refused(tmp_path):
     av = pytest.importorskip("av")
-    from alignsts.audio import decode
 
     path = tmp_path / "forged.m4a"
     sr = 24000
@@ -675,9 +674,32 @@ def test_m4a_that_decodes_past_its_header_is_refused(tmp_path, monkeypatch):
         for pkt in st_.encode(None):
             out.mux(pkt)
     assert api.load_input(str(path), "speech").shape[0] > 12 * 24000      # as it is: read
-    monkeypatch.setattr(decode, "_header_seconds", lambda container, stream: 2.0)   # a header that lies
-    with pytest.raises(AlignSTSError, match="header gives"):
+    forge_duration(path, 1.0)                                              # a header that lies
+    assert abs(api.audio_seconds(path) - 1.0) < 0.01
+    with pytest.raises(AlignSTSError, match="more than the 1.0 s its header gives"):
         api.load_input(str(path), "speech")
+
+
+def forge_duration(path: Path, seconds: float) -> None:
+    """Rewrite an MP4/M4A's mvhd and mdhd durations (and tkhd's, to 1 unit): its header then claims
+    ``seconds`` whatever its samples hold (FFmpeg trusts it), as a forged or endless file would."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    for box in (b"mvhd", b"mdhd", b"tkhd"):
+        i = data.find(box)
+        while i >= 0:
+            v1 = data[i + 4] == 1
+            n = 8 if v1 else 4
+            if box == b"tkhd":
+                off = i + 8 + (20 if v1 else 12) + 4
+                data[off:off + n] = (1).to_bytes(n, "big")
+            else:
+                ts_off = i + 8 + (16 if v1 else 8)
+                scale = struct.unpack(">I", data[ts_off:ts_off + 4])[0]
+                data[ts_off + 4:ts_off + 4 + n] = int(seconds * scale).to_bytes(n, "big")
+            i = data.find(box, i + 4)
+    path.write_bytes(bytes(data))
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999", "5"])
