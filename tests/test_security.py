@@ -742,9 +742,22 @@ def test_messages_name_the_option_as_each_caller_spells_it(work, served, keyword
 @pytest.mark.parametrize("argv, needle", [
     (["--lead-in", "-1"], "--lead-in (seconds) must be"),
     (["--loudness", "5"], "--loudness (LUFS"),
+    (["--lyrics", ""], "--lyrics: no words"),
+    (["--lyrics", "la\x00la"], "--lyrics: the text contains a NUL"),
+    (["--midi", "m.mid", "--track", "7"], "no --track 7"),
 ])
 def test_cli_messages_name_flags(work, argv, needle):
-    refused([*NOTES, *argv], work, needle)
+    base = NOTES if "--midi" not in argv else ["convert", "take.wav", "-o", "out.wav"]
+    refused([*base, *argv], work, needle)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--device", "foo"], "--device must be auto, cpu"),
+    (["--seed", "-1"], "--seed must be a whole number"),
+])
+def test_neural_options_are_named_as_flags_not_config_fields(work, argv, needle):
+    line = refused(["convert", "take.wav", "-r", "ref.wav", "-o", "out.wav", "--engine", "neural", *argv], work, needle)
+    assert "config." not in line
 
 
 @pytest.mark.parametrize("flag", ["--midi", "--notes", "--f0", "--score", "--melody-from", "--song", "--reference"])

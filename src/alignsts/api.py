@@ -608,7 +608,9 @@ def engine_options(cfg, engine: str, *, expression: bool | None = None, vibrato_
             if value:
                 setattr(cfg, key, str(value))
         cfg.trust_checkpoint = bool(trust_checkpoint)   # never from the YAML (see NeuralConfig)
-        cfg.speaker, cfg.seed, cfg.device = speaker, seed, device
+        cfg.speaker = check.text(speaker, option("speaker"), ("resemblyzer", "none"))
+        cfg.seed = check.integer(seed, option("seed"), 0, 2**32 - 1)
+        cfg.device = check.device(device, option("device"))
     elif engine == "score":
         if expression is not None:
             cfg.expression.expression = check.boolean(expression, option("expression"))

@@ -51,6 +51,9 @@ NAMES: dict[str, tuple[str, str]] = {   # API keyword -> (command-line flag, the
     "trust_checkpoint": ("--trust-checkpoint", "the server's --trust-checkpoint"),
     "singing": ("singing", "the singing"),
     "valid": ("--valid", "valid"),
+    "seed": ("--seed", "the seed"),
+    "device": ("--device", "the device"),
+    "speaker": ("--speaker-embedding", "the speaker embedding"),
     "test": ("--test", "test"),
 }
 AUDIENCES = ("api", "cli", "page")
