@@ -98,6 +98,9 @@ class AlignSTSError(Exception):
     def __str__(self) -> str:
         return render(Exception.__str__(self), "api")
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
     def rendered(self, audience: str) -> str:
         return render(self.raw, audience)
 
