@@ -8,8 +8,11 @@ that calls ``alignsts.cli.main`` and prints its own ``ru_maxrss`` (peak RSS, imp
 the parent times the child (wall seconds, process start and imports included) and stops it after
 60 s. The inputs are built in a temporary folder: a note list and a .ust symlinked to /dev/zero,
 a fifo, a 4 MB lyrics file (600,000 words), a 0.9 MB one (150,000 words, under the size cap), a
-2 MB .mxl that unpacks to 2 GiB, a .ustx YAML alias bomb, a manifest with a /dev/zero cell.
-Targets: exit 2 (one line), refused within 10 s, peak < 600 MB.
+2 MB .mxl that unpacks to 2 GiB, a .ustx YAML alias bomb, a manifest with a /dev/zero cell; and
+for the surfaces added since (``range``, ``--song``, ``--accompaniment``, M4A input): /dev/zero and
+a fifo there, and a 65-minute 48 kHz stereo M4A whose header says 10 s (its mvhd/mdhd durations
+rewritten: a forged or endless stream; FFmpeg trusts the header) as the song, the speech and the
+singing of ``range``. Targets: exit 2 (one line), refused within 10 s, peak < 600 MB.
 """
 from __future__ import annotations
 
@@ -68,6 +71,44 @@ def build(d: Path) -> None:
     lines.append("voice_parts: [{notes: [{position: 0, duration: 480, tone: 60, lyric: *a11}]}]")
     (d / "bomb.ustx").write_text("\n".join(lines) + "\n")
     (d / "jobs.csv").write_text("speech,notes,output\ntake.wav,/dev/zero,a.wav\n")
+    forged_m4a(d / "forged.m4a", minutes=65.0, claims_s=10.0)
+
+
+def forged_m4a(path: Path, minutes: float, claims_s: float, sr: int = 48000) -> None:
+    """A stereo AAC .m4a of ``minutes`` whose header (mvhd, mdhd, tkhd) claims ``claims_s`` seconds."""
+    import struct
+
+    import av
+    import numpy as np
+
+    block = 1024
+    t = np.arange(block) / sr
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("aac", rate=sr)
+        st.layout = "stereo"
+        for a in range(0, int(minutes * 60 * sr), block):
+            x = 0.3 * np.sin(2 * np.pi * 220 * (t + a / sr))
+            frame = av.AudioFrame.from_ndarray(np.stack([x, x]).astype(np.float32), format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts = sr, a
+            for pkt in st.encode(frame):
+                out.mux(pkt)
+        for pkt in st.encode(None):
+            out.mux(pkt)
+    data = bytearray(path.read_bytes())
+    for box in (b"mvhd", b"mdhd", b"tkhd"):
+        i = data.find(box)
+        while i >= 0:
+            v1 = data[i + 4] == 1
+            if box == b"tkhd":      # duration after flags, times and track id (and a reserved word)
+                off = i + 8 + (20 if v1 else 12) + 4
+                data[off:off + (8 if v1 else 4)] = (1).to_bytes(8 if v1 else 4, "big")
+            else:                   # timescale, then duration
+                ts_off = i + 8 + (16 if v1 else 8)
+                scale = struct.unpack(">I", data[ts_off:ts_off + 4])[0]
+                n = 8 if v1 else 4
+                data[ts_off + 4:ts_off + 4 + n] = int(claims_s * scale).to_bytes(n, "big")
+            i = data.find(box, i + 4)
+    path.write_bytes(bytes(data))
 
 
 NOTES = ["convert", "take.wav", "--notes", "notes.txt", "-o", "out.wav"]
@@ -83,6 +124,12 @@ CASES = {
     "0.45 MB lyrics (150k words)": [*NOTES, "--lyrics", "@words.txt"],
     ".mxl 2 GiB unpacked": ["convert", "take.wav", "--score", "bomb.mxl", "-o", "out.wav"],
     ".ustx alias bomb": ["convert", "take.wav", "--score", "bomb.ustx", "-o", "out.wav"],
+    "range /dev/zero": ["range", "/dev/zero"],
+    "--song fifo": ["convert", "take.wav", "--song", "fifo.txt", "-o", "out.wav"],
+    "--accompaniment /dev/zero": [*NOTES, "--accompaniment", "/dev/zero"],
+    "range forged M4A (65 min, says 10 s)": ["range", "forged.m4a"],
+    "--song forged M4A": ["convert", "take.wav", "--song", "forged.m4a", "-o", "out.wav"],
+    "speech forged M4A": ["convert", "forged.m4a", "--notes", "notes.txt", "-o", "out.wav"],
 }
 
 

@@ -157,7 +157,7 @@ def result(speech):
     (lambda d: ("R", d / "o.m4a"), "unsupported output format"),
     (lambda d: ("R", d / "nodir" / "o.wav"), "does not exist"),
     (lambda d: ("R", d), "unsupported output format"),
-    (lambda d: ("R", d / "o.wav", "48000"), "output sample rate (--sr) must be a whole number from 8000 to 192000"),
+    (lambda d: ("R", d / "o.wav", "48000"), "output sample rate (sr) must be a whole number from 8000 to 192000"),
     (lambda d: ("R", d / "o.ogg", 10_000_000), "from 8000 to 192000"),
     (lambda d: ("R", d / "o.flac", 1_000_000), "from 8000 to 192000"),
     (lambda d: ("R", d / "o.wav", math.nan), "output sample rate"),

@@ -113,7 +113,7 @@ def test_lyrics_for_a_midi_without_words(caplog):
 
 def test_bad_arguments_fail_before_work(backing):
     speech = api.demo_files()[0]
-    with pytest.raises(AlignSTSError, match="lead-in"):
+    with pytest.raises(AlignSTSError, match="lead_in"):
         api.convert(speech, score=SCORES / "twinkle.ust", lead_in=-1)
     with pytest.raises(AlignSTSError, match="loudness"):
         api.convert(speech, score=SCORES / "twinkle.ust", loudness=5)

@@ -76,7 +76,7 @@ def _drums_only(path):
     (lambda d: _drums_only(d / "drums.mid"), ["--midi", "drums.mid"], "no pitched notes"),
     (lambda d: (d / "nan.csv").write_text("0,100\n0.1,nan\n"), ["--f0", "nan.csv"], "NaN"),
     (lambda d: np.save(d / "neg.npy", np.array([100.0, -5.0])), ["--f0", "neg.npy"], "negative"),
-    (lambda d: None, ["--notes", "missing.txt"], "cannot read"),
+    (lambda d: None, ["--notes", "missing.txt"], "--notes missing.txt: no such file"),
     (lambda d: (d / "t.txt").write_text("C4 1\n"), ["--notes", "t.txt", "--tempo", "0"], "tempo"),
 ], ids=["negative-duration", "bad-name", "empty-midi", "garbage-midi", "drums-only", "nan-f0", "negative-f0",
         "missing-notes", "zero-tempo"])

@@ -61,3 +61,26 @@ def test_import_official_of_an_unsupported_config_is_one_line(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "diffvae_type" in lines[0] and "internal error" not in lines[0], proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_option_is_named_as_each_caller_spells_it():
+    from alignsts.errors import InvalidValueError, option, raw_message, render
+
+    e = InvalidValueError(f"{option('melody_from')} x.wav: no such file; try {option('midi', 'score')}")
+    assert str(e) == "melody_from x.wav: no such file; try midi, score"
+    assert e.rendered("cli") == "--melody-from x.wav: no such file; try --midi, --score"
+    assert e.rendered("page") == "'Tune of a recording' x.wav: no such file; try 'MIDI / score'"
+    assert raw_message(e) == e.raw and raw_message(ValueError("plain")) == "plain"
+    assert render(f"{option('not_an_option')} stays", "cli") == "not_an_option stays"
+    assert "\x1e" not in str(e) and "\x1f" not in e.rendered("page")
+
+
+def test_option_names_survive_a_re_raised_error():
+    """A note-list error re-raised with its line keeps the option's marks: each caller sees its name."""
+    from alignsts import api
+    from alignsts.errors import MelodyError, option
+
+    with pytest.raises(MelodyError) as e:
+        api.notes_from_text("C4 1\nZ9 1", where=option("notes"))
+    assert str(e.value).startswith("notes:2: not a note name")
+    assert e.value.rendered("cli").startswith("--notes:2:") and e.value.rendered("page").startswith("'Notes':2:")

@@ -486,7 +486,7 @@ def test_convert_fields_property(served):
     def prop(field, path, lyrics, notes_text, transpose, bpm):
         message = page_error(lambda: conv(str(speech), lyrics=lyrics, notes_text=notes_text, transpose=transpose,
                                           bpm=bpm, **{field: path}))
-        assert message.strip("\x27").endswith("not a file uploaded to this page")   # the same whatever the path is
+        assert message.strip("\x27\"").endswith("not a file uploaded to this page")   # the same whatever the path is
         assert "root:" not in message
 
     prop()
@@ -579,3 +579,216 @@ def test_a_run_folder_never_replaces_the_training_config(tmp_path, project_root)
     shutil.copyfile(project_root / "configs" / "alignsts.yaml", run / "config.yaml")
     refused(["train", "--config", run / "config.yaml", "--data", tmp_path / "nodata", "--run", run], tmp_path,
             "would overwrite the --config")
+
+
+# ----------------------------------------------------------------------------- issue 17, second round: the surfaces added since
+SONG = ["convert", "take.wav", "--song", "ref.wav", "-o", "out.wav"]
+
+
+def test_stems_never_replace_an_input_nor_go_to_a_device(work):
+    (work / "stems").mkdir()
+    os.symlink(work / "take.wav", work / "stems" / "vocals.wav")
+    refused([*SONG, "--stems", "stems"], work, "would overwrite the speech")
+    os.unlink(work / "stems" / "vocals.wav")
+    os.symlink("/dev/null", work / "stems" / "instrumental.wav")
+    refused([*SONG, "--stems", "stems"], work, "not a regular file")
+    refused([*SONG, "--stems", "/proc"], work, "/proc")
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".mp3"])
+def test_the_song_mix_never_replaces_an_input(work, suffix):
+    shutil.copyfile(work / "ref.wav", work / f"out_mix{suffix}")
+    if suffix == ".mp3":     # the mix keeps the output's format: <out>_mix.mp3 is the song itself
+        refused(["convert", "take.wav", "--song", f"out_mix{suffix}", "-o", f"out{suffix}"], work,
+                "would overwrite the --song")
+    else:                    # the mix would replace the accompaniment
+        refused([*NOTES, "--accompaniment", "out_mix.wav"], work, "would overwrite the --accompaniment")
+    os.symlink("/dev/null", work / "dev_mix.mp3")
+    refused(["convert", "take.wav", "--song", "ref.wav", "-o", "dev.mp3"], work, "not a regular file")
+
+
+@pytest.mark.parametrize("endless", ["/dev/zero", "/dev/urandom", "fifo", "link.m4a"])
+def test_song_range_and_accompaniment_refuse_endless_inputs(work, endless):
+    if endless == "fifo":
+        os.mkfifo(work / "fifo")
+    elif endless == "link.m4a":
+        os.symlink("/dev/zero", work / "link.m4a")
+    refused(["range", endless], work, f"singing {endless}")
+    refused(["convert", "take.wav", "--song", endless, "-o", "out.wav"], work, f"--song {endless}")
+    refused([*NOTES, "--accompaniment", endless], work, f"--accompaniment {endless}")
+    refused(["convert", endless, "--notes", "notes.txt", "-o", "out.wav"], work, f"speech {endless}")
+
+
+def test_range_refuses_a_file_whose_header_is_too_long(work, monkeypatch):
+    av = pytest.importorskip("av")
+    (work / "huge.m4a").write_bytes(b"\x00" * 64)
+    monkeypatch.setattr(av, "open", lambda *a, **k: _FakeContainer(7200.0))
+    refused(["range", "huge.m4a"], work, "120.0 minutes long")
+
+
+class _FakeStream:
+    type = "audio"
+    rate = 48000
+    duration = None
+    time_base = None
+
+    def __init__(self):
+        self.codec_context = type("C", (), {"sample_rate": 48000, "channels": 2})()
+
+
+class _FakeContainer:
+    """A container whose header claims ``seconds`` (what a forged M4A says): nothing is decoded."""
+
+    def __init__(self, seconds: float):
+        self.streams = [_FakeStream()]
+        self.duration = int(seconds * 1_000_000)
+
+    def decode(self, stream):
+        raise AssertionError("a file too long by its header must not be decoded")
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_m4a_that_decodes_past_its_header_is_refused(tmp_path):
+    av = pytest.importorskip("av")
+
+    path = tmp_path / "forged.m4a"
+    sr = 24000
+    t = np.arange(int(13 * sr)) / sr
+    with av.open(str(path), "w") as out:
+        st_ = out.add_stream("aac", rate=sr)
+        st_.layout = "mono"
+        for a in range(0, len(t), 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(
+                0.3 * np.sin(2 * np.pi * 220 * t[a:a + 1024])[None].astype(np.float32)), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = sr, a
+            for pkt in st_.encode(frame):
+                out.mux(pkt)
+        for pkt in st_.encode(None):
+            out.mux(pkt)
+    assert api.load_input(str(path), "speech").shape[0] > 12 * 24000      # as it is: read
+    forge_duration(path, 1.0)                                              # a header that lies
+    assert abs(api.audio_seconds(path) - 1.0) < 0.01
+    with pytest.raises(AlignSTSError, match="more than the 1.0 s its header gives"):
+        api.load_input(str(path), "speech")
+
+
+def forge_duration(path: Path, seconds: float) -> None:
+    """Rewrite an MP4/M4A's mvhd and mdhd durations (and tkhd's, to 1 unit): its header then claims
+    ``seconds`` whatever its samples hold (FFmpeg trusts it), as a forged or endless file would."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    for box in (b"mvhd", b"mdhd", b"tkhd"):
+        i = data.find(box)
+        while i >= 0:
+            v1 = data[i + 4] == 1
+            n = 8 if v1 else 4
+            if box == b"tkhd":
+                off = i + 8 + (20 if v1 else 12) + 4
+                data[off:off + n] = (1).to_bytes(n, "big")
+            else:
+                ts_off = i + 8 + (16 if v1 else 8)
+                scale = struct.unpack(">I", data[ts_off:ts_off + 4])[0]
+                data[ts_off + 4:ts_off + 4 + n] = int(seconds * scale).to_bytes(n, "big")
+            i = data.find(box, i + 4)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999", "5"])
+def test_loudness_values_out_of_range(work, value):
+    refused([*NOTES, "--loudness", value], work, "--loudness")
+
+
+# ----------------------------------------------------------------------------- each reader sees its own names
+# (API keyword, CLI argv tail, page field, value) -> the message names the option as that caller spells it
+NAMED = [
+    ("tempo", ["--tempo", "0"], "'Tempo factor'", 0),
+    ("bpm", ["--bpm", "5"], "'BPM'", 5),
+    ("transpose", ["--transpose", "99"], "'Transpose'", "99"),
+    ("formant", ["--formant", "2"], "'Formant factor'", 2),
+    ("range", ["--range", "Z9-A1"], "'Your range'", "Z9-A1"),
+    ("vibrato_depth", ["--vibrato-depth", "999"], "'Vibrato depth'", 999),
+    ("vibrato_rate", ["--vibrato-rate", "-1"], "'Vibrato rate'", -1),
+]
+
+
+@pytest.mark.parametrize("keyword, argv, label, value", NAMED, ids=[n[0] for n in NAMED])
+def test_messages_name_the_option_as_each_caller_spells_it(work, served, keyword, argv, label, value):
+    flag = argv[0]
+    line = refused([*NOTES, *argv], work, flag)
+    assert str(value) in line.split(flag, 1)[1], line          # the value given, after the flag
+    if keyword.startswith("vibrato"):
+        with pytest.raises(AlignSTSError) as e:
+            api.engine_options(api.engine_config("score"), "score", **{keyword: value})
+    else:
+        with pytest.raises(AlignSTSError) as e:
+            api.convert(str(work / "take.wav"), notes=str(work / "notes.txt"), **{keyword: value})
+    message = str(e.value)
+    assert message.startswith(keyword) and "--" not in message, message
+    conv, speech = served
+    page_kw = {"range": "sing_range"}.get(keyword, keyword)
+    page = page_error(lambda: conv(str(speech), notes_text="C4 0.5\nD4 1", **{page_kw: value}))
+    assert label in page and "--" not in page and f"{keyword} " not in page, page
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--lead-in", "-1"], "--lead-in (seconds) must be"),
+    (["--loudness", "5"], "--loudness (LUFS"),
+    (["--lyrics", ""], "--lyrics: no words"),
+    (["--lyrics", "la\x00la"], "--lyrics: the text contains a NUL"),
+    (["--midi", "m.mid", "--track", "7"], "no --track 7"),
+])
+def test_cli_messages_name_flags(work, argv, needle):
+    base = NOTES if "--midi" not in argv else ["convert", "take.wav", "-o", "out.wav"]
+    refused([*base, *argv], work, needle)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--device", "foo"], "--device must be auto, cpu"),
+    (["--seed", "-1"], "--seed must be a whole number"),
+])
+def test_neural_options_are_named_as_flags_not_config_fields(work, argv, needle):
+    line = refused(["convert", "take.wav", "-r", "ref.wav", "-o", "out.wav", "--engine", "neural", *argv], work, needle)
+    assert "config." not in line
+
+
+@pytest.mark.parametrize("flag", ["--midi", "--notes", "--f0", "--score", "--melody-from", "--song", "--reference"])
+def test_a_missing_melody_file_names_its_option(work, flag):
+    refused(["convert", "take.wav", flag, "nope.file", "-o", "out.wav"], work, f"{flag} nope.file: no such file")
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    (dict(engine="reference", notes="notes.txt"), "needs reference"),
+    (dict(reference="ref.wav", lyrics="la"), "lyrics go on"),
+    (dict(reference="ref.wav", notes="notes.txt"), "give either reference"),
+    (dict(notes="notes.txt", lead_in=-1), "lead_in (seconds)"),
+    (dict(notes="notes.txt", loudness=5), "loudness (LUFS"),
+    (dict(notes="notes.txt", transpose=36), "smaller transpose"),
+    (dict(f0="notes.txt"), "a note list goes to notes"),
+    (dict(song="ref.wav", separator="nope"), "separator nope"),
+])
+def test_api_messages_name_keywords_not_flags(work, kwargs, needle):
+    kwargs = {k: str(work / v) if isinstance(v, str) and v.endswith((".txt", ".wav")) else v for k, v in kwargs.items()}
+    with pytest.raises(AlignSTSError) as e:
+        api.convert(str(work / "take.wav"), **kwargs)
+    assert needle in str(e.value) and "--" not in str(e.value), str(e.value)
+
+
+def test_a_list_of_options_names_each_page_field_once(served):
+    from alignsts.errors import option, render
+
+    raw = f"use {option('reference')}, or {option('midi', 'notes', 'score')}"
+    assert render(raw) == "use reference, or midi, notes, score"
+    assert render(raw, "cli") == "use --reference, or --midi, --notes, --score"
+    assert render(raw, "page") == "use 'Sung reference', or 'MIDI / score', 'Notes'"
+    conv, speech = served
+    message = page_error(lambda: conv(str(speech), engine="score"))
+    assert message.count("'MIDI / score'") == 1 and "--" not in message, message

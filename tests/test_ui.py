@@ -80,7 +80,7 @@ def test_converter_passes_fit_and_formant(converter, demo_paths, centroid):
 
 
     assert centroid(b) > 1.05 * centroid(a)
-    with pytest.raises(gr.Error, match="formant .* must be a number from 0.8 to 1.25"):
+    with pytest.raises(gr.Error, match="'Formant factor' .* must be a number from 0.8 to 1.25"):
         converter(str(speech), notes_text=notes, formant=2.0)
 
 
@@ -94,11 +94,11 @@ def test_converter_typed_notes_and_score_options(converter, demo_paths):
 def test_converter_bad_input_is_one_line(converter, demo_paths):
     speech, sing = demo_paths
     cases = [(dict(speech=None, reference=str(sing)), "speech: upload or record your spoken lyrics"),
-             (dict(speech=str(speech), notes_text="C4 half"), "note list:1: duration 'half' is not a number"),
-             (dict(speech=str(speech), reference=str(sing), notes_text="C4 1"), "either a sung reference or a melody"),
-             (dict(speech=str(speech), reference=str(sing), transpose="up"), "transpose must be 'auto"),
-             (dict(speech=str(speech), notes_text="C4 1", tempo=0), "tempo"),
-             (dict(speech=str(speech), notes_text="C4 1", vibrato_depth=-5), "--vibrato-depth"),
+             (dict(speech=str(speech), notes_text="C4 half"), "'Notes':1: duration 'half' is not a number"),
+             (dict(speech=str(speech), reference=str(sing), notes_text="C4 1"), "either 'Sung reference' (a sung recording) or a melody"),
+             (dict(speech=str(speech), reference=str(sing), transpose="up"), "'Transpose' must be 'auto"),
+             (dict(speech=str(speech), notes_text="C4 1", tempo=0), "'Tempo factor' must be"),
+             (dict(speech=str(speech), notes_text="C4 1", vibrato_depth=-5), "'Vibrato depth' (cents) must be"),
              (dict(speech=str(speech), reference=str(sing), engine="neural"), "")]
     for kwargs, message in cases:
         with pytest.raises(gr.Error) as info:
@@ -114,7 +114,7 @@ def test_converter_names_the_upload_not_its_folder(converter, tmp_path, demo_pat
     with pytest.raises(gr.Error) as info:
         converter(str(bad), reference=str(demo_paths[1]))
     text = info.value.message
-    assert "speech my &lt;i&gt;voice.wav: not a readable audio file" in text and str(tmp_path) not in text
+    assert "'Your speech' my &lt;i&gt;voice.wav: not a readable audio file" in text and str(tmp_path) not in text
 
 
 def test_converter_refuses_recordings_over_the_limit(tmp_path, demo_paths, write_wav, tone):
@@ -122,7 +122,7 @@ def test_converter_refuses_recordings_over_the_limit(tmp_path, demo_paths, write
     long_ref = write_wav(tmp_path / "long.wav", tone(220.0, 9.0))
     with pytest.raises(gr.Error) as info:
         conv(str(demo_paths[0]), reference=str(long_ref))
-    assert info.value.message == "reference long.wav: 9 s is longer than this server's limit of 6 s"
+    assert info.value.message == "'Sung reference' long.wav: 9 s is longer than this server's limit of 6 s"
 
 
 def test_cli_ui_rejects_bad_settings(capsys):
@@ -248,7 +248,7 @@ def test_page_shows_the_error_of_a_bad_file(server, browser, tmp_path):
 
     message = WebDriverWait(browser, CONVERT_TIMEOUT_S,
                             ignored_exceptions=(StaleElementReferenceException,)).until(toast_text)
-    assert message.startswith("speech not_audio.wav: not a readable audio file"), message
+    assert message.startswith("'Your speech' not_audio.wav: not a readable audio file"), message
     assert "Traceback" not in browser.page_source and str(server.tmp) not in message
     assert not browser.find_elements(By.CSS_SELECTOR, "#output-audio a[download]")
 
@@ -266,7 +266,7 @@ def test_http_api_through_gradio_client(server):
     sung, *_ = client.predict(speech=handle_file(str(speech)), score=handle_file(str(midi)), tempo=1.25,
                               api_name="/convert")
     assert len(sf.read(sung)[0]) == expected_samples(score=midi, tempo=1.25)
-    with pytest.raises(Exception, match="speech twinkle.mid: not a readable audio file"):
+    with pytest.raises(Exception, match="'Your speech' twinkle.mid: not a readable audio file"):
         client.predict(speech=handle_file(str(midi)), reference=handle_file(str(sing)), api_name="/convert")
 
 

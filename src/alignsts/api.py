@@ -16,7 +16,7 @@ from .audio import frontend as fe
 from .audio import io, level, world
 from . import validate as check
 from .engines.analysis import ConversionAnalysis
-from .errors import AlignSTSError, AudioInputError, InvalidValueError, MelodyError, OutputError
+from .errors import AlignSTSError, AudioInputError, InvalidValueError, MelodyError, OutputError, option
 from .melody.lyrics import Text as LyricsText   # words as text: never read as '@file' (the web page's)
 from .melody.notes import Melody, Note
 
@@ -44,6 +44,7 @@ AudioInput = Union[str, os.PathLike, tuple]   # a path, or (waveform [N], sample
 Progress = Callable[[str, float], None]       # (stage name, fraction done of that stage)
 
 ENGINES = ("reference", "score", "neural")
+_SOURCES = ("reference", "midi", "notes", "f0", "melody_from", "score")   # the melody's keywords
 
 
 @dataclass
@@ -66,10 +67,10 @@ class Result:
 def choose_engine(engine: str | None, reference: AudioInput | None = None) -> str:
     """The engine to run: ``engine`` when given, else 'reference' with a sung reference, else 'score'."""
     if engine is not None and not isinstance(engine, str):
-        raise InvalidValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        raise InvalidValueError(f"{option('engine')} must be one of {', '.join(ENGINES)}, got {engine!r}")
     engine = engine or ("reference" if reference is not None else "score")
     if engine not in ENGINES:
-        raise InvalidValueError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+        raise InvalidValueError(f"{option('engine')}: unknown engine {engine!r}; available: {', '.join(ENGINES)}")
     return engine
 
 
@@ -89,7 +90,10 @@ def load_input(audio: AudioInput, name: str) -> np.ndarray:
     """A path or a (waveform, sample_rate) pair -> validated 24 kHz waveform [N].
 
     The waveform may be [N], [N, channels] or [channels, N], float (-1..1) or integer PCM.
+    ``name``: the option it came from (an API keyword: 'speech', 'reference', 'melody_from' ...),
+    named in messages as the caller spells it (errors.option).
     """
+    name = option(name)
     if isinstance(audio, (str, os.PathLike)):
         return io.load(audio, fe.SAMPLE_RATE, name=f"{name} {audio}")
     if isinstance(audio, tuple) and len(audio) == 2:
@@ -115,7 +119,7 @@ def _input_paths(*values) -> tuple[Path, ...]:
 def _check_source_kwargs(track, channel, tempo, bpm, notes_only) -> tuple:
     """The melody-source options at the API boundary (each error names the value and its range)."""
     return (check.track(track), check.channel(channel), check.tempo(tempo), check.bpm(bpm),
-            check.boolean(notes_only, "notes_only"))
+            check.boolean(notes_only, option("notes_only")))
 
 
 def load_melody(*, midi=None, notes=None, f0=None, melody_from: AudioInput | None = None,
@@ -145,7 +149,7 @@ def with_lyrics(melody: Melody, lyrics: str) -> Melody:
     from .melody import lyrics as lyr
 
     if not isinstance(lyrics, str):
-        raise MelodyError(f"lyrics: expected the words as text (or '@file.txt'), got {type(lyrics).__name__}")
+        raise MelodyError(f"{option('lyrics')}: expected the words as text (or '@file.txt'), got {type(lyrics).__name__}")
     text = lyr.read_lyrics_arg(lyrics)
     if lyr.has_lyrics(melody.notes):
         log.warning("lyrics: the melody has words of its own; replacing them with the given lyrics")
@@ -158,9 +162,12 @@ def _load_notes(*, midi, notes, f0, melody_from, score, track, channel, tempo, b
     given = [k for k, v in (("midi", midi), ("notes", notes), ("f0", f0), ("melody_from", melody_from),
                             ("score", score)) if v is not None]
     if len(given) != 1:
-        raise MelodyError("give exactly one melody source (midi, notes, f0, melody_from or score), got "
-                          + (", ".join(given) or "none"))
+        raise MelodyError("give exactly one melody source (" + option(*_SOURCES[1:]) + "), got "
+                          + (option(*given) if given else "none"))
     track, channel, tempo, bpm, notes_only = _check_source_kwargs(track, channel, tempo, bpm, notes_only)
+    for keyword, value in (("midi", midi), ("notes", notes), ("f0", f0), ("score", score)):
+        if isinstance(value, (str, os.PathLike)) and not os.path.lexists(value):
+            raise MelodyError(f"{option(keyword)} {value}: no such file")
     if score is not None:
         _expect_path(score, "score")
         return sources.from_score(score, track=track, tempo=tempo)
@@ -171,10 +178,10 @@ def _load_notes(*, midi, notes, f0, melody_from, score, track, channel, tempo, b
         if isinstance(notes, (str, os.PathLike)):
             return sources.from_note_list(notes, bpm=bpm, tempo=tempo)
         if isinstance(notes, (bytes, dict)) or not hasattr(notes, "__iter__"):
-            raise MelodyError(f"notes: expected a note-list path or a list of Note, got {type(notes).__name__}")
+            raise MelodyError(f"{option('notes')}: expected a note-list path or a list of Note, got {type(notes).__name__}")
         notes = list(notes)
         if not all(isinstance(x, Note) for x in notes):
-            raise MelodyError("notes: expected a note-list path or a list of alignsts.melody.notes.Note")
+            raise MelodyError(f"{option('notes')}: expected a note-list path or a list of alignsts.melody.notes.Note")
         return sources.from_notes(notes, tempo=tempo)
     if f0 is not None:
         if isinstance(f0, (str, os.PathLike)):
@@ -184,8 +191,8 @@ def _load_notes(*, midi, notes, f0, melody_from, score, track, channel, tempo, b
         return sources.from_f0(check_f0_array(f0, "f0"))
     where = f"melody {melody_from}" if isinstance(melody_from, (str, os.PathLike)) else "melody"
     if isinstance(melody_from, tuple) or isinstance(melody_from, (str, os.PathLike)):
-        return sources.from_recording(load_input(melody_from, "melody"), where=where, contour=not notes_only)
-    raise MelodyError(f"melody_from: expected a file path or a (waveform, sample_rate) pair, "
+        return sources.from_recording(load_input(melody_from, "melody_from"), where=where, contour=not notes_only)
+    raise MelodyError(f"{option('melody_from')}: expected a file path or a (waveform, sample_rate) pair, "
                       f"got {type(melody_from).__name__}")
 
 
@@ -230,11 +237,12 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     """
     if song is not None:
         if reference is not None or accompaniment is not None:
-            raise AlignSTSError("a song brings its own vocal and instrumental: give it without a reference "
-                                "or an accompaniment")
+            raise AlignSTSError(f"{option('song')} brings its own vocal and instrumental: give it without "
+                                f"{option('reference')} or {option('accompaniment')}")
         if melody is not None or any(v is not None for v in (midi, notes, f0, melody_from, score, lyrics)):
-            raise AlignSTSError("a song is the melody: give it without a MIDI file, notes, F0, score or lyrics")
-        check.transpose(transpose, "transpose", check.TRANSPOSE_WORDS)   # the values, then the speech,
+            raise AlignSTSError(f"{option('song')} is the melody: give it without "
+                                + option(*_SOURCES[1:], "lyrics"))
+        check.transpose(transpose, option("transpose"), check.TRANSPOSE_WORDS)   # the values, then the speech,
         if formant is not None:                                           # before the separation's work
             world.check_formant(formant)
         loudness = _check_loudness(loudness)
@@ -256,38 +264,40 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         formant = world.check_formant(formant)
     if sr is not None and not isinstance(speech, tuple):
         if isinstance(speech, (str, os.PathLike)):
-            raise AudioInputError("speech: sr is only for a waveform; a file carries its own sample rate")
+            raise AudioInputError(f"{option('speech')}: sr is only for a waveform; a file carries its own sample rate")
         speech = (speech, sr)
     has_score = melody is not None or any(v is not None for v in (midi, notes, f0, melody_from, score))
     if reference is not None and has_score:
-        raise AlignSTSError("give either a sung reference or a melody (MIDI, notes, F0, recording), not both")
+        raise AlignSTSError(f"give either {option('reference')} (a sung recording) or a melody ("
+                            + option(*_SOURCES[1:]) + "), not both")
     if melody is not None and not isinstance(melody, Melody):
-        raise MelodyError(f"melody must be an alignsts Melody (see load_melody), got {type(melody).__name__}")
+        raise MelodyError(f"{option('melody')} must be an alignsts Melody (see load_melody), got {type(melody).__name__}")
     engine = choose_engine(engine, reference)
-    transpose = check.transpose(transpose, "transpose", check.TRANSPOSE_WORDS)
+    transpose = check.transpose(transpose, option("transpose"), check.TRANSPOSE_WORDS)
     if progress is not None and not callable(progress):
         raise InvalidValueError(f"progress must be a function (stage, fraction) or None, got {check.describe(progress)}")
     _check_source_kwargs(track, channel, tempo, bpm, notes_only)
     inputs = _input_paths(speech, reference, midi, notes, f0, melody_from, score, accompaniment,
                           *_lyrics_file(lyrics))
     if engine == "reference" and reference is None:
-        raise AlignSTSError("the reference engine needs --reference (a sung recording of the same words)")
+        raise AlignSTSError(f"the reference engine needs {option('reference')} (a sung recording of the same words)")
     if engine == "score" and reference is not None:
-        raise AlignSTSError("the score engine sings to a melody without words (--midi, --notes, --f0, "
-                            "--melody-from); a sung --reference goes to the reference or neural engine")
+        raise AlignSTSError("the score engine sings to a melody (" + option(*_SOURCES[1:])
+                            + f"); {option('reference')} (a sung recording) goes to the reference or neural engine")
     if engine in ("score", "neural") and not has_score and reference is None:
-        raise AlignSTSError("no melody given: use a sung --reference, or --midi, --notes, --f0, --melody-from or --score")
+        raise AlignSTSError(f"no melody given: use {option('reference')} (a sung recording), or "
+                            + option(*_SOURCES[1:]))
     if lyrics is not None and reference is not None:
-        raise AlignSTSError("lyrics go on the notes of a melody (--midi, --notes, --score, ...); a sung "
-                            "reference already carries its words")
+        raise AlignSTSError(f"{option('lyrics')} go on the notes of a melody ({option('midi', 'notes', 'score')}, "
+                            f"...); {option('reference')} (a sung recording) already carries its words")
     if lead_in is not None:
-        lead_in = check.number(lead_in, "lead-in (seconds)", 0.0, 60.0)
+        lead_in = check.number(lead_in, f"{option('lead_in')} (seconds)", 0.0, 60.0)
     loudness = _check_loudness(loudness)
     sing_range = _sing_range(range, voice)
     s = load_input(speech, "speech")
     backing = None
     if isinstance(accompaniment, (str, os.PathLike)):   # checked now, read after the work (memory)
-        io.check_channels_file(accompaniment, name=f"accompaniment {accompaniment}")
+        io.check_channels_file(accompaniment, name=f"{option('accompaniment')} {accompaniment}")
     elif accompaniment is not None:
         backing = _load_accompaniment(accompaniment)
     source_kw = dict(midi=midi, notes=notes, f0=f0, melody_from=melody_from, score=score, lyrics=lyrics,
@@ -337,10 +347,10 @@ def _sing_range(range_, voice) -> str | None:
     from .melody import key
 
     if range_ is not None and voice is not None:
-        raise InvalidValueError("give range= or voice=, not both")
+        raise InvalidValueError(f"give {option('range')} or {option('voice')}, not both")
     if voice is not None and (not isinstance(voice, str) or voice.strip().lower() not in key.VOICE_RANGES):
-        raise InvalidValueError(f"voice must be one of {', '.join(key.VOICE_RANGES)}, got {check.describe(voice)}")
-    return key.range_setting(range_ if range_ is not None else voice, "range")
+        raise InvalidValueError(f"{option('voice')} must be one of {', '.join(key.VOICE_RANGES)}, got {check.describe(voice)}")
+    return key.range_setting(range_ if range_ is not None else voice, option("range" if voice is None else "voice"))
 
 
 def _check_loudness(loudness) -> float | str | None:
@@ -349,7 +359,7 @@ def _check_loudness(loudness) -> float | str | None:
         return None if loudness.strip().lower() == "off" else "auto"
     if loudness is None:
         return None
-    return check.number(loudness, "loudness (LUFS, 'auto' or 'off')", -70.0, 0.0)
+    return check.number(loudness, f"{option('loudness')} (LUFS, 'auto' or 'off')", -70.0, 0.0)
 
 
 def _auto_level(reference, backing: np.ndarray | None, sr: int) -> float:
@@ -372,28 +382,29 @@ def song_reference(song: AudioInput, separator: str = "classic", progress: Progr
 
 
 def _load_accompaniment(accompaniment: AudioInput, name: str = "accompaniment") -> np.ndarray:
-    """A backing track (path or (wav, sr)) at 24 kHz with its channels: -> [N, C]."""
+    """A backing track (path or (wav, sr)) at 24 kHz with its channels: -> [N, C]. ``name``: its API keyword."""
+    label = option(name)
     if isinstance(accompaniment, (str, os.PathLike)):
-        return io.load_channels(accompaniment, fe.SAMPLE_RATE, name=f"{name} {accompaniment}")
+        return io.load_channels(accompaniment, fe.SAMPLE_RATE, name=f"{option(name)} {accompaniment}")
     if isinstance(accompaniment, tuple) and len(accompaniment) == 2:
         wav, sr = accompaniment
         try:
             wav = np.asarray(wav, dtype=np.float32)
         except (TypeError, ValueError):
-            raise AudioInputError(f"{name}: not an array of samples") from None
+            raise AudioInputError(f"{label}: not an array of samples") from None
         wav = wav[:, None] if wav.ndim == 1 else wav
         if wav.ndim != 2 or not 1 <= wav.shape[1] <= io.MAX_CHANNELS:
-            raise AudioInputError(f"{name}: expected [samples] or [samples, channels] with at most "
+            raise AudioInputError(f"{label}: expected [samples] or [samples, channels] with at most "
                                   f"{io.MAX_CHANNELS} channels, got shape {list(wav.shape)}")
-        io.check_audio(wav.mean(axis=1), sr, name)
+        io.check_audio(wav.mean(axis=1), sr, label)
         return np.stack([io.resample(wav[:, c], int(sr), fe.SAMPLE_RATE) for c in range(wav.shape[1])], axis=1)
-    raise AudioInputError(f"{name}: expected a file path or a (waveform, sample_rate) pair, "
+    raise AudioInputError(f"{label}: expected a file path or a (waveform, sample_rate) pair, "
                           f"got {type(accompaniment).__name__}")
 
 
 def _expect_path(value, name: str) -> None:
     if not isinstance(value, (str, os.PathLike)):
-        raise MelodyError(f"{name}: expected a file path, got {type(value).__name__}")
+        raise MelodyError(f"{option(name)}: expected a file path, got {type(value).__name__}")
 
 
 def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, config, progress,
@@ -404,7 +415,7 @@ def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, c
 
     if not isinstance(config, neural.NeuralConfig):
         raise AlignSTSError("the neural engine needs a NeuralConfig (checkpoint, vocoder, content model); "
-                            "CLI: --checkpoint, --vocoder, --content-model")
+                            f"{option('checkpoint')}, {option('vocoder')}, {option('content_model')}")
     cfg = _override(copy.deepcopy(config), transpose, formant, sing_range)   # never the caller's object
     if reference is not None:
         voice = load_input(reference, "reference")   # its voice is a key cue
@@ -599,15 +610,17 @@ def engine_options(cfg, engine: str, *, expression: bool | None = None, vibrato_
             if value:
                 setattr(cfg, key, str(value))
         cfg.trust_checkpoint = bool(trust_checkpoint)   # never from the YAML (see NeuralConfig)
-        cfg.speaker, cfg.seed, cfg.device = speaker, seed, device
+        cfg.speaker = check.text(speaker, option("speaker"), ("resemblyzer", "none"))
+        cfg.seed = check.integer(seed, option("seed"), 0, 2**32 - 1)
+        cfg.device = check.device(device, option("device"))
     elif engine == "score":
         if expression is not None:
-            cfg.expression.expression = check.boolean(expression, "expression")
+            cfg.expression.expression = check.boolean(expression, option("expression"))
         if vibrato_depth is not None:
-            cfg.expression.vibrato_depth = check.number(vibrato_depth, "--vibrato-depth (cents)",
+            cfg.expression.vibrato_depth = check.number(vibrato_depth, f"{option('vibrato_depth')} (cents)",
                                                         *check.VIBRATO_DEPTH_RANGE)
         if vibrato_rate is not None:
-            cfg.expression.vibrato_rate = check.number(vibrato_rate, "--vibrato-rate (Hz)", *check.VIBRATO_RATE_RANGE)
+            cfg.expression.vibrato_rate = check.number(vibrato_rate, f"{option('vibrato_rate')} (Hz)", *check.VIBRATO_RATE_RANGE)
     return cfg
 
 

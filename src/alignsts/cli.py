@@ -32,7 +32,7 @@ def _formant(value: str) -> float:
     try:
         return check_formant(value)
     except AlignSTSError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        raise argparse.ArgumentTypeError(e.rendered("cli")) from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -407,11 +407,11 @@ def _analysis_path(args, output: Path) -> Path | None:
 
 def _missing_inputs(speech: str, reference: str | None) -> None:
     """A missing speech or reference file is named before the engines are imported (a quick error)."""
-    from .errors import AudioInputError
+    from .errors import AudioInputError, option
 
     for name, value in (("speech", speech), ("reference", reference)):
         if value and not Path(value).exists():
-            raise AudioInputError(f"{name} {value}: no such file")
+            raise AudioInputError(f"{option(name)} {value}: no such file")
 
 
 def cmd_convert(args) -> int:
@@ -472,8 +472,8 @@ def cmd_convert(args) -> int:
                 report_done(output)
                 log.info("%s", wrote)
             except AlignSTSError as e:
-                log.error("skipped: %s", e)
-                failed.append(str(e))
+                log.error("skipped: %s", e.rendered("cli"))
+                failed.append(e.rendered("cli"))
     except KeyboardInterrupt:
         log.error("interrupted after %d of %d files: %s", len(done), len(plan),
                   ", ".join(map(str, done)) or "none written")
@@ -697,7 +697,7 @@ def _run(args) -> int:
                 "prepare": cmd_prepare, "train": cmd_train, "train-vocoder": cmd_train_vocoder,
                 "ui": cmd_ui, "range": cli_range.cmd_range}[args.command](args)
     except AlignSTSError as e:
-        print(f"alignsts: error: {' '.join(str(e).split())}", file=sys.stderr)   # always one line
+        print(f"alignsts: error: {' '.join(e.rendered('cli').split())}", file=sys.stderr)   # one line, CLI flags
         return 2
     except KeyboardInterrupt as e:   # Ctrl-C or SIGTERM (runner.Interrupted): temp files are gone by now
         from .runner import exit_code

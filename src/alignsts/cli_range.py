@@ -7,13 +7,13 @@ import argparse
 
 
 def _range_arg(value: str) -> str:
-    from .errors import AlignSTSError
+    from .errors import AlignSTSError, option
     from .melody import key
 
     try:
-        return key.range_setting(value, "--range")
+        return key.range_setting(value, option("range"))
     except AlignSTSError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        raise argparse.ArgumentTypeError(e.rendered("cli")) from None
 
 
 def add_convert_options(parser: argparse.ArgumentParser) -> None:

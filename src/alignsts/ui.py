@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import api
-from .errors import AlignSTSError
+from .errors import AlignSTSError, option
 from .melody.scores import SCORE_SUFFIXES
 
 log = logging.getLogger("alignsts")
@@ -124,7 +124,7 @@ class Converter:
                                  notes_only, lyrics, engine, transpose, formant, tempo, expression,
                                  vibrato_depth, vibrato_rate, accompaniment, progress, sing_range, song)
         except AlignSTSError as e:
-            raise _page_error(str(e), uploads) from None
+            raise _page_error(e.rendered("page"), uploads) from None
         except Exception as e:  # a bug: still one line in the page; the server log has the traceback
             log.exception("conversion failed")
             first = str(e).splitlines()[0] if str(e) else ""
@@ -136,14 +136,16 @@ class Converter:
         t0 = time.perf_counter()
         if not speech:
             raise AlignSTSError("speech: upload or record your spoken lyrics first")
-        files = (("speech", speech), ("reference", reference), ("score", score), ("F0 file", f0_file),
-                 ("melody recording", melody_recording), ("accompaniment", accompaniment), ("song", song))
+        files = ((option("speech"), speech), (option("reference"), reference), (option("score"), score),
+                 (option("f0"), f0_file), (option("melody_from"), melody_recording),
+                 (option("accompaniment"), accompaniment), (option("song"), song))
         for name, path in files:
             if path:
                 self._check_own_file(path, name)
         notes_text, lyrics = _text_field(notes_text, "notes"), _text_field(lyrics, "lyrics")
-        for name, path in (("speech", speech), ("reference", reference), ("melody recording", melody_recording),
-                           ("accompaniment", accompaniment), ("song", song)):
+        for name, path in ((option("speech"), speech), (option("reference"), reference),
+                           (option("melody_from"), melody_recording), (option("accompaniment"), accompaniment),
+                           (option("song"), song)):
             if path:
                 self._check_upload(path, name)
         kwargs = dict(reference=reference or None, melody_from=melody_recording or None, f0=f0_file or None,
@@ -152,7 +154,7 @@ class Converter:
         if score:
             kwargs["score"] = score
         if notes_text and notes_text.strip():
-            kwargs["notes"] = api.notes_from_text(notes_text, bpm=kwargs["bpm"])
+            kwargs["notes"] = api.notes_from_text(notes_text, bpm=kwargs["bpm"], where=option("notes"))
         if lyrics and lyrics.strip():
             kwargs["lyrics"] = api.LyricsText(lyrics)    # text, never '@file': no field names a server file
         if formant is not None:

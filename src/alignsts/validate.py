@@ -21,7 +21,7 @@ import types
 import typing
 from typing import Any
 
-from .errors import AlignSTSError, ConfigError, InvalidValueError
+from .errors import AlignSTSError, ConfigError, InvalidValueError, option, raw_message
 
 # documented limits (README "Limits")
 MAX_INPUT_S = 3600.0          # longest speech, reference or melody recording
@@ -48,6 +48,8 @@ def describe(value: Any) -> str:
     shape = getattr(value, "shape", None)
     if shape is not None and getattr(value, "ndim", 0) > 0:
         return f"an array of shape {list(shape)}"
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))   # 99.0 read from '--transpose 99' is shown as the 99 given
     text = " ".join(repr(value).split())
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -121,7 +123,7 @@ def text(value: Any, name: str, choices: typing.Iterable[str] | None = None,
 
 
 # ----------------------------------------------------------------------------- common values
-def transpose(value: Any, name: str = "transpose", words: tuple[str, ...] = ("auto",)) -> str | float:
+def transpose(value: Any, name: str = option("transpose"), words: tuple[str, ...] = ("auto",)) -> str | float:
     """'auto' (or another word in ``words``) or semitones, finite, |x| <= MAX_TRANSPOSE."""
     if isinstance(value, str) and value.strip().lower() in words:
         return value.strip().lower()
@@ -139,25 +141,25 @@ def input_sample_rate(sr: Any, name: str = "sample rate") -> int:
     return integer(sr, name, MIN_INPUT_SR, MAX_INPUT_SR, strings=False, error=AudioInputError)
 
 
-def output_sample_rate(sr: Any, name: str = "output sample rate (--sr)") -> int:
+def output_sample_rate(sr: Any, name: str = f"output sample rate ({option('sr')})") -> int:
     from .errors import OutputError
 
     return integer(sr, name, MIN_OUTPUT_SR, MAX_OUTPUT_SR, strings=False, error=OutputError)
 
 
-def tempo(value: Any, name: str = "tempo") -> float:
+def tempo(value: Any, name: str = option("tempo")) -> float:
     return number(value, name, *TEMPO_RANGE)
 
 
-def bpm(value: Any, name: str = "bpm") -> float | None:
+def bpm(value: Any, name: str = option("bpm")) -> float | None:
     return None if value is None else number(value, name, *BPM_RANGE)
 
 
-def track(value: Any, name: str = "track") -> int | None:
+def track(value: Any, name: str = option("track")) -> int | None:
     return None if value is None else integer(value, name, 0, MAX_TRACK)
 
 
-def channel(value: Any, name: str = "channel") -> int | None:
+def channel(value: Any, name: str = option("channel")) -> int | None:
     if value is None:
         return None
     try:
@@ -170,7 +172,7 @@ def channel(value: Any, name: str = "channel") -> int | None:
 TRANSPOSE_WORDS = ("auto", "fit")   # words --transpose accepts besides semitones
 
 
-def transpose_setting(value: Any, name: str = "transpose") -> str | float:
+def transpose_setting(value: Any, name: str = option("transpose")) -> str | float:
     """A config's transpose field: any word of TRANSPOSE_WORDS or semitones."""
     return transpose(value, name, TRANSPOSE_WORDS)
 
@@ -247,7 +249,7 @@ def check_field(value: Any, hint: Any, name: str) -> Any:
             try:
                 return check_field(value, typing.Annotated[a, rng] if a in (int, float) else a, name)
             except AlignSTSError as e:
-                errors.append(str(e))
+                errors.append(raw_message(e))
         raise InvalidValueError(errors[-1] if len(errors) == 1 else
                           f"{name} must be {' or '.join(_type_name(a) for a in options)}, got {describe(value)}")
     if dataclasses.is_dataclass(hint):
@@ -293,7 +295,7 @@ def check_config(cfg: Any, where: str | None = None) -> Any:
         try:
             checked = check_field(value, hints[f.name], f"{where}.{f.name}" if where else f.name)
         except AlignSTSError as e:
-            raise ConfigError(str(e)) from None
+            raise ConfigError(raw_message(e)) from None
         if checked is not value:
             object.__setattr__(cfg, f.name, checked)
     post = getattr(cfg, "validate", None)
@@ -301,6 +303,6 @@ def check_config(cfg: Any, where: str | None = None) -> Any:
         try:
             post()
         except AlignSTSError as e:
-            raise ConfigError(f"{where}.{e}" if where else str(e)) from None
+            raise ConfigError(f"{where}.{raw_message(e)}" if where else raw_message(e)) from None
     return cfg
 

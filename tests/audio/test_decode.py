@@ -126,3 +126,26 @@ def test_header_duration_of_ffmpeg_formats(tmp_path):
     junk.write_bytes(b"nothing" * 50)
     with pytest.raises(AudioInputError, match="junk.webm"):
         api.audio_seconds(junk)
+
+
+def test_a_stream_longer_than_its_header_is_refused_at_the_claim(tmp_path, monkeypatch):
+    """A forged or endless file: decoding stops soon after the length its header gives."""
+    path = tmp_path / "forged.m4a"
+    encode(path, tone(14.0, channels=1), "aac")
+    full, sr = decode.read_av(path, "x", 60.0)
+    assert abs(len(full) / sr - 14.0) < 0.1
+    monkeypatch.setattr(decode, "_header_seconds", lambda container, stream: 1.0)   # claims 1 s
+    with pytest.raises(AudioInputError, match="more than the 1.0 s its header gives"):
+        decode.read_av(path, "x", 60.0)
+    monkeypatch.setattr(decode, "_header_seconds", lambda container, stream: None)  # says nothing
+    with pytest.raises(AudioInputError, match="longer than"):
+        decode.read_av(path, "x", 5.0)
+
+
+def test_mono_decode_is_downmixed_per_frame(tmp_path):
+    path = tmp_path / "st.m4a"
+    encode(path, tone(1.0), "aac")
+    stereo, sr = decode.read_av(path, "x", 60.0)
+    mono, sr2 = decode.read_av(path, "x", 60.0, mono=True)
+    assert stereo.shape[1] == 2 and mono.shape == (stereo.shape[0], 1) and sr == sr2
+    np.testing.assert_allclose(mono[:, 0], stereo.mean(axis=1), atol=1e-6)

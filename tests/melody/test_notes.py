@@ -92,12 +92,12 @@ def test_note_list_accepts_sharps():
     ("", None, r"notes: contains no notes"),
     ("# only a comment\n\n", None, r"contains no notes"),
     ("rest 1\nr 0.5\n", None, r"contains no notes"),
-    ("C4 1\n", 0, r"--bpm must be a number from 10 to 1000, got 0"),
-    ("C4 1\n", -90, r"--bpm must be a number from 10 to 1000, got -90"),
+    ("C4 1\n", 0, r"^bpm must be a number from 10 to 1000, got 0"),
+    ("C4 1\n", -90, r"^bpm must be a number from 10 to 1000, got -90"),
     ("C-5 1\n", None, r"notes:1: C-5: note -48 .* outside the singable range"),
     ("G15 1\n", None, r"notes:1: G15: note 199 .* outside the singable range"),
     ("C4 1e9\n", None, r"notes:1: the melody would last .* at most 60 minutes"),
-    ("C4 1\nC4 1\n", 1e-9, r"--bpm must be a number from 10 to 1000"),
+    ("C4 1\nC4 1\n", 1e-9, r"^bpm must be a number from 10 to 1000"),
 ])
 def test_note_list_errors(text, bpm, message):
     with pytest.raises(AlignSTSError, match=message):
@@ -224,7 +224,7 @@ def test_midi_track_out_of_range(tmp_path, track):
 
 def test_midi_negative_track_names_the_range(tmp_path):
     p = _midi(tmp_path / "two.mid", [_seq([(60, 1)]), _seq([(64, 1)])])
-    with pytest.raises(AlignSTSError, match=r"--track must be a whole number from 0 to 65535, got -1"):
+    with pytest.raises(AlignSTSError, match=r"^track must be a whole number from 0 to 65535, got -1"):
         nt.read_midi(p, track=-1)
 
 

@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-from ..errors import AudioInputError, NeuralSetupError
+from ..errors import AudioInputError, NeuralSetupError, option
 from . import frontend as fe
 from . import world
 
@@ -21,7 +21,7 @@ CONTENT_SR = 16000
 RESEMBLYZER_SIZE = 256
 W2V_HINT = ("download facebook/wav2vec2-base-960h into a local folder (for example with "
             "`huggingface-cli download facebook/wav2vec2-base-960h --local-dir checkpoints/wav2vec2-base-960h` "
-            "on a machine with internet access) and pass that folder with --content-model")
+            "on a machine with internet access) and pass that folder with " + option("content_model"))
 
 
 def require_torch():

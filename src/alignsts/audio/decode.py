@@ -30,12 +30,20 @@ def av_available() -> bool:
     return True
 
 
-def read_av(path: str | os.PathLike, who: str, limit_s: float) -> tuple[np.ndarray, int]:
-    """Decode the first audio stream of ``path`` with PyAV -> (float32 [N, C], sample rate).
+def read_av(path: str | os.PathLike, who: str, limit_s: float, mono: bool = False) -> tuple[np.ndarray, int]:
+    """Decode the first audio stream of ``path`` with PyAV -> (float32 [N, C], sample rate);
+    with ``mono``, [N, 1], each frame downmixed as it is decoded.
 
-    Raises AudioInputError (one line) when PyAV is missing, the file has no audio stream, cannot
-    be decoded, or is longer than ``limit_s`` seconds.
+    Bounded whatever the file holds: the rate and channel count are checked before (and while)
+    decoding, decoding stops at ``limit_s`` seconds, and at what the container's header claims
+    (plus 10 %, at least 10 s), so a file that decodes to far more than it says (a forged or
+    endless stream) is refused after about its claimed length, not after an hour of samples.
+    With a header the samples go into one buffer of that size (no second copy at the end).
+    Raises AudioInputError (one line) when PyAV is missing, the file has no audio stream,
+    cannot be decoded, or is too long.
     """
+    from ..validate import input_sample_rate
+
     try:
         import av
     except ImportError:
@@ -53,33 +61,65 @@ def read_av(path: str | os.PathLike, who: str, limit_s: float) -> tuple[np.ndarr
         sr = int(stream.codec_context.sample_rate or stream.rate or 0)
         if sr <= 0:
             raise AudioInputError(f"{who}: audio track without a sample rate")
+        input_sample_rate(sr, f"{who}: sample rate")
+        _check_channels(int(getattr(stream.codec_context, "channels", 0) or 0), who)
         head = _header_seconds(container, stream)
         if head is not None and head > limit_s:
             raise AudioInputError(f"{who}: {head / 60:.1f} minutes long; at most {limit_s / 60:g} minutes can be "
                                   f"converted (cut it into parts)")
-        chunks, total = [], 0
-        max_samples = int(limit_s * sr) + sr
-        for frame in container.decode(stream):
-            block = _frame_array(frame)                     # [n, C] float32
-            chunks.append(block)
-            total += block.shape[0]
-            if total > max_samples:
-                raise AudioInputError(f"{who}: longer than {limit_s / 60:g} minutes; at most that can be "
-                                      f"converted (cut it into parts)")
+        data = _decode_bounded(container, stream, who, sr, limit_s, head, mono)
     except AudioInputError:
         raise
     except Exception as e:
         raise AudioInputError(f"{who}: cannot decode its audio ({_first_line(e)})") from None
     finally:
         container.close()
-    if not chunks:
-        raise AudioInputError(f"{who}: its audio track holds no samples")
-    channels = max(c.shape[1] for c in chunks)
+    return data, sr
+
+
+def _check_channels(channels: int, who: str) -> None:
     if channels > MAX_DECODE_CHANNELS:
         raise AudioInputError(f"{who}: {channels} channels; at most {MAX_DECODE_CHANNELS} are read")
-    data = np.concatenate([c if c.shape[1] == channels else np.repeat(c[:, :1], channels, axis=1)
+
+
+def _decode_bounded(container, stream, who: str, sr: int, limit_s: float, head: float | None,
+                    mono: bool) -> np.ndarray:
+    """The stream's samples -> float32 [N, C] ([N, 1] with ``mono``), refused past ``limit_s`` s or
+    past the header's ``head`` s (+10 %, at least +10 s)."""
+    max_samples = int(limit_s * sr) + sr
+    claimed = None
+    if head is not None and head > 0:
+        claimed = min(max_samples, int((head + max(0.1 * head, 10.0)) * sr))
+    buf, filled, chunks, channels = None, 0, [], None
+    for frame in container.decode(stream):
+        block = _frame_array(frame)                     # [n, C] float32
+        _check_channels(block.shape[1], who)
+        if mono:
+            block = block.mean(axis=1, keepdims=True) if block.shape[1] > 1 else block
+        channels = block.shape[1] if channels is None else max(channels, block.shape[1])
+        end = filled + block.shape[0]
+        if end > max_samples:
+            raise AudioInputError(f"{who}: longer than {limit_s / 60:g} minutes; at most that can be "
+                                  f"converted (cut it into parts)")
+        if claimed is not None and end > claimed:
+            raise AudioInputError(f"{who}: decodes to more than the {head:.1f} s its header gives; a broken "
+                                  f"or forged file")
+        if claimed is not None:
+            if buf is None or block.shape[1] > buf.shape[1]:
+                wider = np.empty((claimed, block.shape[1]), np.float32)
+                if buf is not None:
+                    wider[:filled] = buf[:filled, :1] if buf.shape[1] == 1 else buf[:filled]
+                buf = wider
+            buf[filled:end] = block if block.shape[1] == buf.shape[1] else block[:, :1]
+        else:
+            chunks.append(block)
+        filled = end
+    if filled == 0:
+        raise AudioInputError(f"{who}: its audio track holds no samples")
+    if buf is not None:   # a header that over-states the length: keep only what was decoded
+        return buf[:filled] if filled > buf.shape[0] // 2 else buf[:filled].copy()
+    return np.concatenate([c if c.shape[1] == channels else np.repeat(c[:, :1], channels, axis=1)
                            for c in chunks])
-    return np.ascontiguousarray(data, dtype=np.float32), sr
 
 
 def _header_seconds(container, stream) -> float | None:
@@ -165,9 +205,8 @@ def read_channels(path: str | os.PathLike, who: str | None = None,
 
 def read_mono_fallback(path: str | os.PathLike, who: str, limit_s: float) -> tuple[np.ndarray, int]:
     """PyAV decode of a file libsndfile refused, as mono: -> (float32 [N], sample rate)."""
-    data, sr = read_av(path, who, limit_s)
-    wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    return np.ascontiguousarray(wav, dtype=np.float32), sr
+    data, sr = read_av(path, who, limit_s, mono=True)
+    return np.ascontiguousarray(data[:, 0], dtype=np.float32), sr
 
 
 def duration_seconds(path: str | os.PathLike, who: str) -> float:

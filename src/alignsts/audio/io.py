@@ -275,7 +275,9 @@ def check_format_rate(fmt: str, sr, where: str) -> int:
 
     from ..validate import output_sample_rate
 
-    sr = output_sample_rate(sr, f"{where}: output sample rate (--sr)")
+    from ..errors import option
+
+    sr = output_sample_rate(sr, f"{where}: output sample rate ({option('sr')})")
     try:   # 10 ms of silence into memory: the encoder's own limits (Vorbis, FLAC) show here
         with sf.SoundFile(_io.BytesIO(), "w", samplerate=sr, channels=1, format=fmt,
                           subtype=DEFAULT_SUBTYPES[fmt]) as probe:

@@ -228,4 +228,6 @@ def check_formant(factor) -> float:
     from ..validate import number
 
     lo, hi = FORMANT_RANGE
-    return float(number(factor, "formant (1 = your own voice colour)", lo, hi))
+    from ..errors import option
+
+    return float(number(factor, f"{option('formant')} (1 = your own voice colour)", lo, hi))

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..atomic import atomic_write_text
 from ..audio import frontend as fe
-from ..errors import AlignSTSError, AudioInputError, DataError, PrepareError
+from ..errors import AlignSTSError, AudioInputError, DataError, PrepareError, option
 from . import corpus as corpus_mod
 from . import store
 from .corpus import Pair
@@ -402,7 +402,7 @@ def _validate(cfg: PrepareConfig) -> None:
     if cfg.split_by not in ("speaker", "song"):
         raise PrepareError(f"split_by must be 'speaker' or 'song', got {cfg.split_by!r}")
     if not (0 <= cfg.valid < 1 and 0 <= cfg.test < 1):
-        raise PrepareError(f"valid and test must be fractions in [0, 1), got {cfg.valid}, {cfg.test}")
+        raise PrepareError(f"{option('valid', 'test')} must be fractions in [0, 1), got {cfg.valid:g}, {cfg.test:g}")
     if cfg.max_seconds is not None and not cfg.max_seconds > 0:
         raise PrepareError(f"max_seconds must be positive, got {cfg.max_seconds}")
     if not str(cfg.source):

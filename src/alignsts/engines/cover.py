@@ -16,7 +16,7 @@ import numpy as np
 
 from ..audio import level
 from ..audio import separate as sep
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, option
 
 SEPARATORS = ("classic", "demucs")   # or demucs:NAME, or a path to demucs model files
 
@@ -37,7 +37,7 @@ def check_separator(value) -> str:
     """'classic', 'demucs', 'demucs:NAME' or a demucs model file/folder: checked before any work (the
     learned ones installed, their files on disk: nothing is ever downloaded). No torch."""
     if not isinstance(value, (str, os.PathLike)) or not str(value):
-        raise InvalidValueError(f"separator: expected 'classic', 'demucs' or a model folder, got {value!r}")
+        raise InvalidValueError(f"{option('separator')}: expected 'classic', 'demucs' or a model folder, got {value!r}")
     value = str(value)
     if value == "classic":
         return value

@@ -18,7 +18,7 @@ from ..audio import frontend as fe
 from ..audio import io, world
 from ..audio.content import (CONTENT_SR, ContentModel, device_of, monotone, official_speech_preprocess,
                              require_torch, speaker_embedding)
-from ..errors import NeuralSetupError
+from ..errors import NeuralSetupError, option
 from ..melody import contour, key
 from ..melody.key import KeyDecision
 from ..validate import CallerOnly, Check, Range, one_of, transpose_setting
@@ -84,7 +84,7 @@ def convert(speech: np.ndarray, melody_f0: np.ndarray, cfg: NeuralConfig, progre
     if "acoustic" not in models:
         if not cfg.checkpoint:
             raise NeuralSetupError("no AlignSTS checkpoint given: download the official release and pass its "
-                                   "folder (config.yaml + model_ckpt_steps_*.ckpt) with --checkpoint")
+                                   f"folder (config.yaml + model_ckpt_steps_*.ckpt) with {option('checkpoint')}")
         models["acoustic"] = load_acoustic(cfg.checkpoint, trust=cfg.trust_checkpoint).to(device)
     mel_content = models["acoustic"].cfg.content == "mel"   # a model trained on mel content (alignsts prepare)
     if "content" not in models and not mel_content:

@@ -8,7 +8,7 @@ from ..audio.frames import ms_to_frames, runs, smooth_frames  # noqa: F401  (par
 
 def check_sung_range(melody_f0: np.ndarray, semitones: float) -> None:
     """MelodyError unless the voiced melody [T] Hz moved by ``semitones`` stays singable."""
-    from ..errors import MelodyError
+    from ..errors import MelodyError, option
     from ..validate import MAX_SUNG_HZ, MIN_SUNG_HZ
 
     voiced = np.asarray(melody_f0, dtype=np.float64)
@@ -18,7 +18,7 @@ def check_sung_range(melody_f0: np.ndarray, semitones: float) -> None:
     lo, hi = float(voiced.min()) * 2.0 ** (semitones / 12), float(voiced.max()) * 2.0 ** (semitones / 12)
     if hi > MAX_SUNG_HZ or lo < MIN_SUNG_HZ:
         raise MelodyError(f"transposed by {semitones:+g} semitones the melody spans {lo:.0f}-{hi:.0f} Hz, outside "
-                          f"the {MIN_SUNG_HZ:g}-{MAX_SUNG_HZ:g} Hz a voice can sing; use a smaller --transpose")
+                          f"the {MIN_SUNG_HZ:g}-{MAX_SUNG_HZ:g} Hz a voice can sing; use a smaller {option('transpose')}")
 
 
 def transpose(f0: np.ndarray, semitones: float) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from ..errors import MelodyError
+from ..errors import MelodyError, option
 from ..align.lyrics import _cmudict   # one cached cmudict for the aligner and the syllabifier
 from .notes import Note
 
@@ -219,12 +219,12 @@ def read_lyrics_arg(value: str) -> str:
         text = textfiles.read_text(p, "lyrics file", MelodyError, max_bytes=textfiles.MAX_LYRICS_BYTES)
         where = p
     else:
-        text, where = str(value), "lyrics"
+        text, where = str(value), option("lyrics")
         if len(text.encode("utf-8", "replace")) > textfiles.MAX_LYRICS_BYTES:
-            raise MelodyError(f"lyrics: {len(text.encode('utf-8', 'replace')) / 1e6:.3g} MB of text is too long "
+            raise MelodyError(f"{where}: {len(text.encode('utf-8', 'replace')) / 1e6:.3g} MB of text is too long "
                               f"for the words of a song (at most {textfiles.MAX_LYRICS_BYTES / 1e6:g} MB)")
         if "\x00" in text:
-            raise MelodyError("lyrics: the text contains a NUL character")
+            raise MelodyError(f"{where}: the text contains a NUL character")
     count_words(text, where)
     if not syllabify(text):
         raise MelodyError(f"{where}: no words in the lyrics")
@@ -251,9 +251,9 @@ def put_lyrics(notes: list[Note], text: str, language: str | None = None) -> tup
     count_words(text)
     sylls = syllabify(text, language)
     if not sylls:
-        raise MelodyError("lyrics: no words in the text")
+        raise MelodyError(f"{option('lyrics')}: no words in the text")
     if not notes:
-        raise MelodyError("lyrics: the melody has no notes to put them on")
+        raise MelodyError(f"{option('lyrics')}: the melody has no notes to put them on")
     n, s = len(notes), len(sylls)
     first = [min(k * n // s, n - 1) for k in range(s)] if s > n else list(range(s))   # note of each syllable
     out = []

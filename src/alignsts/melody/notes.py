@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import frontend as fe
-from ..errors import MelodyError
+from ..errors import MelodyError, option, raw_message
 from ..textfiles import MAX_NOTES   # notes a song can have
 
 log = logging.getLogger("alignsts")
@@ -107,7 +107,7 @@ def parse_note_list(text: str, bpm: float | None = None, where: str = "notes") -
 
     notes: list[Note] = []
     t = 0.0
-    bpm = check_bpm(bpm, "--bpm")
+    bpm = check_bpm(bpm)
     beat = 60.0 / bpm if bpm else 1.0
     text = text.lstrip("\ufeff")
     for k, raw in enumerate(text.splitlines(), start=1):
@@ -132,7 +132,7 @@ def parse_note_list(text: str, bpm: float | None = None, where: str = "notes") -
             try:
                 pitch = check_pitch(note_number(parts[0]), parts[0])
             except MelodyError as e:
-                raise MelodyError(f"{where}:{k}: {e}") from None
+                raise MelodyError(f"{where}:{k}: {raw_message(e)}") from None
             notes.append(Note(t, t + dur, pitch))
             if len(notes) > MAX_NOTES:
                 raise MelodyError(f"{where}:{k}: more than {MAX_NOTES} notes; a song has fewer")
@@ -169,7 +169,7 @@ def read_midi(path: str | os.PathLike, track: int | None = None, channel: int | 
     from ..textfiles import MAX_MIDI_BYTES, check_file
 
     p = Path(path)
-    track, channel = check_track(track, "--track"), check_channel(channel, "--channel")
+    track, channel = check_track(track), check_channel(channel)
     check_file(p, "MIDI file", MelodyError, MAX_MIDI_BYTES)
     try:
         mid = mido.MidiFile(str(p))
@@ -180,7 +180,7 @@ def read_midi(path: str | os.PathLike, track: int | None = None, channel: int | 
     if not mid.ticks_per_beat or mid.ticks_per_beat <= 0:
         raise MelodyError(f"{p}: invalid time division ({mid.ticks_per_beat} ticks per beat)")
     if track is not None and not 0 <= track < len(mid.tracks):
-        raise MelodyError(f"{p}: no track {track} (the file has {len(mid.tracks)})")
+        raise MelodyError(f"{p}: no {option('track')} {track} (the file has {len(mid.tracks)})")
     per_track = []
     tempo_map = _tempo_map(mid, p)
     unended = 0
@@ -552,7 +552,7 @@ def read_f0_file(path: str | os.PathLike) -> np.ndarray:
         raise MelodyError(f"{p}: not a 'time,Hz' CSV file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
     rows = np.atleast_2d(rows)
     if rows.size == 0 or rows.ndim != 2 or rows.shape[1] != 2:
-        hint = ("; a note list goes to --notes" if re.match(r"\s*([A-Ga-g][#b]*-?\d|rest)\s+\d", text, re.I)
+        hint = (f"; a note list goes to {option('notes')}" if re.match(r"\s*([A-Ga-g][#b]*-?\d|rest)\s+\d", text, re.I)
                 else "")
         raise MelodyError(f"{p}: expected two columns 'time,Hz'{hint}")
     if np.isnan(rows[0]).all():  # header line
@@ -560,7 +560,7 @@ def read_f0_file(path: str | os.PathLike) -> np.ndarray:
     if len(rows) == 0:
         raise MelodyError(f"{p}: contains no F0 values")
     if np.isnan(rows).all():
-        raise MelodyError(f"{p}: not a 'time,Hz' CSV (no row of two numbers); a note list goes to --notes")
+        raise MelodyError(f"{p}: not a 'time,Hz' CSV (no row of two numbers); a note list goes to {option('notes')}")
     if not np.all(np.isfinite(rows)):
         raise MelodyError(f"{p}: contains NaN or non-numeric values (or infinities)")
     t, hz = rows[:, 0], rows[:, 1]

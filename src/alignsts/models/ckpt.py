@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import CheckpointError, UnsupportedConfig
+from ..errors import CheckpointError, UnsupportedConfig, option
 
 log = logging.getLogger("alignsts")
 
@@ -161,8 +161,8 @@ def load_official_acoustic(folder: str | os.PathLike, trust: bool = False) -> tu
     trusted files)."""
     hp = read_config(folder)
     if any(k in hp for k in VOCODER_KEYS) or (Path(folder) / "generator_v1").is_file():
-        raise CheckpointError(f"{folder}: this is a HiFi-GAN vocoder folder; give it as --vocoder and the AlignSTS "
-                              f"acoustic-model folder as --checkpoint")
+        raise CheckpointError(f"{folder}: this is a HiFi-GAN vocoder folder; give it as {option('vocoder')} and the AlignSTS "
+                              f"acoustic-model folder as {option('checkpoint')}")
     model = _build_for(folder, hp)
     sd = model_state_dict(load_pickle(newest_checkpoint(folder), trust=trust))
     try:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AlignSTSError, InvalidValueError, NeuralSetupError
+from ..errors import AlignSTSError, InvalidValueError, NeuralSetupError, option
 
 DEFAULT_NAME = "htdemucs"        # demucs's own default model
 HF_NAMESPACE = "adefossez"       # where demucs 4.1 keeps its pretrained bags on the Hugging Face hub
@@ -64,8 +64,8 @@ def demucs_dir() -> Path | None:
 def require_demucs(value: str) -> Path:
     d = demucs_dir()
     if d is None:
-        raise NeuralSetupError(f"separator {value}: demucs is not installed: {INSTALL}; its model files must "
-                               f"be on disk (nothing is downloaded here); or use --separator classic (no weights)")
+        raise NeuralSetupError(f"{option('separator')} {value}: demucs is not installed: {INSTALL}; its model files must "
+                               f"be on disk (nothing is downloaded here); or use {option('separator')} classic (no weights)")
     return d
 
 
@@ -107,7 +107,7 @@ def _read_bag(path: Path, label: str) -> dict:
     """A demucs bag .yaml (``models: [signatures]``, optional ``weights``, ``segment``), read bounded."""
     from .. import textfiles
 
-    where = f"separator {label}: {path}"
+    where = f"{option('separator')} {label}: {path}"
     bag = textfiles.load_yaml(textfiles.read_text(path, "demucs bag", InvalidValueError, max_bytes=100_000),
                               where, InvalidValueError, max_nodes=100_000)
     if not isinstance(bag, dict) or not isinstance(bag.get("models"), list) or not bag["models"] \
@@ -153,7 +153,7 @@ def _hf_cached(name: str, filename: str) -> Path | None:
 def _named_model(value: str, name: str, pkg: Path) -> DemucsFiles:
     """A pretrained model by name, from Hugging Face's cache or torch hub's, never downloaded."""
     if not name or any(c in name for c in "\\:") or name.startswith("."):
-        raise InvalidValueError(f"separator {value}: expected demucs:NAME with a model name such as htdemucs")
+        raise InvalidValueError(f"{option('separator')} {value}: expected demucs:NAME with a model name such as htdemucs")
     short = name.split("/", 1)[-1]
     hf_bag = _hf_cached(name, f"{short}.yaml")
     if hf_bag is not None:
@@ -169,7 +169,7 @@ def _named_model(value: str, name: str, pkg: Path) -> DemucsFiles:
         bag = {"models": [short]}
     else:
         known = sorted(p.stem for p in (pkg / "remote").glob("*.yaml"))
-        raise InvalidValueError(f"separator {value}: demucs has no model named {name} in its caches "
+        raise InvalidValueError(f"{option('separator')} {value}: demucs has no model named {name} in its caches "
                                 f"(known: {', '.join(known)}; or give a folder of model files)")
     hub = torch_hub_checkpoints()
     files = []
@@ -179,8 +179,8 @@ def _named_model(value: str, name: str, pkg: Path) -> DemucsFiles:
         f = hub / fname
         if not f.is_file():
             where = f"download {url} into {hub}" if url else f"put it into {hub}"
-            raise NeuralSetupError(f"separator {value}: model file {fname} is not on disk: {where} (or run demucs "
-                                   f"once while online, or give a folder of model files as --separator PATH); "
+            raise NeuralSetupError(f"{option('separator')} {value}: model file {fname} is not on disk: {where} (or run demucs "
+                                   f"once while online, or give a folder of model files as {option('separator')} PATH); "
                                    f"nothing is downloaded here")
         files.append(f)
     return DemucsFiles(value, files, bag.get("weights"), bag.get("segment"))
@@ -192,23 +192,23 @@ MODEL_SUFFIXES = (".th", ".safetensors")
 def _model_at(value: str, path: Path) -> DemucsFiles:
     """A model file, a bag .yaml (its models beside it) or a folder holding exactly one of either."""
     if not path.exists():
-        raise InvalidValueError(f"separator {value}: no such model file or folder (use classic, demucs or a path)")
+        raise InvalidValueError(f"{option('separator')} {value}: no such model file or folder (use classic, demucs or a path)")
     if path.is_dir():
         bags = sorted(p for p in path.iterdir() if p.suffix == ".yaml" and p.is_file())
         models = sorted(p for p in path.iterdir() if p.suffix in MODEL_SUFFIXES and p.is_file())
         choices = bags or models
         if not choices:
-            raise InvalidValueError(f"separator {value}: the folder holds no demucs model (<sig>.th, "
+            raise InvalidValueError(f"{option('separator')} {value}: the folder holds no demucs model (<sig>.th, "
                                     f"<sig>.safetensors or a <name>.yaml bag)")
         if len(choices) > 1:
-            raise InvalidValueError(f"separator {value}: the folder holds several models "
+            raise InvalidValueError(f"{option('separator')} {value}: the folder holds several models "
                                     f"({', '.join(p.name for p in choices[:6])}): give the one to use as "
-                                    f"--separator {path / choices[0].name}")
+                                    f"{option('separator')} {path / choices[0].name}")
         path = choices[0]
     if path.suffix in MODEL_SUFFIXES:
         return DemucsFiles(value, [path])
     if path.suffix != ".yaml":
-        raise InvalidValueError(f"separator {value}: expected a demucs model (.th, .safetensors), a bag (.yaml) "
+        raise InvalidValueError(f"{option('separator')} {value}: expected a demucs model (.th, .safetensors), a bag (.yaml) "
                                 f"or a folder of them")
     bag = _read_bag(path, value)
     files = [_sig_file(value, path.parent, sig) for sig in bag["models"]]
@@ -220,7 +220,7 @@ def _sig_file(value: str, folder: Path, sig: str) -> Path:
     found = [folder / f"{sig}.safetensors", folder / f"{sig}.th"] + sorted(folder.glob(f"{sig}-*.th"))
     found = [f for f in found if f.is_file()]
     if not found:
-        raise NeuralSetupError(f"separator {value}: model file {sig}.th (or {sig}-<hash>.th, {sig}.safetensors) "
+        raise NeuralSetupError(f"{option('separator')} {value}: model file {sig}.th (or {sig}-<hash>.th, {sig}.safetensors) "
                                f"is not in {folder}: put it there; nothing is downloaded here")
     return found[0]
 
@@ -232,7 +232,7 @@ def load_model(files: DemucsFiles):
         from demucs.repo import ModelLoadingError, check_checksum
         from demucs.states import load_model as demucs_load
     except ImportError as e:
-        raise NeuralSetupError(f"separator {files.label}: demucs cannot be imported ({e}): {INSTALL}") from None
+        raise NeuralSetupError(f"{option('separator')} {files.label}: demucs cannot be imported ({e}): {INSTALL}") from None
     models = []
     for f in files.models:
         try:
@@ -244,22 +244,22 @@ def load_model(files: DemucsFiles):
                     check_checksum(f, f.stem.rsplit("-", 1)[1])
                 m = demucs_load(f)
         except ModelLoadingError:
-            raise NeuralSetupError(f"separator {files.label}: {f} is damaged (its checksum does not match its "
+            raise NeuralSetupError(f"{option('separator')} {files.label}: {f} is damaged (its checksum does not match its "
                                    f"name): download it again") from None
         except Exception as e:   # a truncated or foreign file: torch/pickle/safetensors raise many kinds
-            raise NeuralSetupError(f"separator {files.label}: {f} is not a demucs model file "
+            raise NeuralSetupError(f"{option('separator')} {files.label}: {f} is not a demucs model file "
                                    f"({e.__class__.__name__})") from None
         models.append(m)
     first = models[0]
     sources = list(getattr(first, "sources", []))
     if "vocals" not in sources:
-        raise NeuralSetupError(f"separator {files.label}: the model has no vocals stem (its stems: {sources})")
+        raise NeuralSetupError(f"{option('separator')} {files.label}: the model has no vocals stem (its stems: {sources})")
     if any(list(m.sources) != sources or m.samplerate != first.samplerate
            or m.audio_channels != first.audio_channels for m in models):
-        raise NeuralSetupError(f"separator {files.label}: the bag's models do not have the same stems and rate")
+        raise NeuralSetupError(f"{option('separator')} {files.label}: the bag's models do not have the same stems and rate")
     if files.weights is not None and (len(files.weights) != len(models)
                                       or any(len(w) != len(sources) for w in files.weights)):
-        raise NeuralSetupError(f"separator {files.label}: the bag's weights do not fit its models")
+        raise NeuralSetupError(f"{option('separator')} {files.label}: the bag's weights do not fit its models")
     if len(models) == 1 and files.weights is None and files.segment is None:
         model = first
     else:
@@ -369,4 +369,4 @@ def check(value: str) -> DemucsFiles:
     except AlignSTSError:
         raise
     except OSError as e:
-        raise InvalidValueError(f"separator {value}: cannot read it ({e.strerror or e.__class__.__name__})") from None
+        raise InvalidValueError(f"{option('separator')} {value}: cannot read it ({e.strerror or e.__class__.__name__})") from None
