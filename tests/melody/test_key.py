@@ -217,6 +217,33 @@ def test_formant_ratio_finds_a_known_warp():
         assert match > 0.9
 
 
+def _band_limited(log_env: np.ndarray, top_hz: float) -> np.ndarray:
+    """A log power envelope [K] (0..12 kHz) of a recording that holds nothing above ``top_hz``
+    (as an 8 kHz recording resampled to 24 kHz): far below everything else there."""
+    f = np.arange(len(log_env)) * 12000.0 / (len(log_env) - 1)
+    return np.where(f > top_hz, log_env.min() - 20.0, log_env)
+
+
+def test_band_top_finds_where_a_band_limited_recording_ends():
+    k = world.fft_size() // 2 + 1
+    f = np.arange(k) * 12000.0 / (k - 1)
+    full = np.log(_envelope(k))
+    assert key.band_top(full, f) == math.inf   # natural tilt: never 45 dB down
+    assert 3000.0 <= key.band_top(_band_limited(full, 4000.0), f) <= 4000.0
+    assert 6500.0 <= key.band_top(_band_limited(full, 8000.0), f) <= 8000.0
+
+
+@pytest.mark.parametrize("scale", [0.85, 1.0, 1.18])
+def test_formant_ratio_compares_only_what_both_recordings_contain(scale):
+    """Speech recorded at 8 kHz (nothing above 4 kHz) against full-band singing: the warp is
+    still found, because the comparison stops where the speech ends."""
+    k = world.fft_size() // 2 + 1
+    speech = _band_limited(np.log(_envelope(k)), 4000.0)
+    ratio, match = key.formant_ratio(speech, np.log(_envelope(k, scale)))
+    assert ratio == pytest.approx(scale, rel=0.03)
+    assert match > 0.9
+
+
 @pytest.fixture(scope="module")
 def male_speech():
     wav = _voice(115.0)
