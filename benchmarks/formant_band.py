@@ -7,7 +7,7 @@ Uses the 49 labelled speakers of benchmarks/key_generalise.py (built there, cach
 For every speaker's speech against the singing of every speaker made from the same person, the
 true register difference is known: D = (that singer's speaking median - this speaker's) / 12
 (octaves; a register is an octave of speaking pitch and REGISTER_FORMANT_RATIO in formants). The
-register the formants read is rho = log(formant ratio) / log(key.REGISTER_FORMANT_RATIO); the
+register the formants read (as key.voice_cues: from the melody's median pitch up) is rho = log(formant ratio) / log(key.REGISTER_FORMANT_RATIO); the
 table gives, per band of key.FORMANT_BAND_HZ, the error rho - D over the 294 pairs of a person
 with a transformed self (sd, share beyond half a register), the formant ratio of the seven real
 persons' own singing (should be ~1), and the real persons crossed with each other, grouped by
@@ -68,7 +68,7 @@ def band_row(speakers: list[dict], env: dict, band: tuple[float, float]) -> str:
     try:
         err, own_real, cross = [], [], {}
         for (a, b), s_env in env["pairs"].items():
-            ratio, _ = key.formant_ratio(s_env, env["sing"][b])
+            ratio, _ = key.formant_ratio(s_env, env["sing"][b], f0_hz=key._hz(by[b]["sing_st"]))
             rho = math.log(ratio) / math.log(key.REGISTER_FORMANT_RATIO)
             A, B = by[a], by[b]
             if A["person"] == B["person"]:
