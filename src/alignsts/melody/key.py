@@ -43,12 +43,13 @@ SCORE_WINDOW = (-5.0, 19.0)
 REGISTER_FORMANT_RATIO = 1.17
 FORMANT_SEARCH = (0.72, 1.38)         # formant ratios the estimate may return
 # Where the envelopes are compared: F1-F5 and the upper spectrum, whose shape scales with the vocal
-# tract's length as the formants do. Up to 7 kHz rather than 5 kHz (F1-F4): on the 294 transformed
-# same-person pairs of benchmarks/key_generalise.py the register estimate's error against the true
-# register difference falls from sd 0.52 to 0.34 registers, the seven real persons' own singing reads
-# x0.92-1.10 instead of x0.94-1.21, and real pairs of one sex +0.25 instead of +0.94 registers apart
-# (see benchmarks/formant_band.py). Lowered to what both recordings contain (band_top).
-FORMANT_BAND_HZ = (200.0, 7000.0)
+# tract's length as the formants do (from the melody's pitch up: formant_ratio). Up to 8 kHz rather
+# than 5 kHz (F1-F4): on the 294 transformed same-person pairs the register read from the formants
+# misses the true register difference by sd 0.31 instead of 0.52 registers, the seven real persons'
+# own singing reads x0.93-1.08 instead of x0.94-1.21, and real pairs of one register read about 0
+# (benchmarks/formant_band.py). Lowered to what both recordings contain (band_top: a recording made
+# at 16 kHz holds nothing above 8 kHz).
+FORMANT_BAND_HZ = (200.0, 8000.0)
 BAND_EDGE_DB = 45.0                   # a band-limited input: its envelope falls this far below its 0.3-3 kHz level
 MIN_BAND_TOP_HZ = 1500.0
 MAX_ENVELOPE_FRAMES = 400             # voiced frames per recording for the average envelope
