@@ -7,13 +7,14 @@ Uses the 49 labelled speakers of benchmarks/key_generalise.py (built there, cach
 For every speaker's speech against the singing of every speaker made from the same person, the
 true register difference is known: D = (that singer's speaking median - this speaker's) / 12
 (octaves; a register is an octave of speaking pitch and REGISTER_FORMANT_RATIO in formants). The
-register the formants read (as key.voice_cues: from the melody's median pitch up) is rho = log(formant ratio) / log(key.REGISTER_FORMANT_RATIO); the
-table gives, per band of key.FORMANT_BAND_HZ, the error rho - D over the 294 pairs of a person
-with a transformed self (sd, share beyond half a register), the formant ratio of the seven real
-persons' own singing (should be ~1), and the real persons crossed with each other, grouped by
-speaker and singer register (low = speaking median below 165 Hz): one register apart should read
-about +-1, the same register about 0. The speech envelopes (re-synthesised at the melody's pitch,
-as key.voice_cues does) are cached in --cache/formant_envelopes.npy.
+register the formants read is rho = log(formant ratio) / log(key.REGISTER_FORMANT_RATIO). The
+table gives, per band of key.FORMANT_BAND_HZ (starting at the melody's median pitch when that is
+above 200 Hz, as key.voice_cues does; "before": 200-5000 Hz from 200 Hz, the previous setting),
+the error rho - D over the 294 pairs of a person with a transformed self (sd, share beyond half a
+register), the formant ratio of the seven real persons' own singing (should be ~1), and the real
+persons crossed with each other, grouped by speaker and singer register (low = speaking median
+below 165 Hz): one register apart should read about +-1, the same register about 0. The speech
+envelopes (re-synthesised at the melody's pitch, as key.voice_cues does) are cached in --cache/formant_envelopes.npy.
 """
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ def band_row(speakers: list[dict], env: dict, band: tuple[float, float], from_pi
         key.FORMANT_BAND_HZ = saved
     err = np.array(err)
     apart, same = np.array(cross["one register apart"]), np.array(cross["same register"])
-    start = "the pitch" if from_pitch else f"{band[0]:.0f} Hz"
+    start = "the pitch" if from_pitch else f"(before) {band[0]:.0f} Hz"
     return (f"| {start} to {band[1]:.0f} Hz | {err.std():.2f} | {100 * np.mean(np.abs(err) > 0.5):.1f} % | "
             f"x{min(own_real):.2f}-{max(own_real):.2f} | {apart.mean():+.2f} +- {apart.std():.2f} | "
             f"{same.mean():+.2f} +- {same.std():.2f} |")
@@ -111,7 +112,7 @@ def main(argv=None) -> int:
     print("| band | error sd (registers) | error > 0.5 | real own singing | real, one register apart "
           "(signed to +1) | real, same register |")
     print("|---|---|---|---|---|---|")
-    print(band_row(speakers, env, (200.0, 5000.0), from_pitch=False) + " before")
+    print(band_row(speakers, env, (200.0, 5000.0), from_pitch=False))
     for band in BANDS:
         print(band_row(speakers, env, band))
     return 0

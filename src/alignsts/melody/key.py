@@ -73,7 +73,7 @@ LOW_REGISTER_HZ = 165.0               # speaking medians below: the low (adult m
 SUNG_CENTRE_ST = 9.9
 SUNG_SPREAD_ST = 5.7
 OUTSIDE_SPREAD_ST = 2.0               # fall-off (st) below 0 / beyond +16: 4 st outside costs 2 nats
-REGISTER_SPREAD = 0.3                 # registers: the formant ratio's uncertainty (1.17^0.3 = +-5 %)
+REGISTER_SPREAD = 0.3                 # registers: the formant reading's error (1.17^0.3 = +-5 %; measured sd 0.31)
 
 
 @dataclass
