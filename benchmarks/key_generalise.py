@@ -148,11 +148,14 @@ def _embedding(wav: np.ndarray):
 
 
 def cues_table(speakers: list[dict], cache: Path, max_cross: int | None) -> list[dict]:
-    """Cues of every (speech speaker, singing speaker) combination, cached in cues.json."""
+    """Cues of every (speech speaker, singing speaker) combination, cached in --cache (one file per
+    formant band)."""
     from alignsts.audio import world
     from alignsts.melody import key
 
-    path = cache / "cues.json"
+    # named by the formant comparison that made them, so a cache of an older key.py is not reused
+    lo, hi = key.FORMANT_BAND_HZ
+    path = cache / f"cues_band{lo:.0f}-{hi:.0f}_from_pitch.json"
     done = {}
     if path.is_file():
         done = {(r["a"], r["b"]): r for r in json.loads(path.read_text())}
