@@ -148,11 +148,14 @@ def _embedding(wav: np.ndarray):
 
 
 def cues_table(speakers: list[dict], cache: Path, max_cross: int | None) -> list[dict]:
-    """Cues of every (speech speaker, singing speaker) combination, cached in cues.json."""
+    """Cues of every (speech speaker, singing speaker) combination, cached in --cache (one file per
+    formant band)."""
     from alignsts.audio import world
     from alignsts.melody import key
 
-    path = cache / "cues.json"
+    # named by the formant comparison that made them, so a cache of an older key.py is not reused
+    lo, hi = key.FORMANT_BAND_HZ
+    path = cache / f"cues_band{lo:.0f}-{hi:.0f}_from_pitch.json"
     done = {}
     if path.is_file():
         done = {(r["a"], r["b"]): r for r in json.loads(path.read_text())}
@@ -285,6 +288,29 @@ def leave_one_person_out(speakers: list[dict], rows: list[dict], embedding: bool
     return out
 
 
+def real_crossing(r: dict) -> bool:
+    """A real person's speech with another real person's singing (both untransformed)."""
+    return r["kind"] == "other song" and r["a"].endswith("/orig") and r["b"].endswith("/orig")
+
+
+def miss_line(r: dict, speaker: dict, embedding: bool) -> str:
+    """One wrong decision with its cues: speaking median, melody offset, where the speaker really
+    sang (relative to that melody), formant ratio, same-speaker score, posterior per octave."""
+    from alignsts.melody import key
+
+    cues = key.VoiceCues(r["register_st"], r["formant_ratio"], r["envelope_match"],
+                         r["embedding_cosine"] if embedding else None)
+    hz = key._hz(r["speech_st"])
+    score = key.same_speaker_score(cues, hz)
+    post = key.octave_scores(cues, score, hz)
+    cos = f"{cues.embedding_cosine:.2f}" if cues.embedding_cosine is not None else "-"
+    return (f"  {r['kind']}: {r['a']} <- {r['b']}: speaks {hz:.0f} Hz, melody {r['register_st']:+.1f} st, "
+            f"sang {speaker['sing_st'] - r['melody_st']:+.1f} st from it; formants x{r['formant_ratio']:.2f}, "
+            f"cosine {cos}, same-speaker {score:.2f}; posterior "
+            + " ".join(f"{-12 * k:+d}:{p:.2f}" for k, p in sorted(post.items()) if p >= 0.01)
+            + f"; chose {r['transpose']:+g}")
+
+
 def key_module():
     from alignsts.melody import key
 
@@ -315,7 +341,7 @@ def main(argv=None) -> int:
     print()
     print("| install | case | n | octave right | n clear | right (clear) | worst person (clear) | LOPO right (clear) |")
     print("|---|---|---|---|---|---|---|---|")
-    identity = []
+    identity, misses = [], []
     for label, emb in (("with embedding ([neural])", True), ("without embedding (base)", False)):
         res = evaluate(speakers, rows, emb)
         lopo = {row[0]: row for row in table(leave_one_person_out(speakers, rows, emb))}
@@ -330,6 +356,11 @@ def main(argv=None) -> int:
             return k.same_speaker_score(c, k._hz(r["speech_st"])) >= 0.5
         own = [judged_same(r) for r in rows if r["a"] == r["b"]]
         others = [judged_same(r) for r in rows if by_name[r["a"]]["person"] != by_name[r["b"]]["person"]]
+        real = [r for r in res if real_crossing(r)]
+        exact = [r for r in real if r["transpose"] == 12 * round((by_name[r["a"]]["sing_st"] - r["melody_st"]) / 12)]
+        identity.append(f"{label}: real persons crossed (each speech with the other six real singings, as "
+                        f"cross_singer.py --identity): octave exactly right {len(exact)}/{len(real)}, clear cases "
+                        f"{sum(r['clear'] for r in exact)}/{sum(r['clear'] for r in real)}")
         identity.append(f"{label}: own singing judged 'your own voice' {sum(own)}/{len(own)}; another person's "
                         f"singing judged so {100.0 * sum(others) / max(len(others), 1):.1f} % of {len(others)}")
         if hasattr(key_module(), "measure_range"):
@@ -342,12 +373,13 @@ def main(argv=None) -> int:
                     print(f"| {label}, --range measured from the speaker's own singing | {kind} | {n} | {p:.1f} % | "
                           f"{nc} | {pc:.1f} % | {worst:.1f} % | - |")
         if args.misses:
-            for r in res:
-                if not r["right"] and r["kind"] != "other song":
-                    print(f"    miss {r['kind']}: {r['a']} <- {r['b']}: t={r['transpose']:+g} reg={r['register_st']:+.1f} "
-                          f"fr={r['formant_ratio']:.2f} em={r['envelope_match']:.2f} cos={r['embedding_cosine']}")
+            misses.append(f"misses, {label} (clear same-song cases, and the real persons crossed):")
+            misses += [miss_line(r, by_name[r["a"]], emb) for r in res
+                       if not r["right"] and r["clear"] and (r["kind"].startswith("same song") or real_crossing(r))]
     print()
     for line in identity:
+        print(line)
+    for line in misses:
         print(line)
     return 0
 
