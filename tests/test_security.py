@@ -792,3 +792,26 @@ def test_a_list_of_options_names_each_page_field_once(served):
     conv, speech = served
     message = page_error(lambda: conv(str(speech), engine="score"))
     assert message.count("'MIDI / score'") == 1 and "--" not in message, message
+
+
+@pytest.mark.parametrize("folder", ["/dev", "/proc", "/sys", "/dev/mqueue"])
+def test_no_output_goes_into_a_system_folder(folder):
+    """Issue 17: /dev, /proc and /sys hold devices and kernel files: an output there is refused
+    before any work, also as root (who could create /dev/vocals.wav as a plain file)."""
+    from alignsts import paths
+
+    if not Path(folder).is_dir():
+        pytest.skip(f"{folder} is not on this machine")
+    with pytest.raises(OutputError, match="devices and kernel files"):
+        paths.check_writable(Path(folder) / "vocals.wav", "vocals stem")
+    assert not (Path(folder) / "vocals.wav").exists()
+
+
+def test_a_bad_value_names_its_flag_once(tmp_path):
+    """'argument --formant: --formant (...)' read twice: the flag is named once."""
+    speech, _sing, midi = api.demo_files()
+    shutil.copy(speech, tmp_path / "take.wav")
+    shutil.copy(midi, tmp_path / "m.mid")
+    for flag, value in (("--formant", "9"), ("--range", "Q")):
+        line = refused(["convert", "take.wav", "--midi", "m.mid", "-o", "out.wav", flag, value], tmp_path, needle=flag)
+        assert line.count(flag) == 1, line

@@ -39,6 +39,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad command line in one line (exit 2), as every other error."""
 
     def error(self, message):
+        import re
+
+        # "argument --formant: --formant (...) must be ...": the message already names its flag
+        message = re.sub(r"^argument (--[\w-]+)(?:/[^:]*)?: (?=\1\b)", "", message)
         self.exit(2, f"alignsts: error: {message} (see {self.prog} --help)\n")
 
 

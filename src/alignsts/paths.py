@@ -62,6 +62,20 @@ def check_outputs(outputs: Mapping[str, PathLike | None], inputs: Mapping[str, P
                 raise OutputError(f"{a}: the {role_a} and the {role_b} would be the same file")
 
 
+SYSTEM_FOLDERS = ("/dev", "/proc", "/sys")   # kernel file systems: a root process could create files there
+
+
+def _system_folder(folder: Path) -> str | None:
+    """The system folder (SYSTEM_FOLDERS) ``folder`` lies in, symlinks followed; None otherwise."""
+    real = os.path.realpath(folder)
+    if real == "/dev/shm" or real.startswith("/dev/shm/"):   # plain memory-backed files: a fine scratch place
+        return None
+    for top in SYSTEM_FOLDERS:
+        if real == top or real.startswith(top + os.sep):
+            return top
+    return None
+
+
 def check_writable(path: PathLike, role: str = "output", error: type[AlignSTSError] = OutputError) -> Path:
     """``path`` can be created or replaced by a regular file: it has no NUL byte, is not a folder
     nor a device/fifo/socket (symlinks followed), and its folder exists and takes a new file (a
@@ -79,6 +93,9 @@ def check_writable(path: PathLike, role: str = "output", error: type[AlignSTSErr
         raise error(f"{p}: is a directory; the {role} must be a file name")
     if p.exists() and not p.is_file():
         raise error(f"{p}: exists and is not a regular file (a device, pipe or socket); not writing the {role} there")
+    system = _system_folder(parent)
+    if system is not None:
+        raise error(f"{p}: {system} holds devices and kernel files, not outputs; choose another folder for the {role}")
     try:
         fd, probe = tempfile.mkstemp(prefix=f".{p.name[:40]}.", suffix=".probe", dir=parent)
     except OSError as e:

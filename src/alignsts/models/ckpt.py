@@ -105,7 +105,7 @@ def load_pickle(path: str | os.PathLike, trust: bool = False) -> dict[str, Any]:
     except pickle.UnpicklingError as e:
         if not trust:
             raise CheckpointError(f"{p}: holds Python objects besides tensors; load it only if you trust its "
-                                  f"source, with trust=True (CLI: --trust-checkpoint)") from None
+                                  f"source, with {option('trust_checkpoint')}") from None
         log.warning("%s: loading with full unpickling (trusted): %s", p, str(e).splitlines()[0])
         return torch.load(str(p), map_location="cpu", weights_only=False)
     except Exception as e:
