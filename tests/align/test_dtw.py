@@ -210,3 +210,35 @@ def test_multiscale_matches_full_dtw_cost_on_easy_warp():
     full = dtw.dtw_full(cost)
     ms = dtw.multiscale_dtw(x, y, radius=6, max_full_cells=1000)
     assert _path_cost(ms, cost) <= 1.01 * _path_cost(full, cost)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_numpy_rows_equal_the_compiled_loop(seed, monkeypatch):
+    """Small bands are filled in numpy, large ones by numba: both give the same path (random
+    continuous costs: no ties), full and banded, with row weights and penalties."""
+    rng = np.random.default_rng(seed)
+    n, m, d = int(rng.integers(2, 70)), int(rng.integers(2, 70)), int(rng.integers(1, 6))
+    x, y = rng.normal(size=(n, d)), rng.normal(size=(m, d))
+    w = rng.uniform(0.2, 2.0, n)
+    pen_i, pen_j = rng.uniform(0.0, 1.0, 2)
+    coarse = dtw.banded_dtw(dtw._halve(x), dtw._halve(y), np.zeros((n + 1) // 2, np.int64),
+                            np.full((n + 1) // 2, (m + 1) // 2, np.int64))
+    bands = [(np.zeros(n, np.int64), np.full(n, m, np.int64)), dtw.band_from_path(coarse, n, m, 2)]
+    for lo, hi in bands:
+        monkeypatch.setattr(dtw, "NUMPY_BAND_CELLS", 10 ** 9)
+        by_numpy = dtw.banded_dtw(x, y, lo, hi, w, pen_i, pen_j)
+        monkeypatch.setattr(dtw, "NUMPY_BAND_CELLS", -1)
+        by_numba = dtw.banded_dtw(x, y, lo, hi, w, pen_i, pen_j)
+        np.testing.assert_array_equal(by_numpy, by_numba)
+
+
+def test_a_short_alignment_does_not_import_numba():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from alignsts.align import dtw\n"
+            "rng = np.random.default_rng(0)\n"
+            "dtw.multiscale_dtw(rng.normal(size=(300, 8)), rng.normal(size=(280, 8)))\n"
+            "assert 'numba' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

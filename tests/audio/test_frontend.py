@@ -276,3 +276,24 @@ def test_power_sum_in_blocks_equals_the_direct_sum():
     np.testing.assert_array_equal(fe.power_sum(mag, band, block=7),
                                   np.sum(mag[:, band].astype(np.float64) ** 2, axis=1))
     assert fe.power_sum(mag[:0]).shape == (0,)
+
+
+def test_pyworld_loads_without_pkg_resources_and_equals_the_package():
+    """load_pyworld loads pyworld's compiled module directly (its package __init__ imports
+    pkg_resources, ~50 ms); the functions are the package's own."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from alignsts.audio import frontend as fe\n"
+            "pw = fe.load_pyworld()\n"
+            "x = np.random.default_rng(0).normal(size=24000) * 0.1\n"
+            "f0, t = pw.dio(x, 24000, frame_period=5.0)\n"
+            "assert 'pkg_resources' not in sys.modules\n"
+            "import warnings\n"
+            "with warnings.catch_warnings():\n"
+            "    warnings.simplefilter('ignore')\n"
+            "    import pyworld\n"
+            "g0, _ = pyworld.dio(x, 24000, frame_period=5.0)\n"
+            "assert np.array_equal(f0, g0)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -74,10 +74,26 @@ def test_normalize_reaches_the_target():
     assert pyloudnorm.Meter(sr).integrated_loudness(y.astype(np.float64)) == pytest.approx(-20.0, abs=0.01)
 
 
-def test_importing_level_and_measuring_needs_no_scipy_signal():
+def test_importing_level_and_measuring_needs_no_scipy_signal_nor_numba():
     code = ("import sys, numpy as np\n"
             "from alignsts.audio import level\n"
             "level.normalize(np.random.default_rng(0).standard_normal(24000).astype('float32') * 0.1, 24000)\n"
-            "bad = [m for m in ('scipy.signal', 'pyloudnorm') if m in sys.modules]\n"
+            "bad = [m for m in ('scipy.signal', 'pyloudnorm', 'numba') if m in sys.modules]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("sr", (8000, 24000, 44100, 192000))
+def test_fft_convolution_equals_the_recursive_filter_to_rounding(sr):
+    """float64 input: the block-wise FFT convolution gives pyloudnorm's (lfilter's) loudness to 1e-9 LU,
+    across block boundaries (a signal longer than one convolution block)."""
+    rng = np.random.default_rng(sr)
+    n = loudness.MIN_FFT + int(1.3 * sr)
+    x = 0.1 * rng.standard_normal((n, 2)) * np.linspace(0.05, 1.0, n)[:, None]
+    assert loudness.integrated_loudness(x, sr) == pytest.approx(pyloudnorm.Meter(sr).integrated_loudness(x), abs=1e-9)
+
+
+def test_impulse_response_has_decayed():
+    for sr in RATES + (192000,):
+        h = loudness.k_impulse_response(float(sr))
+        assert np.max(np.abs(h[-len(h) // 8:])) < 1e-13 * np.max(np.abs(h))

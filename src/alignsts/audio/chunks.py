@@ -142,10 +142,10 @@ def join_cost(energy_db: np.ndarray, voiced: np.ndarray) -> np.ndarray:
     The loudest frame within the crossfade, plus 60 dB if any of it is voiced: joins go into
     pauses, else into unvoiced sounds, else into the quietest voiced stretch.
     """
-    from scipy.ndimage import maximum_filter1d
+    from .dsp import maximum_filter1d_nearest
 
-    e = maximum_filter1d(np.asarray(energy_db, np.float64), CROSSFADE + 1, mode="nearest")
-    v = maximum_filter1d(np.asarray(voiced, np.uint8), CROSSFADE + 1, mode="nearest")
+    e = maximum_filter1d_nearest(np.asarray(energy_db, np.float64), CROSSFADE + 1)
+    v = maximum_filter1d_nearest(np.asarray(voiced, np.uint8), CROSSFADE + 1)
     return e + 60.0 * v
 
 

@@ -18,12 +18,12 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def smooth_frames(x: np.ndarray, width: int) -> np.ndarray:
     """Hann-weighted moving average over ``width`` frames along axis 0 (edges held): [T, ...]."""
-    from scipy.ndimage import convolve1d
+    from .dsp import convolve1d_nearest
 
     if width <= 1 or len(x) < 2:
         return x
     kernel = np.hanning(width + 2)[1:-1]
-    return convolve1d(np.asarray(x, dtype=np.float64), kernel / kernel.sum(), axis=0, mode="nearest")
+    return convolve1d_nearest(x, kernel / kernel.sum(), axis=0)
 
 
 def ms_to_frames(ms: float) -> int:

@@ -7,6 +7,7 @@ reuse these features unchanged.
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 import numpy as np
@@ -113,14 +114,12 @@ def stft_magnitude_frames(wav: np.ndarray, start: int, stop: int, n_fft: int = N
 
 def _magnitude_of_padded(padded: np.ndarray, n: int, n_fft: int, hop: int) -> np.ndarray:
     """|rfft| of ``n`` Hann-windowed frames hop apart from the start of ``padded``: -> [n, n_fft//2+1]."""
-    from scipy.fft import rfft
-
     frames = np.lib.stride_tricks.as_strided(
         padded, shape=(n, n_fft), strides=(padded.strides[0] * hop, padded.strides[0]), writeable=False)
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
     out = np.empty((n, n_fft // 2 + 1), dtype=np.float32)
     for a in range(0, n, 8192):  # blocks keep the complex intermediate small
-        out[a:a + 8192] = np.abs(rfft(frames[a:a + 8192] * window, axis=1))
+        out[a:a + 8192] = np.abs(np.fft.rfft(frames[a:a + 8192] * window, axis=1))
     return out
 
 
@@ -160,10 +159,33 @@ def f0_praat(wav: np.ndarray, n: int | None = None, floor: float = F0_FLOOR,
     return out
 
 
+@lru_cache(maxsize=1)
 def load_pyworld():
-    """The pyworld module, imported on first use (WORLD analysis lives in :mod:`.world`)."""
+    """The pyworld module, imported on first use (WORLD analysis lives in :mod:`.world`).
+
+    pyworld's package ``__init__`` only imports pkg_resources (about 50 ms a process) to read
+    its own version and then re-exports its compiled module, so that compiled module is loaded
+    directly when it can be found; otherwise (another layout) the package is imported."""
+    import importlib.machinery
+    import importlib.util
+    import sys
     import warnings
 
+    if "pyworld" not in sys.modules:
+        try:
+            spec = importlib.util.find_spec("pyworld")
+            folder = list(spec.submodule_search_locations or [])[0]
+            for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+                path = os.path.join(folder, "pyworld" + suffix)
+                if os.path.isfile(path):
+                    ext = importlib.util.spec_from_file_location(
+                        "pyworld.pyworld", path, loader=importlib.machinery.ExtensionFileLoader("pyworld.pyworld", path))
+                    module = importlib.util.module_from_spec(ext)
+                    ext.loader.exec_module(module)
+                    if all(hasattr(module, f) for f in ("dio", "stonemask", "cheaptrick", "d4c", "synthesize")):
+                        return module
+        except (ImportError, AttributeError, IndexError, TypeError, OSError):
+            pass
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pyworld's pkg_resources deprecation notice
         import pyworld
@@ -288,8 +310,8 @@ def frame_energy_db(mag: np.ndarray) -> np.ndarray:
 
 def cepstra(mag: np.ndarray) -> np.ndarray:
     """Mel-cepstra c0..c_ALIGN_N_CEPS of an STFT magnitude: [T, K] -> [T, ALIGN_N_CEPS+1]."""
-    from scipy.fft import dct
+    from .dsp import dct
 
     fb = mel_filterbank(SAMPLE_RATE, N_FFT, ALIGN_N_MELS, ALIGN_FMIN, ALIGN_FMAX)
     logm = np.log(np.maximum(mag @ fb.T, 1e-8))
-    return dct(logm, type=2, norm="ortho", axis=1)[:, : ALIGN_N_CEPS + 1].astype(np.float32)
+    return dct(logm, axis=1)[:, : ALIGN_N_CEPS + 1].astype(np.float32)

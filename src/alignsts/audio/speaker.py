@@ -142,7 +142,8 @@ def trim_silences(wav: np.ndarray) -> np.ndarray:
     """[N] 16 kHz -> the samples of 30 ms windows that WebRTC VAD (mode 3) calls speech, after a
     moving average over VAD_AVERAGE windows and a dilation by VAD_MAX_SILENCE windows."""
     import webrtcvad
-    from scipy.ndimage import binary_dilation
+
+    from .dsp import binary_dilation1d
 
     win = VAD_MS * SR // 1000
     wav = wav[: len(wav) - len(wav) % win]
@@ -156,7 +157,7 @@ def trim_silences(wav: np.ndarray) -> np.ndarray:
     c = np.cumsum(padded)
     c[VAD_AVERAGE:] = c[VAD_AVERAGE:] - c[:-VAD_AVERAGE]
     mask = np.round(c[VAD_AVERAGE - 1:] / VAD_AVERAGE).astype(bool)
-    mask = binary_dilation(mask, np.ones(VAD_MAX_SILENCE + 1))
+    mask = binary_dilation1d(mask, VAD_MAX_SILENCE + 1)
     return wav[np.repeat(mask, win)]
 
 

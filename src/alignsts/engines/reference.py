@@ -136,9 +136,9 @@ BALANCE_CHUNK = 4096   # frames per block: keeps memory flat on long songs
 
 def _log_diff_ceps(sp: np.ndarray, ref_sp: np.ndarray) -> np.ndarray:
     """Cepstrum of log(ref_sp) - log(sp): [T, K] -> [T, K]."""
-    from scipy.fft import dct
+    from ..audio.dsp import dct
 
-    return dct(np.log(ref_sp + 1e-12) - np.log(sp + 1e-12), type=2, norm="ortho", axis=1)
+    return dct(np.log(ref_sp + 1e-12) - np.log(sp + 1e-12), axis=1)
 
 
 def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, frame_order: int,
@@ -155,7 +155,7 @@ def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, fra
     Works in blocks of BALANCE_CHUNK frames. ``global_ceps`` [K]: that mean, when it was
     taken over more than ``sp`` (a piece of a long conversion; see balance_global_ceps).
     """
-    from scipy.fft import idct
+    from ..audio.dsp import idct
 
     n, k = sp.shape
     blocks = [(a, min(a + BALANCE_CHUNK, n)) for a in range(0, n, BALANCE_CHUNK)]
@@ -177,13 +177,13 @@ def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, fra
         glob[frame_order + 1: global_order + 1] = mean[frame_order + 1: global_order + 1]
     elif mean is not None:
         glob[: frame_order + 1] = -mean[: frame_order + 1]
-    glob_gain = idct(glob, type=2, norm="ortho")
+    glob_gain = idct(glob)
     tail = sp[:0].copy()   # the unmodified last rows of the previous block
     for a, b in blocks:
         lo, hi = max(0, a - margin), min(n, b + margin)
         ceps = _log_diff_ceps(np.concatenate([tail, sp[a:hi]]), ref_envelope(lo, hi))
         ceps[:, frame_order + 1:] = 0.0
-        gain = contour.smooth_frames(idct(ceps, type=2, norm="ortho", axis=1), smooth)[a - lo: b - lo]
+        gain = contour.smooth_frames(idct(ceps, axis=1), smooth)[a - lo: b - lo]
         tail = sp[max(a, b - margin):b].copy()
         sp[a:b] *= np.exp(strength * (gain + glob_gain[None, :]))
 
