@@ -61,3 +61,25 @@ def test_the_api_is_still_one_import_away():
     assert "convert" in dir(alignsts)
     with pytest.raises(AttributeError):
         alignsts.no_such_name   # noqa: B018
+
+
+def test_the_program_runs_blas_on_one_thread_unless_told_otherwise(tmp_path):
+    """`alignsts` sets OPENBLAS_NUM_THREADS=1 before numpy loads (small products: a second thread
+    only spins), and keeps a value the user set."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, sys\n"
+            "from alignsts import cli\n"
+            "try:\n"
+            "    cli.entry(['--version'])\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'))\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "1"
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "2"

@@ -59,3 +59,65 @@ def test_importing_dsp_imports_no_scipy():
             "dsp.dct(np.ones((3, 8))); dsp.idct(np.ones(8)); dsp.maximum_filter1d_nearest(np.ones(5), 3)\n"
             "assert not [m for m in sys.modules if m.startswith('scipy')]\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("size", [1, 3, 5, 9])
+def test_median_and_uniform_filters_equal_scipy(size):
+    rng = np.random.default_rng(size)
+    for n in (1, 2, 7, 60):
+        x = rng.normal(size=n)
+        np.testing.assert_array_equal(dsp.median_filter1d_nearest(x, size), ndimage.median_filter(x, size=size, mode="nearest"))
+        for width in (size, size + 1):
+            np.testing.assert_allclose(dsp.uniform_filter1d_nearest(x, width),
+                                       ndimage.uniform_filter1d(x, size=width, mode="nearest"), atol=1e-12)
+
+
+def test_iir_helpers_equal_scipy_signal():
+    from scipy import signal
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    for b, a in ([[0.2, 0.3, 0.1], [1.0, -0.5, 0.2]], [[1.0], [1.0, -0.97]], [[0.5, 0.5], [2.0]], [[1.0, 0.2], [1.5, -0.3, 0.1]]):
+        zi = signal.lfilter_zi(b, a)
+        np.testing.assert_allclose(dsp.lfilter_zi(b, a), zi, atol=1e-12)
+        want, want_z = signal.lfilter(b, a, x, zi=zi * 0.7)
+        got, got_z = dsp.lfilter(b, a, x, zi=zi * 0.7)
+        np.testing.assert_allclose(got, want, atol=1e-10)
+        np.testing.assert_allclose(got_z, want_z, atol=1e-10)
+        np.testing.assert_allclose(dsp.lfilter(b, a, x)[0], signal.lfilter(b, a, x), atol=1e-10)
+        np.testing.assert_allclose(dsp.filtfilt(b, a, x), signal.filtfilt(b, a, x), atol=1e-10)
+    for wn in (0.01, 0.085, 0.3, 0.9):
+        for got, want in zip(dsp.butter2_lowpass(wn), signal.butter(2, wn)):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+    for w, zeta in ((2.0, 0.7), (60.0, 0.3), (400.0, 1.0)):
+        for got, want in zip(dsp.bilinear([w * w], [1.0, 2 * zeta * w, w * w], 187.5),
+                             signal.bilinear([w * w], [1.0, 2 * zeta * w, w * w], fs=187.5)):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+    long = rng.normal(size=50_000)
+    np.testing.assert_allclose(dsp.one_pole(long, 0.97), signal.lfilter([1.0], [1.0, -0.97], long), atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_find_peaks_equals_scipy(seed):
+    from scipy import signal
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 400))
+    # integer levels make flat tops and equal heights (the tie rules count)
+    x = np.round(np.cumsum(rng.normal(size=n)) * (1 if seed % 2 else 3)) if n else np.zeros(0)
+    for prominence in (0.5, 2.0, 6.0):
+        for distance in (1, 3, 8):
+            want, _ = signal.find_peaks(x, prominence=prominence, distance=distance)
+            np.testing.assert_array_equal(dsp.find_peaks(x, prominence, distance), want)
+
+
+@pytest.mark.parametrize("count", [1, 5, 65, 200])
+def test_first_coefficients_and_their_inverse(count):
+    rng = np.random.default_rng(count)
+    x = rng.normal(size=(7, 1025))
+    full = sfft.dct(x, type=2, norm="ortho", axis=1)
+    np.testing.assert_allclose(dsp.dct(x, axis=1, count=count), full[:, :count], atol=1e-9)
+    kept = np.zeros_like(full)
+    kept[:, :count] = full[:, :count]
+    np.testing.assert_allclose(dsp.idct_first(full[:, :count], 1025), sfft.idct(kept, type=2, norm="ortho", axis=1),
+                               atol=1e-9)

@@ -332,7 +332,7 @@ def test_spectral_balance_mean_given_for_a_piece_equals_the_mean_taken(keep_colo
     active = rng.random(n) > 0.2
     taken = sp.copy()
     eng.apply_spectral_balance(taken, lambda a, b: ref[a:b], active, 4, 20, 0.7, 3, keep_colour=keep_colour)
-    mean = eng._log_diff_ceps(sp[active], ref[active]).mean(axis=0)
+    mean = eng._log_diff_ceps(sp[active], ref[active], 20).mean(axis=0)
     given = sp.copy()
     eng.apply_spectral_balance(given, lambda a, b: ref[a:b], active, 4, 20, 0.7, 3, global_ceps=mean,
                                keep_colour=keep_colour)

@@ -531,14 +531,14 @@ def _best_bounds(loud: np.ndarray, voiced: np.ndarray, active: np.ndarray, n: in
                  cfg: LyricsConfig) -> list[int] | None:
     """n+1 boundaries 0 = b0 < ... < bn = T over [T] curves minimising the cost of the cuts (loudness
     dips, unvoiced frames) plus each segment's cost (length against the mean, pauses inside)."""
-    from scipy.ndimage import maximum_filter1d
+    from ..audio.dsp import maximum_filter1d_nearest
 
     t = len(loud)
     lo, hi = ms_to_frames(cfg.min_syllable_ms), ms_to_frames(cfg.max_syllable_ms)
     if n * lo > t:
         return None
     # a cut costs how far the frame is below the loudest frame nearby (negative = a dip)
-    cut = loud - maximum_filter1d(loud, size=2 * ms_to_frames(80.0) + 1, mode="nearest")
+    cut = loud - maximum_filter1d_nearest(loud, 2 * ms_to_frames(80.0) + 1)
     cut = np.where(voiced, cut, cut - 12.0)
     cum_v = np.concatenate([[0], np.cumsum(voiced)])
     cum_i = np.concatenate([[0], np.cumsum(~active)])

@@ -60,7 +60,7 @@ def band_loudness_db(mag: np.ndarray, band_hz: tuple[float, float], smooth: int)
 
 def detect(mag: np.ndarray, f0: np.ndarray, cfg: SyllableConfig | None = None) -> list[Syllable]:
     """Syllables of a recording from its STFT magnitude [T, K] and F0 [T] (0 = unvoiced)."""
-    from scipy.signal import find_peaks
+    from ..audio.dsp import find_peaks
 
     cfg = cfg or SyllableConfig()
     n = min(len(mag), len(f0))
@@ -72,7 +72,7 @@ def detect(mag: np.ndarray, f0: np.ndarray, cfg: SyllableConfig | None = None) -
         if b - a < ms_to_frames(cfg.min_voiced_ms):
             voiced[a:b] = False
     masked = np.where(voiced, loud, loud.min() - 60.0)
-    peaks, _ = find_peaks(masked, prominence=cfg.prominence_db, distance=max(1, ms_to_frames(cfg.min_distance_ms)))
+    peaks = find_peaks(masked, cfg.prominence_db, max(1, ms_to_frames(cfg.min_distance_ms)))
     peaks = [int(p) for p in peaks if voiced[p]]
     if not peaks:
         return []

@@ -134,11 +134,11 @@ def skip_silent_sources(source: np.ndarray, speech_active: np.ndarray,
 BALANCE_CHUNK = 4096   # frames per block: keeps memory flat on long songs
 
 
-def _log_diff_ceps(sp: np.ndarray, ref_sp: np.ndarray) -> np.ndarray:
-    """Cepstrum of log(ref_sp) - log(sp): [T, K] -> [T, K]."""
+def _log_diff_ceps(sp: np.ndarray, ref_sp: np.ndarray, order: int) -> np.ndarray:
+    """Cepstrum of log(ref_sp) - log(sp) up to ``order``: [T, K] -> [T, order + 1]."""
     from ..audio.dsp import dct
 
-    return dct(np.log(ref_sp + 1e-12) - np.log(sp + 1e-12), axis=1)
+    return dct(np.log(ref_sp + 1e-12) - np.log(sp + 1e-12), axis=1, count=order + 1)
 
 
 def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, frame_order: int,
@@ -155,7 +155,7 @@ def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, fra
     Works in blocks of BALANCE_CHUNK frames. ``global_ceps`` [K]: that mean, when it was
     taken over more than ``sp`` (a piece of a long conversion; see balance_global_ceps).
     """
-    from ..audio.dsp import idct
+    from ..audio.dsp import idct_first
 
     n, k = sp.shape
     blocks = [(a, min(a + BALANCE_CHUNK, n)) for a in range(0, n, BALANCE_CHUNK)]
@@ -169,21 +169,21 @@ def apply_spectral_balance(sp: np.ndarray, ref_envelope, active: np.ndarray, fra
         for a, b in reversed(blocks):
             if active[a:b].any():
                 lo, hi = max(0, a - margin), min(n, b + margin)
-                ceps = _log_diff_ceps(sp[a:b][active[a:b]], ref_envelope(lo, hi)[a - lo: b - lo][active[a:b]])
-                total += ceps.sum(axis=0)
+                ceps = _log_diff_ceps(sp[a:b][active[a:b]], ref_envelope(lo, hi)[a - lo: b - lo][active[a:b]],
+                                      max(global_order, frame_order))
+                total[: ceps.shape[1]] += ceps.sum(axis=0)
         mean = total / active[:n].sum()
     glob = np.zeros(k)
     if mean is not None and keep_colour:
         glob[frame_order + 1: global_order + 1] = mean[frame_order + 1: global_order + 1]
     elif mean is not None:
         glob[: frame_order + 1] = -mean[: frame_order + 1]
-    glob_gain = idct(glob)
+    glob_gain = idct_first(glob[: max(global_order, frame_order) + 1], k)
     tail = sp[:0].copy()   # the unmodified last rows of the previous block
     for a, b in blocks:
         lo, hi = max(0, a - margin), min(n, b + margin)
-        ceps = _log_diff_ceps(np.concatenate([tail, sp[a:hi]]), ref_envelope(lo, hi))
-        ceps[:, frame_order + 1:] = 0.0
-        gain = contour.smooth_frames(idct(ceps, axis=1), smooth)[a - lo: b - lo]
+        ceps = _log_diff_ceps(np.concatenate([tail, sp[a:hi]]), ref_envelope(lo, hi), frame_order)
+        gain = contour.smooth_frames(idct_first(ceps, k), smooth)[a - lo: b - lo]
         tail = sp[max(a, b - margin):b].copy()
         sp[a:b] *= np.exp(strength * (gain + glob_gain[None, :]))
 
@@ -314,7 +314,8 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     ref_f0_env = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms))
     global_ceps = None
     if strength > 0 and len(bounds) > 2:
-        global_ceps = balance_global_ceps(speech_frames, source, reference, ref_f0_env, ali.reference_active)
+        global_ceps = balance_global_ceps(speech_frames, source, reference, ref_f0_env, ali.reference_active,
+                                          max(cfg.balance_global_order, cfg.balance_frame_order))
 
     def features(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """Envelope and aperiodicity of output frames lo..hi-1, re-timed and balanced."""
@@ -359,9 +360,11 @@ def balance_for(setting: float | None, decision: KeyDecision) -> tuple[float, st
 
 
 def balance_global_ceps(speech_frames: world.FrameAnalyzer, source: np.ndarray, reference: np.ndarray,
-                        ref_f0_env: np.ndarray, active: np.ndarray, block: int = 4096) -> np.ndarray | None:
-    """Mean cepstrum of log(reference / re-timed speech envelope) over the active output frames
-    (what apply_spectral_balance takes as its time-invariant part): -> [K], None if none is active."""
+                        ref_f0_env: np.ndarray, active: np.ndarray, order: int,
+                        block: int = 4096) -> np.ndarray | None:
+    """Mean cepstrum up to ``order`` of log(reference / re-timed speech envelope) over the active
+    output frames (what apply_spectral_balance takes as its time-invariant part): -> [order + 1],
+    None if none is active."""
     frames = world.spread(np.flatnonzero(active[:len(source)]))
     if not len(frames):
         return None
@@ -371,6 +374,6 @@ def balance_global_ceps(speech_frames: world.FrameAnalyzer, source: np.ndarray, 
         uniq, inverse = np.unique(source[fr], return_inverse=True)
         sp = speech_frames.envelope_at(uniq)[inverse]    # the envelope only: no D4C here
         ref = world.FrameAnalyzer(reference, ref_f0_env).envelope_at(fr)
-        part = _log_diff_ceps(sp, ref).sum(axis=0)
+        part = _log_diff_ceps(sp, ref, order).sum(axis=0)
         total = part if total is None else total + part
     return total / len(frames)

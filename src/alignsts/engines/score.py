@@ -497,11 +497,11 @@ def add_floor(y: np.ndarray, level_db: float, seed: int) -> None:
     """Add a room-tone floor to [N] audio in place: quiet noise falling 6 dB an octave (as a
     room's and a breath's), RMS ``level_db`` dB, the same for the same seed; rests then hold
     room tone instead of digital silence."""
-    from scipy.signal import lfilter
+    from ..audio.dsp import one_pole
 
     if len(y) == 0 or not np.isfinite(level_db):
         return
-    noise = lfilter([1.0], [1.0, -0.97], np.random.default_rng([seed, 0xF100]).standard_normal(len(y)))
+    noise = one_pole(np.random.default_rng([seed, 0xF100]).standard_normal(len(y)), 0.97)
     noise -= np.mean(noise)
     noise *= 10.0 ** (level_db / 20.0) / (np.std(noise) + 1e-12)
     y += noise.astype(y.dtype)

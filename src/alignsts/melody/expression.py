@@ -48,12 +48,10 @@ class ExpressionConfig:
 
 def _second_order(x: np.ndarray, omega_rad_per_ms: float, zeta: float) -> np.ndarray:
     """Unit-gain response of k / (s^2 + 2 zeta w s + w^2) to x [T], frame rate of the front-end."""
-    from scipy.signal import bilinear, lfilter
+    from ..audio.dsp import bilinear, lfilter, lfilter_zi
 
     w = omega_rad_per_ms * 1000.0     # rad/s
     b, a = bilinear([w * w], [1.0, 2.0 * zeta * w, w * w], fs=fe.SAMPLE_RATE / fe.HOP)
-    from scipy.signal import lfilter_zi
-
     y, _ = lfilter(b, a, x, zi=lfilter_zi(b, a) * (x[0] if len(x) else 0.0))
     return y
 
@@ -127,13 +125,13 @@ def vibrato(notes: list[Note], n: int, cfg: ExpressionConfig) -> np.ndarray:
 
 def fluctuation(n: int, cfg: ExpressionConfig) -> np.ndarray:
     """Slow random pitch drift in cents [n] (low-passed noise, deterministic per seed)."""
-    from scipy.signal import butter, filtfilt
+    from ..audio.dsp import butter2_lowpass, filtfilt
 
     if cfg.fluctuation_cents <= 0 or n < 16:
         return np.zeros(n)
     rng = np.random.default_rng(cfg.seed)
     noise = rng.standard_normal(n + 64)
-    b, a = butter(2, cfg.fluctuation_hz / (fe.SAMPLE_RATE / fe.HOP / 2))
+    b, a = butter2_lowpass(cfg.fluctuation_hz / (fe.SAMPLE_RATE / fe.HOP / 2))
     slow = filtfilt(b, a, noise)[32:32 + n]
     return cfg.fluctuation_cents * slow / (slow.std() + 1e-12)
 

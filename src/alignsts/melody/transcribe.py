@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 from ..audio import frontend as fe
 from ..audio.frames import ms_to_frames, runs
@@ -41,11 +40,11 @@ def _split_run(m: np.ndarray, jump: float, hold: int) -> list[int]:
 
 def _steady(m: np.ndarray, width: int) -> np.ndarray:
     """Moving average over ``width`` frames (edges held): vibrato averages out, steps remain."""
-    from scipy.ndimage import uniform_filter1d
+    from ..audio.dsp import uniform_filter1d_nearest
 
     if width <= 1 or len(m) < 3:
         return m
-    return uniform_filter1d(m, size=min(width, len(m)), mode="nearest")
+    return uniform_filter1d_nearest(m, min(width, len(m)))
 
 
 def _refine_cuts(m: np.ndarray, cuts: list[int], reach: int) -> list[int]:
@@ -62,6 +61,8 @@ def _refine_cuts(m: np.ndarray, cuts: list[int], reach: int) -> list[int]:
 
 def transcribe(f0: np.ndarray, cfg: TranscribeConfig | None = None) -> list[Note]:
     """Notes of an F0 contour [T] Hz on the front-end grid (0 = unvoiced)."""
+    from ..audio.dsp import median_filter1d_nearest
+
     cfg = cfg or TranscribeConfig()
     f0 = np.asarray(f0, dtype=np.float64)
     voiced = f0 > 0
@@ -73,7 +74,7 @@ def transcribe(f0: np.ndarray, cfg: TranscribeConfig | None = None) -> list[Note
     for a, b in runs(voiced):
         if b - a < ms_to_frames(cfg.min_voiced_ms):
             continue
-        smooth[a:b] = median_filter(midi[a:b], size=min(win, (b - a) | 1), mode="nearest")
+        smooth[a:b] = median_filter1d_nearest(midi[a:b], min(win, (b - a) | 1))
         cuts = _split_run(_steady(smooth[a:b], ms_to_frames(cfg.vibrato_ms)), cfg.jump_semitones,
                           ms_to_frames(cfg.hold_ms))
         cuts = _refine_cuts(smooth[a:b], cuts, ms_to_frames(cfg.vibrato_ms) // 2)
