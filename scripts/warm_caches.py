@@ -3,10 +3,10 @@
 
     python scripts/warm_caches.py
 
-numba compiles the DTW, BS.1770 loudness and separator Viterbi loops on their first call and keeps
-them on disk (``cache=True``; NUMBA_CACHE_DIR when set, else beside the sources): about 0.9 CPU s
-of a user's first `convert --reference` (2.8 s cold against 1.9 s warm on en-nhss-2, measured when
-this was added). The speaker-embedding weights are converted to their .npz on first use
+numba compiles the long-input DTW and separator Viterbi loops on their first call and keeps them
+on disk (``cache=True``; NUMBA_CACHE_DIR when set, else beside the sources): about 0.9 CPU s of a
+user's first long conversion or `--song`. (Short conversions use no numba at all: align/dtw.py
+fills small bands in numpy, audio/loudness.py convolves.) The speaker-embedding weights are converted to their .npz on first use
 (audio/speaker.py) when the neural extra is installed. This script makes a tiny synthetic speech
 and song (2 s, generated here: nothing is read or downloaded) and runs the reference engine with
 loudness matching and the classic separator on them; nothing is written but the caches. Exit 0
@@ -37,12 +37,15 @@ def _voice(seconds: float, hz: float, syllables: float, seed: int) -> np.ndarray
 def warm() -> list[str]:
     """Run what compiles: -> the names of the parts that ran."""
     from alignsts import api
+    from alignsts.align import dtw
     from alignsts.audio import level, separate
 
     done = []
     speech, sung = _voice(2.0, 120.0, 3.0, 0), _voice(2.0, 220.0, 2.0, 1)
     api.convert((speech, SR), reference=(sung, SR), loudness=level.TARGET_LUFS)
     done.append("reference engine + loudness")
+    dtw.compile_loops()
+    done.append("long-input alignment")
     band = 0.05 * np.sin(2 * np.pi * 110.0 * np.arange(len(sung)) / SR).astype(np.float32)
     separate.separate(np.stack([sung + band, sung + band], axis=1), SR)
     done.append("separator")

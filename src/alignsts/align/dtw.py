@@ -14,11 +14,17 @@ import numpy as np
 # compressed), 2 = j advances only (reference moves, speech holds: speech is stretched)
 _INF = np.inf
 
-# A band of at most this many cells is filled in numpy, a row at a time (its left moves as one
-# prefix-minimum scan): about 0.1 s for 8 s against 8 s (1500 x 1500 frames), less than numba's
-# import (about 0.3 s a process) costs. Larger bands (long inputs) go to numba's compiled loop,
-# which is imported only then.
+# A band of at most this many cells and rows is filled in numpy, a row at a time (its left moves
+# as one prefix-minimum scan): about 0.1 s for 8 s against 8 s (1500 x 1500 frames), less than
+# numba's import (about 0.3 s a process) costs; each row costs some 40 us of numpy calls, hence the
+# row limit. Larger bands (long inputs) go to numba's compiled loop, which is imported only then.
 NUMPY_BAND_CELLS = 6_000_000
+NUMPY_BAND_ROWS = 4_000
+
+
+def _numpy_band(offsets: np.ndarray) -> bool:
+    """Whether a band with these row offsets [N + 1] is filled in numpy (else by numba)."""
+    return len(offsets) - 1 <= NUMPY_BAND_ROWS and offsets[-1] <= NUMPY_BAND_CELLS
 
 
 @functools.lru_cache(maxsize=None)
@@ -27,6 +33,17 @@ def _compiled(name: str):
     from numba import njit
 
     return njit(cache=True)(globals()[name])
+
+
+def compile_loops() -> None:
+    """Compile (or load from numba's cache) the loops long alignments use: run by
+    scripts/warm_caches.py at install, so a user's first long conversion does not compile them."""
+    x = np.zeros((3, 2))
+    lo, hi = np.zeros(3, np.int64), np.full(3, 3, np.int64)
+    offsets = np.arange(4, dtype=np.int64) * 3
+    acc, back = np.full(9, _INF), np.zeros(9, np.int8)
+    _compiled("_accumulate_rows")(x, x, lo, hi, np.ones(3), 0.0, 0.0, offsets, acc, back, 0, 3)
+    _compiled("_backtrack")(back, offsets, lo, 3, 3)
 
 
 def _accumulate_rows(X, Y, lo, hi, row_weight, pen_i, pen_j, offsets, acc, back, i0, i1):
@@ -82,7 +99,7 @@ def _accumulate_band(X, Y, lo, hi, row_weight, pen_i, pen_j):
     np.cumsum(hi - lo, out=offsets[1:])
     acc = np.full(offsets[n], _INF)
     back = np.zeros(offsets[n], dtype=np.int8)
-    if offsets[n] <= NUMPY_BAND_CELLS:
+    if _numpy_band(offsets):
         _accumulate_rows_numpy(X, Y, lo, hi, row_weight, pen_i, pen_j, offsets, acc, back)
         return acc, back, offsets
     accumulate_rows = _compiled("_accumulate_rows")
@@ -219,7 +236,7 @@ def banded_dtw(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                                         lo.astype(np.int64), hi.astype(np.int64),
                                         np.ascontiguousarray(row_weight, np.float64),
                                         float(pen_i), float(pen_j))
-    backtrack = _backtrack if offsets[n] <= NUMPY_BAND_CELLS else _compiled("_backtrack")
+    backtrack = _backtrack if _numpy_band(offsets) else _compiled("_backtrack")
     return backtrack(back, offsets, lo.astype(np.int64), n, m)
 
 
