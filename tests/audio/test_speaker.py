@@ -125,3 +125,27 @@ def test_missing_resemblyzer_says_what_to_install(monkeypatch):
             speaker.embed(np.zeros(24000, dtype=np.float32), 24000)
     finally:
         speaker.encoder.cache_clear()
+
+
+def test_vad_without_the_wrapper_module_equals_webrtcvad():
+    """speaker._vad calls _webrtcvad directly (the wrapper imports pkg_resources): same flags."""
+    import warnings
+
+    import numpy as np
+
+    from alignsts.audio import speaker
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import webrtcvad
+    rng = np.random.default_rng(0)
+    t = np.arange(16000 * 2) / 16000
+    wav = np.where(t < 1.0, 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)), 0.001 * rng.standard_normal(len(t)))
+    pcm = np.round(wav * 32767).astype("<i2").tobytes()
+    win = 480
+    for mode in (0, 3):
+        ours = speaker._vad(mode)
+        theirs = webrtcvad.Vad(mode)
+        got = [ours(pcm[2 * i: 2 * (i + win)]) for i in range(0, len(wav) - win + 1, win)]
+        want = [theirs.is_speech(pcm[2 * i: 2 * (i + win)], 16000) for i in range(0, len(wav) - win + 1, win)]
+        assert got == want and any(got) and not all(got)

@@ -138,19 +138,33 @@ def raise_volume(wav: np.ndarray, target_dbfs: float = NORM_DBFS) -> np.ndarray:
     return wav if change < 0 else wav * (10 ** (change / 20))
 
 
+def _vad(mode: int):
+    """WebRTC VAD at ``mode`` for SR audio: -> is_speech(16-bit PCM bytes of one window) -> bool.
+    Calls the compiled ``_webrtcvad`` directly: the ``webrtcvad`` wrapper module imports
+    pkg_resources (about 50 ms a process) only to read its version."""
+    try:
+        import _webrtcvad
+    except ImportError:                       # another packaging of it: the wrapper module
+        import webrtcvad
+
+        vad = webrtcvad.Vad(mode)
+        return lambda pcm: vad.is_speech(pcm, sample_rate=SR)
+    handle = _webrtcvad.create()
+    _webrtcvad.init(handle)
+    _webrtcvad.set_mode(handle, mode)
+    return lambda pcm: bool(_webrtcvad.process(handle, SR, pcm, len(pcm) // 2))
+
+
 def trim_silences(wav: np.ndarray) -> np.ndarray:
     """[N] 16 kHz -> the samples of 30 ms windows that WebRTC VAD (mode 3) calls speech, after a
     moving average over VAD_AVERAGE windows and a dilation by VAD_MAX_SILENCE windows."""
-    import webrtcvad
-
     from .dsp import binary_dilation1d
 
     win = VAD_MS * SR // 1000
     wav = wav[: len(wav) - len(wav) % win]
     pcm = np.round(wav * INT16_MAX).astype("<i2").tobytes()
-    vad = webrtcvad.Vad(3)
-    flags = np.array([vad.is_speech(pcm[2 * i: 2 * (i + win)], sample_rate=SR) for i in range(0, len(wav), win)],
-                     dtype=float)
+    is_speech = _vad(3)
+    flags = np.array([is_speech(pcm[2 * i: 2 * (i + win)]) for i in range(0, len(wav), win)], dtype=float)
     if flags.size == 0:
         return wav[:0]
     padded = np.concatenate((np.zeros((VAD_AVERAGE - 1) // 2), flags, np.zeros(VAD_AVERAGE // 2)))
