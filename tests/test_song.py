@@ -149,3 +149,59 @@ def test_manifest_song_column(song_files, tmp_path):
     for f in ("me.wav", "me_mix.wav"):
         info = sf.info(str(tmp_path / "out" / f))
         assert abs(info.frames / info.samplerate - seconds) <= 0.05
+
+
+def test_api_song_accepts_stems_separated_once(song_files, tmp_path):
+    """separate_song once, then convert(song=stems) for each speaker: the same output as a fresh
+    separation; stems of the wrong shape or rate are refused."""
+    speech, song, _ = song_files
+    stems = api.separate_song(song)
+    fresh = api.convert(speech, song=song, config=FAST)
+    reused = api.convert(speech, song=stems, config=FAST)
+    np.testing.assert_array_equal(reused.wav, fresh.wav)
+    np.testing.assert_array_equal(reused.mix, fresh.mix)
+    from dataclasses import replace
+
+    with pytest.raises(AlignSTSError, match="stems"):
+        api.convert(speech, song=replace(stems, sr=44100), config=FAST)
+    with pytest.raises(AlignSTSError, match="stems"):
+        api.convert(speech, song=replace(stems, instrumental=stems.instrumental[:100]), config=FAST)
+
+
+def test_manifest_rows_of_one_song_separate_it_once(song_files, tmp_path, monkeypatch):
+    """A worker given several rows of one song file separates it once; a changed file again."""
+    from alignsts import batch
+
+    speech, song, seconds = song_files
+    calls = []
+    real = api.separate_song
+    monkeypatch.setattr(api, "separate_song", lambda *a, **k: calls.append(a) or real(*a, **k))
+    batch._separated.cache_clear()
+    settings = batch.Settings()
+    copy = tmp_path / "copy.mp3"
+    copy.write_bytes(song.read_bytes())
+    rows = [batch.Row(line=i + 2, speech=str(speech), melody_kind="song", melody=str(copy),
+                      output=str(tmp_path / f"out{i}.wav")) for i in range(3)]
+    for row in rows:
+        line, error, _, out_s = batch.convert_row(row, settings)
+        assert error is None and abs(out_s - seconds) <= 0.05
+        assert (tmp_path / f"out{line - 2}_mix.wav").exists()
+    assert len(calls) == 1
+    import os
+    os.utime(copy, ns=(0, 10 ** 9))        # the file changed: separated again
+    assert batch.convert_row(rows[0], settings)[1] is None and len(calls) == 2
+    batch._separated.cache_clear()
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--separator", "demucs"], "not on disk"),
+    (["--stems", "{tmp}"], "--stems"),
+], ids=["separator-checked-before-rows", "stems-with-manifest"])
+def test_manifest_song_options_refused_before_work(song_files, tmp_path, extra, needle):
+    speech, song, _ = song_files
+    manifest = tmp_path / "jobs.csv"
+    manifest.write_text(f"speech,song,output\n{speech},{song},out/me.wav\n")
+    proc = run(["convert", "--manifest", manifest] + [a.format(tmp=tmp_path) for a in extra], tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, needle)
+    assert not (tmp_path / "out").exists()

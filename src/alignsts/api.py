@@ -229,7 +229,7 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
     A transpose other than 'auto', and any formant, win over the config's values.
     ``range`` ('A2-E4', see `alignsts range`) or ``voice`` (bass, baritone, tenor, alto, mezzo,
     soprano): where you sing; 'auto' and 'fit' then put the melody inside it (analysis.key.user_range).
-    ``song``: a whole song (path or (wav, sr)) instead of a reference: its lead vocal is
+    ``song``: a whole song (path, (wav, sr), or the stems separate_song made of it) instead of a reference: its lead vocal is
     separated (``separator``: 'classic', no weights; or 'demucs', 'demucs:NAME' or a path to demucs
     model files on disk, see models.separator) and sung with your voice; the output is on
     the song's timeline, as long as the song; Result.mix is your vocal over its instrumental and
@@ -371,13 +371,29 @@ def _auto_level(reference, backing: np.ndarray | None, sr: int) -> float:
     return level.TARGET_LUFS
 
 
-def song_reference(song: AudioInput, separator: str = "classic", progress: Progress | None = None):
-    """A song (path or (wav, sr)) -> (its separated vocal (wav [N], 24 kHz), engines.cover.SongStems)."""
+def separate_song(song: AudioInput, separator: str = "classic", progress: Progress | None = None):
+    """A song (path or (wav, sr)) -> its engines.cover.SongStems at 24 kHz (``separator`` as in
+    convert). Give the result as ``convert(song=stems)`` to sing several speeches to one song
+    with one separation (a manifest batch does so for rows that share a song file)."""
     from .engines import cover
 
     separator = cover.check_separator(separator)
     mix = _load_accompaniment(song, "song")
-    stems = cover.separate_song(mix, fe.SAMPLE_RATE, separator, progress=progress)
+    return cover.separate_song(mix, fe.SAMPLE_RATE, separator, progress=progress)
+
+
+def song_reference(song, separator: str = "classic", progress: Progress | None = None):
+    """A song (path, (wav, sr), or the SongStems of separate_song) -> (its separated vocal
+    (wav [N], 24 kHz), engines.cover.SongStems)."""
+    from .engines import cover
+
+    if isinstance(song, cover.SongStems):
+        stems = song
+        if stems.sr != fe.SAMPLE_RATE or stems.vocals.ndim != 2 or stems.vocals.shape != stems.instrumental.shape:
+            raise InvalidValueError(f"{option('song')}: separated stems must be [samples, channels] at "
+                                    f"{fe.SAMPLE_RATE} Hz, as separate_song gives them")
+    else:
+        stems = separate_song(song, separator, progress)
     return (stems.vocals.mean(axis=1), fe.SAMPLE_RATE), stems
 
 

@@ -1,7 +1,8 @@
 """Batch conversion of a manifest: many rows, worker processes or a Dask cluster, resumable.
 
 A manifest is a CSV with a header. Columns: ``speech``; exactly one melody column per row
-(``reference``, ``midi``, ``score``, ``notes``, ``f0`` or ``melody_from``); ``output``; and,
+(``reference``, ``midi``, ``score``, ``notes``, ``f0``, ``melody_from`` or ``song``: a whole
+song, separated once per worker however many rows share it, see :func:`_song_stems`); ``output``; and,
 optionally, ``transpose`` (``auto``, ``fit`` or semitones), ``engine``, ``range`` (``A2-E4`` or a voice type) and ``lyrics`` (text, or
 ``@file.txt``). Relative paths are relative to the CSV's folder.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import logging
 import os
 import re
@@ -85,7 +87,8 @@ class Settings:
     reference, score otherwise); ``config``: a YAML settings file, used for the rows of the
     engine it is written for; ``sr``: output sample rate; ``score``: ScoreConfig.expression
     overrides; ``neural``: NeuralConfig overrides; ``convert``: further api.convert keyword
-    arguments (tempo, track, channel, bpm, notes_only). All as (name, value) pairs.
+    arguments (tempo, track, channel, bpm, notes_only; ``separator`` for the rows with a song).
+    All as (name, value) pairs.
     """
     engine: str | None = None
     config: str | None = None
@@ -422,7 +425,10 @@ def _convert(row: Row, settings: Settings) -> float:
 
     configs = _configs(settings)
     kwargs = dict(settings.convert)
+    separator = kwargs.pop("separator", "classic")
     kwargs[row.melody_kind] = row.melody
+    if row.melody_kind == "song":   # rows that share a song file share its separation
+        kwargs["song"] = _song_stems(row.melody, separator)
     if row.lyrics:
         kwargs["lyrics"] = row.lyrics
     if row.sing_range:
@@ -431,12 +437,28 @@ def _convert(row: Row, settings: Settings) -> float:
                                row.melody if row.melody_kind in ("reference", "song") else None)
     Path(row.output).parent.mkdir(parents=True, exist_ok=True)   # (run() made it; a Dask worker may be elsewhere)
     result = api.convert(row.speech, engine=engine, transpose=row.transpose, config=configs[engine], **kwargs)
+    if row.melody_kind == "song":
+        result.inputs = tuple(result.inputs) + (Path(row.melody),)   # the song stays an input no output replaces
     api.save(result, row.output, sr=settings.sr)
     if row.melody_kind == "song":
         from .audio import io
 
         io.write_audio(_song_mix(row.output), result.mix, result.sr, out_sr=settings.sr)
     return len(result.wav) / result.sr
+
+
+def _song_stems(path: str, separator: str):
+    """The separated stems of a song file, reused while the same file (same size and modification
+    time) comes back: a worker given several rows of one song separates it once."""
+    st = os.stat(path)
+    return _separated(os.path.realpath(path), st.st_size, st.st_mtime_ns, separator)
+
+
+@functools.lru_cache(maxsize=1)   # one song's stems per worker (a 4-minute song: about 90 MB)
+def _separated(path: str, size: int, mtime_ns: int, separator: str):
+    from . import api
+
+    return api.separate_song(path, separator)
 
 
 def _song_mix(output: str) -> str:

@@ -359,6 +359,8 @@ def _settings(args):
         convert += (("range", args.range), ("voice", args.voice))
     if args.lead_in is not None:
         convert += (("lead_in", args.lead_in),)
+    if getattr(args, "separator", "classic") != "classic":   # for the rows with a song
+        convert += (("separator", args.separator),)
     return Settings(engine=args.engine, config=args.config, sr=args.sr, score=score, neural=neural,
                     convert=convert)
 
@@ -368,11 +370,15 @@ def cmd_convert_manifest(args) -> int:
     from .errors import AlignSTSError
 
     given = [f"--{k.replace('_', '-')}" for k in ("reference", "midi", "notes", "f0", "melody_from", "score", "lyrics",
-                                                  "output", "plot", "analysis", "accompaniment")
-             if getattr(args, k)]
+                                                  "output", "plot", "analysis", "accompaniment", "song", "stems")
+             if getattr(args, k, None)]
     if args.speech or given:
         raise AlignSTSError("with --manifest, the speech files, melodies and outputs come from the CSV; "
                             f"remove {', '.join(args.speech[:1] + given)}")
+    if args.separator != "classic":
+        from .engines.cover import check_separator
+
+        check_separator(args.separator)    # installed, its files on disk: before any row runs
     report = batch.run(args.manifest, _settings(args), workers=args.workers, dask_scheduler=args.dask_scheduler,
                        problems_path=args.problems, progress=not args.quiet)
     if not args.quiet or report.problems:
