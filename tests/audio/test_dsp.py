@@ -121,3 +121,10 @@ def test_first_coefficients_and_their_inverse(count):
     kept[:, :count] = full[:, :count]
     np.testing.assert_allclose(dsp.idct_first(full[:, :count], 1025), sfft.idct(kept, type=2, norm="ortho", axis=1),
                                atol=1e-9)
+
+
+def test_one_pole_across_convolution_blocks_equals_scipy():
+    from scipy import signal
+
+    x = np.random.default_rng(1).normal(size=3 * (1 << 18) + 12345)
+    np.testing.assert_allclose(dsp.one_pole(x, 0.97), signal.lfilter([1.0], [1.0, -0.97], x), atol=1e-9)

@@ -137,14 +137,19 @@ def uniform_filter1d_nearest(x: np.ndarray, size: int) -> np.ndarray:
 
 # --- IIR filters for frame-rate contours (thousands of samples: a plain loop is fast enough) ---
 
-def lfilter(b, a, x: np.ndarray, zi: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """scipy.signal.lfilter(b, a, x, zi=zi) (direct form II transposed): [N] -> ([N], final state
-    [max(len(a), len(b)) - 1]). A loop per sample: meant for contours, not audio."""
+def _normalised(b, a) -> tuple[np.ndarray, np.ndarray, int]:
+    """(b, a) padded to one length ``order`` and divided by a[0]: -> (b [order], a [order], order)."""
     b = np.asarray(b, dtype=np.float64)
     a = np.asarray(a, dtype=np.float64)
     order = max(len(a), len(b))
-    b = np.concatenate([b, np.zeros(order - len(b))]) / a[0]
-    a = np.concatenate([a, np.zeros(order - len(a))]) / a[0]
+    return (np.concatenate([b, np.zeros(order - len(b))]) / a[0],
+            np.concatenate([a, np.zeros(order - len(a))]) / a[0], order)
+
+
+def lfilter(b, a, x: np.ndarray, zi: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """scipy.signal.lfilter(b, a, x, zi=zi) (direct form II transposed): [N] -> ([N], final state
+    [max(len(a), len(b)) - 1]). A loop per sample: meant for contours, not audio."""
+    b, a, order = _normalised(b, a)
     z = [0.0] * (order - 1) if zi is None else [float(v) for v in np.asarray(zi, dtype=np.float64)]
     bl, al = b.tolist(), a.tolist()
     out = np.empty(len(x))
@@ -160,11 +165,7 @@ def lfilter(b, a, x: np.ndarray, zi: np.ndarray | None = None) -> tuple[np.ndarr
 
 def lfilter_zi(b, a) -> np.ndarray:
     """scipy.signal.lfilter_zi: the state of a unit step's steady output: [max(len(a), len(b)) - 1]."""
-    b = np.asarray(b, dtype=np.float64)
-    a = np.asarray(a, dtype=np.float64)
-    order = max(len(a), len(b))
-    b = np.concatenate([b, np.zeros(order - len(b))]) / a[0]
-    a = np.concatenate([a, np.zeros(order - len(a))]) / a[0]
+    b, a, order = _normalised(b, a)
     companion = np.zeros((order - 1, order - 1))
     companion[0] = -a[1:]
     companion[np.arange(1, order - 1), np.arange(order - 2)] = 1.0
@@ -215,16 +216,35 @@ def butter2_lowpass(wn: float) -> tuple[np.ndarray, np.ndarray]:
     return bilinear([warped * warped], [1.0, np.sqrt(2.0) * warped, warped * warped], fs=2.0)
 
 
+def convolve_blocks(x: np.ndarray, h: np.ndarray, min_fft: int = 1 << 18):
+    """The first len(x) samples of x [N] * h [L] by overlap-add FFT convolution, block by block:
+    yields (start, y) with y the finished output samples [start, start + len(y)), in order.
+    Memory O(block + L), not O(N): for audio of any length."""
+    h = np.asarray(h, dtype=np.float64)
+    n_ir = len(h)
+    nfft = max(min_fft, 1 << int(np.ceil(np.log2(4 * n_ir))))
+    step = nfft - n_ir + 1
+    h_f = np.fft.rfft(h, nfft)
+    tail = np.zeros(n_ir - 1)
+    for s0 in range(0, len(x), step):
+        s1 = min(s0 + step, len(x))
+        y = np.fft.irfft(np.fft.rfft(np.asarray(x[s0:s1], np.float64), nfft) * h_f, nfft)[: s1 - s0 + n_ir - 1]
+        y[: n_ir - 1] += tail
+        tail = y[s1 - s0:].copy()
+        yield s0, y[: s1 - s0]
+
+
 def one_pole(x: np.ndarray, pole: float) -> np.ndarray:
     """scipy.signal.lfilter([1], [1, -pole], x) for audio-length x and 0 <= pole < 1, as an FFT
-    convolution with pole^n cut where it falls below 1e-17: [N] -> [N] float64."""
+    convolution (convolve_blocks) with pole^n cut where it falls below 1e-17: [N] -> [N] float64."""
     x = np.asarray(x, dtype=np.float64)
     if pole <= 0.0 or len(x) == 0:
         return x.copy()
-    taps = min(len(x), int(np.ceil(np.log(1e-17) / np.log(pole))) + 1)
-    h = pole ** np.arange(taps)
-    nfft = 1 << int(np.ceil(np.log2(len(x) + taps - 1)))
-    return np.fft.irfft(np.fft.rfft(x, nfft) * np.fft.rfft(h, nfft), nfft)[: len(x)]
+    h = pole ** np.arange(int(np.ceil(np.log(1e-17) / np.log(pole))) + 1)
+    out = np.empty(len(x))
+    for start, y in convolve_blocks(x, h):
+        out[start:start + len(y)] = y
+    return out
 
 
 def find_peaks(x: np.ndarray, prominence: float, distance: int) -> np.ndarray:

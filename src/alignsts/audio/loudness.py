@@ -71,24 +71,15 @@ def k_impulse_response(rate: float) -> np.ndarray:
 def weighted_energy_at(x: np.ndarray, rate: float, points: np.ndarray) -> np.ndarray:
     """Sum of the squared K-weighted signal over samples [0, p) for each p of ``points`` (sorted,
     0..N): x [N] -> [P]. Overlap-add convolution in blocks: memory O(block), not O(N)."""
-    h = k_impulse_response(float(rate))
-    n_ir = len(h)
-    nfft = max(MIN_FFT, 1 << int(math.ceil(math.log2(4 * n_ir))))
-    step = nfft - n_ir + 1
-    h_f = np.fft.rfft(h, nfft)
+    from .dsp import convolve_blocks
+
     out = np.zeros(len(points))
-    tail = np.zeros(n_ir - 1)
     total = 0.0
-    n = len(x)
-    for s0 in range(0, n, step):
-        s1 = min(s0 + step, n)
-        y = np.fft.irfft(np.fft.rfft(np.asarray(x[s0:s1], np.float64), nfft) * h_f, nfft)[: s1 - s0 + n_ir - 1]
-        y[: n_ir - 1] += tail
-        tail = y[s1 - s0:].copy()
-        cum = total + np.cumsum(np.square(y[: s1 - s0]))
-        sel = (points > s0) & (points <= s1)
+    for s0, y in convolve_blocks(x, k_impulse_response(float(rate)), MIN_FFT):
+        cum = total + np.cumsum(np.square(y))
+        sel = (points > s0) & (points <= s0 + len(y))
         out[sel] = cum[points[sel] - s0 - 1]
-        total = float(cum[-1]) if len(cum) else total
+        total = float(cum[-1])
     return out
 
 
