@@ -18,7 +18,7 @@ ROOT = PACKAGE.parent
 LAYERS = {
     "alignsts.errors": 0, "alignsts.config": 0, "alignsts.atomic": 0,
     "alignsts.validate": 0, "alignsts.paths": 0, "alignsts.tempfiles": 0, "alignsts.cachedir": 0,
-    "alignsts.textfiles": 0,
+    "alignsts.textfiles": 0, "alignsts.lanes": 0,
     "alignsts.audio": 1,
     "alignsts.align": 2,
     "alignsts.melody": 3, "alignsts.eval": 3,
@@ -33,7 +33,7 @@ LAYERS = {
 HEAVY = ("torch", "transformers", "resemblyzer")
 TORCH_FREE = ("alignsts.errors", "alignsts.textfiles", "alignsts.config", "alignsts.cachedir",
               "alignsts.atomic", "alignsts.validate", "alignsts.paths",
-              "alignsts.tempfiles", "alignsts.runner", "alignsts.audio", "alignsts.align",
+              "alignsts.tempfiles", "alignsts.lanes", "alignsts.runner", "alignsts.audio", "alignsts.align",
               "alignsts.melody", "alignsts.eval", "alignsts.engines", "alignsts.plot", "alignsts.data",
               "alignsts.api", "alignsts.cli", "alignsts.cli_range", "alignsts.cli_song")
 

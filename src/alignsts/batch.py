@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import AlignSTSError, ManifestError, OutputError
+from .lanes import usable_cores
 from .validate import TRANSPOSE_WORDS
 
 log = logging.getLogger("alignsts")
@@ -88,7 +89,8 @@ class Settings:
     engine it is written for; ``sr``: output sample rate; ``score``: ScoreConfig.expression
     overrides; ``neural``: NeuralConfig overrides; ``convert``: further api.convert keyword
     arguments (tempo, track, channel, bpm, notes_only; ``separator`` for the rows with a song).
-    All as (name, value) pairs.
+    All as (name, value) pairs. ``threads``: threads of one conversion (the engines'
+    ``pieces.threads``); ``run`` sets it from the workers: the cores each worker has to itself.
     """
     engine: str | None = None
     config: str | None = None
@@ -96,6 +98,7 @@ class Settings:
     score: tuple = ()
     neural: tuple = ()
     convert: tuple = ()
+    threads: int = 1
 
 
 @dataclass
@@ -394,6 +397,10 @@ def _build_configs(settings: Settings) -> dict:
         for key, value in settings.score:
             setattr(cfg.expression, key, value)
         configs["score"] = cfg
+    for engine in ("reference", "score"):   # the workers are the parallelism: threads per conversion from run()
+        cfg = configs[engine] or api.engine_config(engine)
+        cfg.pieces.threads = settings.threads
+        configs[engine] = cfg
     cfg = configs["neural"] or api.engine_config("neural")
     for key, value in settings.neural:
         setattr(cfg, key, bool(value) if key == "trust_checkpoint" else value)   # trust: never from a YAML
@@ -604,9 +611,11 @@ def run(manifest: str | os.PathLike, settings: Settings | None = None, *, worker
 
     try:
         if client is not None:
-            report.interrupted = _run_dask(client, todo, settings, done)
+            report.interrupted = _run_dask(client, todo, dataclasses.replace(settings, threads=1), done)
         elif todo:
-            report.interrupted = _run_pool(todo, settings, workers or os.cpu_count() or 1, done)
+            workers = workers or os.cpu_count() or 1
+            threads = max(1, usable_cores() // workers)    # fewer workers than cores: each conversion takes the rest
+            report.interrupted = _run_pool(todo, dataclasses.replace(settings, threads=threads), workers, done)
     finally:
         if client is not None:
             client.close()

@@ -47,10 +47,9 @@ class UIConfig:
 
 
 def cpu_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
+    from .lanes import usable_cores
+
+    return usable_cores()
 
 
 def concurrency_limit(cfg: UIConfig) -> int:

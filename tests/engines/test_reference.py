@@ -362,23 +362,29 @@ def test_analysis_says_what_key_and_balance_were_chosen(demo_conversion):
     assert a.balance[1] in ("same", "other") and a.balance[0] > 0
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("balance", [None, 0.5])
 def test_the_embedding_runs_exactly_when_it_could_change_the_key_or_the_balance(demo_conversion, monkeypatch,
-                                                                                 balance):
+                                                                                 balance, threads):
     """Cheap cues first: the reference engine computes the embedding iff key.embedding_can_change
     says some value of it could change the transposition or, with the balance decided by who sings
-    (balance_strength None), same_speaker."""
+    (balance_strength None), same_speaker. With a second thread it is computed beside the analysis
+    from the start (once), and used exactly when it could matter."""
+    from alignsts.audio import chunks
     from alignsts.melody import key
 
     _, speech, sing = demo_conversion
     calls = []
     monkeypatch.setattr(key, "embedding_available", lambda: True)
     monkeypatch.setattr(key, "embedding_cosine", lambda a, b: calls.append(1) or 0.9)
-    _, a = eng.convert(speech, sing, eng.ReferenceConfig(balance_strength=balance))
+    _, a = eng.convert(speech, sing, eng.ReferenceConfig(balance_strength=balance,
+                                                         pieces=chunks.PieceConfig(threads=threads)))
     c = a.key.cues
     signal = key.VoiceCues(c.register_st, c.formant_ratio, c.envelope_match)
     matters = key.embedding_can_change("auto", a.speech_f0, a.reference_f0, signal, identity=balance is None)
-    assert (c.embedding, len(calls)) == (("ran", 1) if matters else ("skipped", 0))
+    assert c.embedding == ("ran" if matters else "skipped")
+    assert c.embedding_cosine == (0.9 if matters else None)
+    assert len(calls) == (1 if matters or threads > 1 else 0)
 
 
 def test_fit_and_formant_through_the_api(demo_paths, centroid):

@@ -23,6 +23,7 @@ from typing import Annotated, Callable
 
 import numpy as np
 
+from ..lanes import Lanes
 from ..validate import Range
 from . import frontend as fe
 
@@ -36,6 +37,10 @@ class PieceConfig:
     piece_s: Annotated[float, Range(1.5, 3600)] = 20.0     # output seconds synthesised per piece
     analysis_s: Annotated[float, Range(1, 3600)] = 60.0    # input seconds per analysis window (F0, STFT statistics)
     analysis_margin_s: Annotated[float, Range(0.1, 60)] = 2.0   # context each side of a window, dropped afterwards
+    # threads one conversion uses (its stages side by side, windows and pieces in parallel);
+    # 0: the cores this process may use, at most lanes.MAX_AUTO_THREADS. The output does not
+    # depend on it (tests compare 1 and 2 bit for bit).
+    threads: Annotated[int, Range(0, 64)] = 0
 
     def piece_frames(self) -> int:
         return max(int(round(self.piece_s * FRAMES_PER_S)), MIN_PIECE)
@@ -48,14 +53,14 @@ class PieceConfig:
 # ------------------------------------------------------------------------------ analysis
 def framewise(wav: np.ndarray, fn: Callable[[np.ndarray, int], np.ndarray], n: int | None = None,
               cfg: PieceConfig | None = None, keep_peak: bool = False,
-              tick: Callable[[float], None] | None = None) -> np.ndarray:
+              tick: Callable[[float], None] | None = None, lanes: Lanes | None = None) -> np.ndarray:
     """Per-frame analysis ``fn(segment, frames) -> [frames, ...]`` of ``wav`` [N] in windows: -> [n, ...].
 
     Each window is analysed with ``analysis_margin_s`` of context on both sides, which is then
     dropped; windows start on frame boundaries, so their frames fall on the global grid.
     ``keep_peak``: trackers that judge loudness against the recording's peak (Praat) see the
     global peak in every window (one margin sample is set to it). ``tick(frac)`` is called
-    after each window.
+    after each window (on the calling thread). ``lanes``: windows analysed in parallel.
     """
     cfg = cfg or PieceConfig()
     n = fe.n_frames(len(wav)) if n is None else n
@@ -63,8 +68,8 @@ def framewise(wav: np.ndarray, fn: Callable[[np.ndarray, int], np.ndarray], n: i
     if n <= window + 2 * margin:
         return fn(wav, n)
     peak = float(np.max(np.abs(wav))) if keep_peak else 0.0
-    out = None
-    for a in range(0, n, window):
+
+    def window_part(a: int) -> np.ndarray:
         b = min(a + window, n)
         s0 = max(a - margin, 0)
         s1 = min(b + margin, n)
@@ -72,10 +77,15 @@ def framewise(wav: np.ndarray, fn: Callable[[np.ndarray, int], np.ndarray], n: i
         if keep_peak and float(np.max(np.abs(seg))) < peak:
             seg = np.array(seg)
             seg[0 if s0 < a else -1] = peak    # in the margin that is dropped
-        part = fn(seg, s1 - s0)
+        return fn(seg, s1 - s0)[a - s0: b - s0]
+
+    out = None
+    starts = range(0, n, window)
+    for a, part in zip(starts, (lanes or Lanes(1)).ordered(window_part, starts)):
+        b = min(a + window, n)
         if out is None:
             out = np.zeros((n,) + part.shape[1:], dtype=part.dtype)
-        out[a:b] = part[a - s0: b - s0]
+        out[a:b] = part
         if tick is not None:
             tick(b / n)
     return out
@@ -256,13 +266,16 @@ def _fade(length: int, rising: bool) -> np.ndarray:
 
 
 def synthesize_in_pieces(f0: np.ndarray, n_samples: int, features: Callable[[int, int], tuple],
-                         bounds: list[int], tick: Callable[[float], None] | None = None) -> np.ndarray:
+                         bounds: list[int], tick: Callable[[float], None] | None = None,
+                         lanes: Lanes | None = None) -> np.ndarray:
     """WORLD synthesis of f0 [T] piece by piece: -> [n_samples] float32.
 
     ``features(lo, hi)`` returns (sp, ap) [hi-lo, K] for frames lo..hi-1; ``bounds`` from
     ``plan_pieces``. One piece gives exactly ``world.synthesize`` of the whole. Each further
     piece is synthesised from a phase-matched frame before its join and crossfaded over
-    CROSSFADE frames centred on the join. ``tick(frac)`` is called after each piece.
+    CROSSFADE frames centred on the join. ``tick(frac)`` is called after each piece (on the
+    calling thread). ``lanes``: pieces synthesised in parallel (``features`` must then be safe
+    to call from several threads at once); the result is the same.
     """
     from .world import WorldFeatures, synthesize
 
@@ -284,7 +297,10 @@ def synthesize_in_pieces(f0: np.ndarray, n_samples: int, features: Callable[[int
             targets.append(float(phase[pos + len(c)]))
             pos += len(c) + 1
     xf = CROSSFADE * fe.HOP
-    for j, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+
+    def piece(j: int) -> tuple[int, np.ndarray]:
+        """Piece j, faded: (its first sample in the output, samples [L] float32)."""
+        a, b = bounds[j], bounds[j + 1]
         last = b >= m
         lo = starts[j]
         hi = m if last else min(b + half + WARM_UP, m)
@@ -292,16 +308,20 @@ def synthesize_in_pieces(f0: np.ndarray, n_samples: int, features: Callable[[int
         s0 = lo * fe.HOP
         length = (n_samples - s0) if last else (hi - lo - 1) * fe.HOP + 1
         f0_piece = f0[lo:hi] if j == 0 else _match_phase(f0[lo:hi], a - half - lo, targets[j])
-        piece = synthesize(WorldFeatures(f0_piece, sp, ap), n_samples=length)
+        wav = synthesize(WorldFeatures(f0_piece, sp, ap), n_samples=length)
         del sp, ap
         a_s = 0 if j == 0 else a * fe.HOP - xf // 2
         b_s = n_samples if last else min(b * fe.HOP + xf // 2, n_samples)
-        seg = piece[a_s - s0: b_s - s0]
+        seg = wav[a_s - s0: b_s - s0]
         if j > 0:
             seg[:xf] *= _fade(xf, rising=True)[:len(seg[:xf])]
         if not last:
             seg[len(seg) - xf:] *= _fade(xf, rising=False)[-len(seg[len(seg) - xf:]):]
+        return a_s, seg
+
+    pieces = range(len(bounds) - 1)
+    for j, (a_s, seg) in zip(pieces, (lanes or Lanes(1)).ordered(piece, pieces)):
         y[a_s: a_s + len(seg)] += seg
         if tick is not None:
-            tick(b / m)
+            tick(bounds[j + 1] / m)
     return y

@@ -17,6 +17,7 @@ from ..audio import chunks
 from ..audio import frontend as fe
 from ..audio import world
 from ..errors import MelodyError
+from ..lanes import Lanes
 from ..melody import contour, key
 from ..melody.key import KeyDecision
 from ..validate import Check, Range, one_of, transpose_setting
@@ -227,13 +228,14 @@ def apply_frame_gain(wav: np.ndarray, gain: np.ndarray) -> np.ndarray:
     return (wav * np.interp(np.arange(len(wav)), centres, gain)).astype(np.float32)
 
 
-def target_melody(reference: np.ndarray, cfg: ReferenceConfig, tick=None) -> np.ndarray:
+def target_melody(reference: np.ndarray, cfg: ReferenceConfig, tick=None, lanes: Lanes | None = None) -> np.ndarray:
     """Reference F0 cleaned for use as a melody: [M samples] -> [n_frames] Hz.
 
-    Long references are tracked in overlapping windows (audio.chunks.framewise).
+    Long references are tracked in overlapping windows (audio.chunks.framewise; in parallel
+    with ``lanes``).
     """
     f0 = chunks.framewise(reference, lambda seg, n: fe.f0_track(seg, cfg.reference_f0, n), cfg=cfg.pieces,
-                          keep_peak=True, tick=tick).astype(np.float64)
+                          keep_peak=True, tick=tick, lanes=lanes).astype(np.float64)
     f0 = contour.remove_short_voiced(f0, contour.ms_to_frames(cfg.min_voiced_ms))
     if not np.any(f0 > 0):
         raise MelodyError("reference: no voiced (sung) frames found, so there is no melody to follow")
@@ -269,17 +271,38 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
 
     Returns (sung waveform [M'] at 24 kHz on the reference's time axis, Analysis).
     Long inputs are analysed and synthesised in pieces (audio.chunks): memory stays flat.
+    With more than one thread (``cfg.pieces.threads``) the speech's analysis runs beside the
+    reference's, the speaker embedding beside both, and pieces side by side; the output is the
+    same.
     """
     cfg = cfg or ReferenceConfig()
-    report = progress or (lambda stage, frac: None)
+    with Lanes(cfg.pieces.threads) as lanes:
+        return _convert(speech, reference, cfg, progress or (lambda stage, frac: None), lanes)
+
+
+def _analyse_speech(speech: np.ndarray, cfg: ReferenceConfig):
+    """The speech's F0 [N frames] and its WORLD frames (world.FrameAnalyzer; whole up front
+    when it fits one analysis window). Its windows run one after another: it runs on a lane
+    itself, and a task that waits for tasks queued behind it could wait for ever."""
+    speech_f0 = chunks.framewise(speech, world.f0_dio, cfg=cfg.pieces)
+    window, _ = cfg.pieces.analysis_frames()
+    return speech_f0, world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window)
+
+
+def _convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig, report,
+             lanes: Lanes) -> tuple[np.ndarray, Analysis]:
     m = fe.n_frames(len(reference))
+    # on other threads: the speech's WORLD analysis, and the speaker embedding when the key
+    # decision may ask for it (it reads only the two recordings; unused if the cheap cues suffice)
+    speech_job = lanes.start(_analyse_speech, speech, cfg)
+    cosine = None
+    if lanes.parallel and key.embedding_wanted(cfg.speaker_embedding):
+        cosine = lanes.start(key.embedding_cosine, speech, reference).result
 
     report("melody", 0.0)
-    ref_f0 = target_melody(reference, cfg, tick=lambda f: report("melody", f))
+    ref_f0 = target_melody(reference, cfg, tick=lambda f: report("melody", f), lanes=lanes)
 
-    report("analysis", 0.0)
-    speech_f0 = chunks.framewise(speech, world.f0_dio, cfg=cfg.pieces, tick=lambda f: report("analysis", f))
-
+    report("analysis", 0.0)    # (the speech's: under way since the start)
     report("alignment", 0.0)
     # the reference's STFT is read once: alignment statistics and the loudness it imposes at the end
     r_energy, r_ceps, e_ref = chunks.spectral_stats_and_mel_energy(reference)
@@ -288,18 +311,23 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     del r_ceps
     for message in unrelated_warnings(ali):
         log.warning("%s", message)
+    speech_f0, speech_frames = speech_job.result()
     source = skip_silent_sources(ali.source, ali.speech_active, ali.reference_active)
     if cfg.consonant_rate:
         cons = consonant_frames(speech_f0, ali.speech_active)
         source = keep_consonant_rate(source, cons, contour.ms_to_frames(cfg.max_consonant_ms))
     source = np.maximum.accumulate(source)
 
-    window, _ = cfg.pieces.analysis_frames()
-    speech_frames = world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window)
+    ref_f0_env = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms))
+    one_piece = len(chunks.plan_pieces(m, cfg.pieces.piece_frames())) == 2
+    # a one-piece output balances against the reference's whole envelope: read it beside the key decision
+    ref_envelope = lanes.start(world.envelope, reference, ref_f0_env, 0, m) \
+        if one_piece and lanes.parallel and cfg.balance_strength != 0 else None
+
     report("key", 0.0)
     # cheap cues first: the embedding only when it could change the key or the balance's who-sings
     decision = key.choose(cfg.transpose, speech, speech_frames, ref_f0, reference, cfg.speaker_embedding,
-                          cfg.sing_range, identity=cfg.balance_strength is None)
+                          cfg.sing_range, identity=cfg.balance_strength is None, cosine=cosine)
     strength, colour = balance_for(cfg.balance_strength, decision)
     formant = world.check_formant(cfg.formant)
 
@@ -311,11 +339,16 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
 
     ap_voiced = speech_frames.median_voiced_aperiodicity()
     bounds = chunks.plan_pieces(m, cfg.pieces.piece_frames(), chunks.join_cost(r_energy, target > 0))
-    ref_f0_env = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms))
     global_ceps = None
     if strength > 0 and len(bounds) > 2:
         global_ceps = balance_global_ceps(speech_frames, source, reference, ref_f0_env, ali.reference_active,
                                           max(cfg.balance_global_order, cfg.balance_frame_order))
+
+    def reference_envelope(a: int, b: int) -> np.ndarray:
+        """The reference's CheapTrick envelope of frames a..b-1: [b-a, K]."""
+        if ref_envelope is not None and (a, b) == (0, m):
+            return ref_envelope.result()
+        return world.envelope(reference, ref_f0_env, a, b)
 
     def features(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """Envelope and aperiodicity of output frames lo..hi-1, re-timed and balanced."""
@@ -325,7 +358,7 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
             # sung frames must be periodic even where the speech frame was not (consonants)
             ap[voiced] = np.minimum(ap[voiced], ap_voiced)
         if strength > 0:
-            apply_spectral_balance(sp, lambda a, b: world.envelope(reference, ref_f0_env, lo + a, lo + b),
+            apply_spectral_balance(sp, lambda a, b: reference_envelope(lo + a, lo + b),
                                    ali.reference_active[lo:hi], cfg.balance_frame_order,
                                    cfg.balance_global_order, strength,
                                    contour.ms_to_frames(cfg.balance_smooth_ms), global_ceps,
@@ -335,7 +368,7 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
         return sp, ap
 
     y = chunks.synthesize_in_pieces(target, len(reference), features, bounds,
-                                    tick=lambda f: report("synthesis", f))
+                                    tick=lambda f: report("synthesis", f), lanes=lanes)
     del speech_frames
 
     if cfg.follow_loudness:

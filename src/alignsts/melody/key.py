@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -321,10 +322,18 @@ def _signal_cues(speech_frames, melody_f0: np.ndarray, melody_voice: np.ndarray 
     return cues
 
 
-def _add_embedding(cues: VoiceCues, speech: np.ndarray, melody_voice: np.ndarray, embedding: str) -> None:
-    """Compute the embedding cue into ``cues`` (unless ``embedding`` rules it out)."""
-    if embedding == "resemblyzer" or (embedding == "auto" and embedding_available()):
-        cues.embedding_cosine = embedding_cosine(speech, melody_voice)   # says what to install if missing
+def embedding_wanted(embedding: str) -> bool:
+    """Whether the setting ``embedding`` lets the embedding cue run when it is needed: 'resemblyzer',
+    or 'auto' with resemblyzer installed."""
+    return embedding == "resemblyzer" or (embedding == "auto" and embedding_available())
+
+
+def _add_embedding(cues: VoiceCues, speech: np.ndarray, melody_voice: np.ndarray, embedding: str,
+                   cosine: Callable[[], float | None] | None = None) -> None:
+    """Compute the embedding cue into ``cues`` (unless ``embedding`` rules it out); ``cosine``:
+    its value from a computation already under way (embedding_cosine of the same recordings)."""
+    if embedding_wanted(embedding):
+        cues.embedding_cosine = cosine() if cosine is not None else embedding_cosine(speech, melody_voice)
         cues.embedding = "ran"
 
 
@@ -374,20 +383,21 @@ def embedding_can_change(setting, speech_f0: np.ndarray, melody_f0: np.ndarray, 
 
 def choose(setting, speech: np.ndarray, speech_frames, melody_f0: np.ndarray,
            melody_voice: np.ndarray | None = None, embedding: str = "auto", sing_range=None,
-           identity: bool = True) -> KeyDecision:
+           identity: bool = True, cosine: Callable[[], float | None] | None = None) -> KeyDecision:
     """The key decision from the recordings, cheap cues first: voice_cues + decide, but with
     ``embedding='auto'`` the speaker embedding (the costly cue: about 0.2 s for 8 s of each
     recording) is computed only when embedding_can_change says it could change the outcome
     (``identity``: the caller also uses ``same_speaker``); otherwise ``cues.embedding`` is
     'skipped'. ``embedding='resemblyzer'`` always computes it. Arguments as voice_cues and
-    decide; speech_frames.f0 is the speech F0 [N]."""
+    decide; speech_frames.f0 is the speech F0 [N]. ``cosine``: returns embedding_cosine(speech,
+    melody_voice) from a computation started earlier on another thread (read only when needed)."""
     cues = _signal_cues(speech_frames, melody_f0, melody_voice, embedding)
     if cues.embedding is None and melody_voice is not None and math.isfinite(cues.register_st):
         if embedding == "auto" and not embedding_can_change(setting, speech_frames.f0, melody_f0, cues,
                                                             sing_range, identity):
             cues.embedding = "skipped"
         else:
-            _add_embedding(cues, speech, melody_voice, embedding)
+            _add_embedding(cues, speech, melody_voice, embedding, cosine)
     return decide(setting, speech_frames.f0, melody_f0, cues, sing_range)
 
 
