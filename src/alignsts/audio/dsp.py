@@ -240,11 +240,17 @@ def one_pole(x: np.ndarray, pole: float) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if pole <= 0.0 or len(x) == 0:
         return x.copy()
-    h = pole ** np.arange(int(np.ceil(np.log(1e-17) / np.log(pole))) + 1)
     out = np.empty(len(x))
-    for start, y in convolve_blocks(x, h):
+    for start, y in one_pole_blocks(x, pole):
         out[start:start + len(y)] = y
     return out
+
+
+def one_pole_blocks(x, pole: float):
+    """one_pole block by block: yields (start, y [block]) in order (convolve_blocks); ``x`` is
+    anything of length N read in consecutive slices x[a:b] (e.g. a generator of noise)."""
+    h = pole ** np.arange(int(np.ceil(np.log(1e-17) / np.log(pole))) + 1) if pole > 0.0 else np.ones(1)
+    return convolve_blocks(x, h)
 
 
 def find_peaks(x: np.ndarray, prominence: float, distance: int) -> np.ndarray:

@@ -210,20 +210,24 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+LSTM_STEPS = 16   # time steps whose input projection is computed at once ([B, 16, 4H]: memory flat in B x T)
+
+
 def lstm_last_hidden(x: np.ndarray, layers) -> np.ndarray:
     """[B, T, in] through the stacked LSTM -> the last layer's final hidden state [B, H]."""
     seq = x
     h = None
     for k, (w_ih, w_hh, b) in enumerate(layers):
         hidden = w_hh.shape[1]
-        pre = seq @ w_ih.T + b                        # [B, T, 4H]
         h = np.zeros((x.shape[0], hidden), dtype=np.float32)
         c = np.zeros_like(h)
         last = k == len(layers) - 1
         out = None if last else np.empty((x.shape[0], x.shape[1], hidden), dtype=np.float32)
-        w_hh_t = np.ascontiguousarray(w_hh.T)
+        w_ih_t, w_hh_t = np.ascontiguousarray(w_ih.T), np.ascontiguousarray(w_hh.T)
         for t in range(x.shape[1]):
-            g = pre[:, t] + h @ w_hh_t
+            if t % LSTM_STEPS == 0:   # the input's part of the gates for the next steps: [B, S, 4H]
+                pre = seq[:, t:t + LSTM_STEPS] @ w_ih_t + b
+            g = pre[:, t % LSTM_STEPS] + h @ w_hh_t
             i, f, cell, o = (g[:, j * hidden:(j + 1) * hidden] for j in range(4))
             c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(cell)
             h = _sigmoid(o) * np.tanh(c)

@@ -37,8 +37,6 @@ def analyze(wav: np.ndarray, f0: np.ndarray | None = None, n: int | None = None,
 
     F0 by dio + stonemask unless given ([n] Hz, 0 = unvoiced).
     """
-    pyworld = load_pyworld()
-
     x = np.asarray(wav, dtype=np.float64)
     if n is None:
         n = n_frames(len(x))
@@ -46,9 +44,17 @@ def analyze(wav: np.ndarray, f0: np.ndarray | None = None, n: int | None = None,
     if f0 is None:
         f0 = f0_dio(x, n)
     f0 = np.ascontiguousarray(f0, dtype=np.float64)
-    sp = pyworld.cheaptrick(x, f0, t, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR)
-    ap = pyworld.d4c(x, f0, t, SAMPLE_RATE, threshold=d4c_threshold)   # 0: trust the F0 everywhere
-    return WorldFeatures(f0=f0, sp=sp, ap=ap)
+    return WorldFeatures(f0=f0, sp=_cheaptrick(x, f0, t), ap=_d4c(x, f0, t, d4c_threshold))
+
+
+def _cheaptrick(x: np.ndarray, f0: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """CheapTrick envelopes: float64 [N], f0 [T], times [T] s -> [T, fft_size()//2+1]."""
+    return load_pyworld().cheaptrick(x, f0, t, SAMPLE_RATE, f0_floor=WORLD_F0_FLOOR)
+
+
+def _d4c(x: np.ndarray, f0: np.ndarray, t: np.ndarray, threshold: float = 0.85) -> np.ndarray:
+    """D4C aperiodicity (``threshold`` 0: trust the F0 everywhere): -> [T, fft_size()//2+1]."""
+    return load_pyworld().d4c(x, f0, t, SAMPLE_RATE, threshold=threshold)
 
 
 def f0_dio(wav: np.ndarray, n: int | None = None) -> np.ndarray:
@@ -91,13 +97,32 @@ class FrameAnalyzer:
     wav [N] (24 kHz), f0 [T] Hz on the front-end grid. ``at(frames)`` analyses only the
     samples around the frames asked for, so memory depends on how many frames are asked
     at once, not on the length of the recording; the values equal those of ``analyze``.
-    With ``keep_all`` everything is analysed once up front (short inputs: no repeated work).
+    With ``keep_all`` everything is analysed once up front (short inputs: no repeated work);
+    given parallel ``lanes`` (alignsts.lanes.Lanes) the envelope and the aperiodicity are
+    analysed on two other threads, and the first use waits for them.
     """
 
-    def __init__(self, wav: np.ndarray, f0: np.ndarray, keep_all: bool = False):
+    def __init__(self, wav: np.ndarray, f0: np.ndarray, keep_all: bool = False, lanes=None):
         self.wav = wav
         self.f0 = np.ascontiguousarray(f0, dtype=np.float64)
-        self.whole = analyze(wav, self.f0, len(self.f0)) if keep_all else None
+        self._whole: WorldFeatures | None = None
+        self._jobs = None
+        if keep_all and lanes is not None and lanes.parallel:
+            x = np.asarray(wav, dtype=np.float64)
+            t = np.arange(len(self.f0)) * FRAME_PERIOD_MS / 1000.0
+            # each job is one pyworld call, which runs without the GIL: it goes on while this
+            # thread holds the GIL in a long call of its own (pocketsphinx's decoding does)
+            self._jobs = (lanes.start(_cheaptrick, x, self.f0, t), lanes.start(_d4c, x, self.f0, t))
+        elif keep_all:
+            self._whole = analyze(wav, self.f0, len(self.f0))
+
+    @property
+    def whole(self) -> WorldFeatures | None:
+        """The whole recording's features (keep_all), None otherwise."""
+        if self._jobs is not None:
+            sp, ap = (job.result() for job in self._jobs)
+            self._whole, self._jobs = WorldFeatures(f0=self.f0, sp=sp, ap=ap), None
+        return self._whole
 
     def __len__(self) -> int:
         return len(self.f0)

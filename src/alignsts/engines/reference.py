@@ -280,27 +280,30 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
         return _convert(speech, reference, cfg, progress or (lambda stage, frac: None), lanes)
 
 
-def _analyse_speech(speech: np.ndarray, cfg: ReferenceConfig):
+def _analyse_speech(speech: np.ndarray, cfg: ReferenceConfig, lanes: Lanes):
     """The speech's F0 [N frames] and its WORLD frames (world.FrameAnalyzer; whole up front
-    when it fits one analysis window). Its windows run one after another: it runs on a lane
-    itself, and a task that waits for tasks queued behind it could wait for ever."""
+    when it fits one analysis window, its envelope and aperiodicity then on two further lanes).
+    The F0's windows run one after another: this runs on a lane itself, and a task that waits
+    for tasks queued behind it could wait for ever (it only starts the two, never waits)."""
     speech_f0 = chunks.framewise(speech, world.f0_dio, cfg=cfg.pieces)
     window, _ = cfg.pieces.analysis_frames()
-    return speech_f0, world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window)
+    return speech_f0, world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window, lanes=lanes)
 
 
 def _convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig, report,
              lanes: Lanes) -> tuple[np.ndarray, Analysis]:
     m = fe.n_frames(len(reference))
-    # on other threads: the speech's WORLD analysis, and the speaker embedding when the key
-    # decision may ask for it (it reads only the two recordings; unused if the cheap cues suffice)
-    speech_job = lanes.start(_analyse_speech, speech, cfg)
-    cosine = None
-    if lanes.parallel and key.embedding_wanted(cfg.speaker_embedding):
-        cosine = lanes.start(key.embedding_cosine, speech, reference).result
+    # on other threads, the critical path first (FIFO): the speech's WORLD analysis, the
+    # reference's envelope, then the speaker embedding should the key decision ask for it
+    speech_job = lanes.start(_analyse_speech, speech, cfg, lanes)
 
     report("melody", 0.0)
     ref_f0 = target_melody(reference, cfg, tick=lambda f: report("melody", f), lanes=lanes)
+    ref_f0_env = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms))
+    one_piece = len(chunks.plan_pieces(m, cfg.pieces.piece_frames())) == 2
+    # a one-piece output balances against the reference's whole envelope: read it beside the rest
+    ref_envelope = lanes.start(world.envelope, reference, ref_f0_env, 0, m) \
+        if one_piece and lanes.parallel and cfg.balance_strength != 0 else None
 
     report("analysis", 0.0)    # (the speech's: under way since the start)
     report("alignment", 0.0)
@@ -312,17 +315,15 @@ def _convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig, re
     for message in unrelated_warnings(ali):
         log.warning("%s", message)
     speech_f0, speech_frames = speech_job.result()
+    cosine = None   # (it reads only the two recordings; unused if the cheap cues suffice)
+    if lanes.parallel and key.embedding_wanted(cfg.speaker_embedding):
+        cosine = lanes.start(key.embedding_cosine, speech, reference).result
     source = skip_silent_sources(ali.source, ali.speech_active, ali.reference_active)
     if cfg.consonant_rate:
         cons = consonant_frames(speech_f0, ali.speech_active)
         source = keep_consonant_rate(source, cons, contour.ms_to_frames(cfg.max_consonant_ms))
     source = np.maximum.accumulate(source)
 
-    ref_f0_env = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms))
-    one_piece = len(chunks.plan_pieces(m, cfg.pieces.piece_frames())) == 2
-    # a one-piece output balances against the reference's whole envelope: read it beside the key decision
-    ref_envelope = lanes.start(world.envelope, reference, ref_f0_env, 0, m) \
-        if one_piece and lanes.parallel and cfg.balance_strength != 0 else None
 
     report("key", 0.0)
     # cheap cues first: the embedding only when it could change the key or the balance's who-sings

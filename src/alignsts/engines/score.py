@@ -28,6 +28,7 @@ from ..audio import frontend as fe
 from ..audio import world
 from ..audio.frames import runs
 from ..errors import AudioInputError, MelodyError
+from ..lanes import Lanes
 from ..melody import contour, key
 from ..melody.expression import ExpressionConfig, expressive_f0
 from ..melody.lyrics import ScoreSyllable, has_lyrics, language_of, score_syllables
@@ -286,26 +287,41 @@ def align_to_lyrics(speech: np.ndarray, lyric_sylls: list[ScoreSyllable], n_fram
 
 def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
             progress=None) -> tuple[np.ndarray, ScoreAnalysis]:
-    """Sing ``speech`` [N] (24 kHz) to ``melody``. Returns (waveform [M] at 24 kHz, analysis)."""
-    cfg = cfg or ScoreConfig()
-    report = progress or (lambda stage, frac: None)
+    """Sing ``speech`` [N] (24 kHz) to ``melody``. Returns (waveform [M] at 24 kHz, analysis).
 
-    report("analysis", 0.0)
-    window, _ = cfg.pieces.analysis_frames()
-    speech_f0 = chunks.framewise(speech, world.f0_dio, cfg=cfg.pieces, tick=lambda f: report("analysis", f))
-    feats = world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window)
+    With more than one thread (``cfg.pieces.threads``) the speech's WORLD analysis runs beside
+    the syllables' (and the lyrics' alignment), and pieces side by side; the output is the same.
+    """
+    cfg = cfg or ScoreConfig()
     notes = melody.notes
     if not notes:
         raise MelodyError("melody: contains no notes")
+    with Lanes(cfg.pieces.threads) as lanes:
+        return _convert(speech, melody, cfg, progress or (lambda stage, frac: None), lanes)
+
+
+def _convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig, report,
+             lanes: Lanes) -> tuple[np.ndarray, ScoreAnalysis]:
+    notes = melody.notes
+    report("analysis", 0.0)
+    window, _ = cfg.pieces.analysis_frames()
+    speech_f0 = chunks.framewise(speech, world.f0_dio, cfg=cfg.pieces, tick=lambda f: report("analysis", f),
+                                 lanes=lanes)
+    # on other threads: the speech's envelopes and aperiodicity (the key's probe and the synthesis
+    # read them), and the speaker embedding when a sung melody may need it
+    feats = world.FrameAnalyzer(speech, speech_f0, keep_all=len(speech_f0) <= window, lanes=lanes)
+    cosine = None
+    if melody.voice is not None and lanes.parallel and key.embedding_wanted(cfg.speaker_embedding):
+        cosine = lanes.start(key.embedding_cosine, speech, melody.voice).result
     report("syllables", 0.0)
     mag = fe.stft_magnitude(speech)
     lyric_sylls = score_syllables(notes) if has_lyrics(notes) else []
-    sylls = align_to_lyrics(speech, lyric_sylls, len(feats.f0), mag, feats.f0) if lyric_sylls else None
+    sylls = align_to_lyrics(speech, lyric_sylls, len(speech_f0), mag, speech_f0) if lyric_sylls else None
     aligned = sylls is not None
     if lyric_sylls and not aligned:
         # the number of syllables is known: a detector setting that finds exactly that many
         # keeps the score's syllable-to-note mapping
-        sylls = detect_count(mag, feats.f0, len(lyric_sylls), cfg.syllables)
+        sylls = detect_count(mag, speech_f0, len(lyric_sylls), cfg.syllables)
         if sylls is not None:
             log.warning("lyrics: found %d syllables in the speech without the words, as many as the lyrics have; "
                         "sung on the score's notes in order", len(sylls))
@@ -314,7 +330,7 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
         groups = lyric_groups(lyric_sylls)
         message = ""
     else:
-        sylls = detect(mag, feats.f0, cfg.syllables)
+        sylls = detect(mag, speech_f0, cfg.syllables)
         if not sylls:
             raise AudioInputError("speech: no syllables found (no voiced speech?)")
         report("assignment", 0.0)
@@ -329,7 +345,7 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     report("key", 0.0)
     # cheap cues first: the embedding only when it could change the transposition (all this engine uses)
     decision = key.choose(cfg.transpose, speech, feats, melody.f0, melody.voice, cfg.speaker_embedding,
-                          cfg.sing_range, identity=False)
+                          cfg.sing_range, identity=False, cosine=cosine)
     semitones = decision.transpose
     formant = world.check_formant(cfg.formant)
     # output time = score time; only an explicit lead-in moves everything (and says so)
@@ -364,7 +380,7 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
     syn_source, syn_f0, syn_voiced, syn_sounding, envelope = release_tails(
         source, target, voiced, sounding, contour.ms_to_frames(cfg.release_ms), contour.ms_to_frames(cfg.fade_ms))
     y = _synthesize(feats, syn_source, syn_f0, syn_voiced, syn_sounding, cfg.pieces,
-                    lambda f: report("synthesis", f), formant, cfg.sung_aperiodicity)
+                    lambda f: report("synthesis", f), formant, cfg.sung_aperiodicity, lanes)
     gain = envelope
     if cfg.sustain > 0:
         gain *= sustain_gain(chunks.loudness_db(y)[:m], part == VOWEL, cfg.sustain,
@@ -385,7 +401,7 @@ def convert(speech: np.ndarray, melody: Melody, cfg: ScoreConfig | None = None,
 
 def _synthesize(feats: world.FrameAnalyzer, source: np.ndarray, target: np.ndarray, voiced: np.ndarray,
                 sounding: np.ndarray, pieces: chunks.PieceConfig, tick, formant: float = 1.0,
-                aperiodicity: float = 1.0) -> np.ndarray:
+                aperiodicity: float = 1.0, lanes: Lanes | None = None) -> np.ndarray:
     """WORLD synthesis of the re-timed speech frames ``source`` [M] at ``target`` F0 [M], in pieces
     joined where nothing is sung, formants moved by ``formant``, voiced frames' aperiodicity at
     most the speech's voiced median times ``aperiodicity``: -> [M * HOP] float32."""
@@ -405,7 +421,7 @@ def _synthesize(feats: world.FrameAnalyzer, source: np.ndarray, target: np.ndarr
 
     cost = chunks.join_cost(np.where(sounding, 0.0, -100.0), target > 0)
     bounds = chunks.plan_pieces(m, pieces.piece_frames(), cost)
-    return chunks.synthesize_in_pieces(target, m * fe.HOP, features, bounds, tick=tick)
+    return chunks.synthesize_in_pieces(target, m * fe.HOP, features, bounds, tick=tick, lanes=lanes)
 
 
 def _held_f0(notes: list[Note], m: int) -> np.ndarray:
@@ -466,14 +482,19 @@ def release_tails(source: np.ndarray, target: np.ndarray, voiced: np.ndarray, so
     return source, f0, voiced, out_sounding, gain
 
 
-def frame_rms_db(y: np.ndarray, m: int) -> np.ndarray:
+def frame_rms_db(y: np.ndarray, m: int, block: int = 1 << 14) -> np.ndarray:
     """RMS level in dB of [M * HOP] audio per front-end frame (a window of 2 hops centred on
-    the frame): -> [m]."""
+    the frame): -> [m]. Reads ``block`` hops at a time (memory flat in the length)."""
     hop = fe.HOP
-    pad = np.zeros((m + 1) * hop, dtype=np.float64)
-    n = min(len(y), len(pad) - hop)
-    pad[hop:hop + n] = y[:n]
-    power = (pad.reshape(-1, hop) ** 2).mean(axis=1)          # [m + 1] hop blocks
+    n = min(len(y), m * hop)
+    power = np.empty(m + 1)                 # hop block j: samples [(j - 1) hop, j hop), zeros outside y
+    for j0 in range(0, m + 1, block):
+        j1 = min(j0 + block, m + 1)
+        seg = np.zeros((j1 - j0) * hop, dtype=np.float64)
+        a, b = max((j0 - 1) * hop, 0), min((j1 - 1) * hop, n)
+        if b > a:
+            seg[a - (j0 - 1) * hop: b - (j0 - 1) * hop] = y[a:b]
+        power[j0:j1] = (seg.reshape(-1, hop) ** 2).mean(axis=1)
     return 10.0 * np.log10((power[:-1] + power[1:]) / 2.0 + 1e-20)
 
 
@@ -496,15 +517,39 @@ def consonant_gain(level_db: np.ndarray, consonant: np.ndarray, vowel_db: float,
 def add_floor(y: np.ndarray, level_db: float, seed: int) -> None:
     """Add a room-tone floor to [N] audio in place: quiet noise falling 6 dB an octave (as a
     room's and a breath's), RMS ``level_db`` dB, the same for the same seed; rests then hold
-    room tone instead of digital silence."""
-    from ..audio.dsp import one_pole
+    room tone instead of digital silence. The noise is made twice, block by block (its mean
+    and spread, then the floor): memory O(block), not O(N)."""
+    from ..audio.dsp import one_pole_blocks
 
-    if len(y) == 0 or not np.isfinite(level_db):
+    n = len(y)
+    if n == 0 or not np.isfinite(level_db):
         return
-    noise = one_pole(np.random.default_rng([seed, 0xF100]).standard_normal(len(y)), 0.97)
-    noise -= np.mean(noise)
-    noise *= 10.0 ** (level_db / 20.0) / (np.std(noise) + 1e-12)
-    y += noise.astype(y.dtype)
+    total = squares = 0.0
+    for _, block in one_pole_blocks(_Noise(n, seed), 0.97):
+        total += float(block.sum())
+        squares += float(block @ block)
+    mean = total / n
+    scale = 10.0 ** (level_db / 20.0) / (np.sqrt(max(squares / n - mean * mean, 0.0)) + 1e-12)
+    for start, block in one_pole_blocks(_Noise(n, seed), 0.97):
+        y[start:start + len(block)] += ((block - mean) * scale).astype(y.dtype)
+
+
+class _Noise:
+    """The floor's white noise [n], drawn in order as slices are read (the same samples as one
+    standard_normal(n) call of the seeded generator)."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.done = n, 0
+        self.rng = np.random.default_rng([seed, 0xF100])
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, part: slice) -> np.ndarray:
+        assert part.start == self.done, "read in order"
+        stop = min(part.stop, self.n)
+        self.done = stop
+        return self.rng.standard_normal(stop - part.start)
 
 
 def note_speech_spans(an: ScoreAnalysis) -> list[tuple[float, float] | None]:
