@@ -142,3 +142,18 @@ def test_real_pair_with_the_speaker_embedding_is_the_same_on_one_thread_and_on_t
     assert a.cues.embedding == b.cues.embedding == "ran"
     assert a.cues.embedding_cosine == b.cues.embedding_cosine
     np.testing.assert_array_equal(results[0].wav, results[1].wav)
+
+
+@pytest.mark.parametrize("block_s", [30.0, 2.0], ids=["one-block", "blocks"])
+def test_separation_is_the_same_on_one_thread_and_on_two(block_s):
+    from alignsts.audio import separate as sep
+
+    sr = fe.SAMPLE_RATE
+    t = np.arange(int(6.5 * sr)) / sr
+    voice = 0.2 * np.sin(2 * np.pi * np.cumsum(220 * 2 ** (0.02 * np.sin(2 * np.pi * 5 * t))) / sr)
+    band = 0.1 * np.sin(2 * np.pi * 110 * t) + 0.02 * np.random.default_rng(0).standard_normal(len(t))
+    song = np.stack([voice + band, voice + 0.8 * band], axis=1).astype(np.float32)
+    stems = [sep.separate(song, sr, sep.SeparatorConfig(threads=n, block_s=block_s, context_s=0.5))
+             for n in (1, 2)]
+    for a, b in ((stems[0].vocals, stems[1].vocals), (stems[0].f0, stems[1].f0)):
+        np.testing.assert_array_equal(a, b)

@@ -371,15 +371,18 @@ def _auto_level(reference, backing: np.ndarray | None, sr: int) -> float:
     return level.TARGET_LUFS
 
 
-def separate_song(song: AudioInput, separator: str = "classic", progress: Progress | None = None):
+def separate_song(song: AudioInput, separator: str = "classic", progress: Progress | None = None,
+                  threads: int = 0):
     """A song (path or (wav, sr)) -> its engines.cover.SongStems at 24 kHz (``separator`` as in
     convert). Give the result as ``convert(song=stems)`` to sing several speeches to one song
-    with one separation (a manifest batch does so for rows that share a song file)."""
+    with one separation (a manifest batch does so for rows that share a song file). ``threads``:
+    the classic separator's (0: the cores, up to lanes.MAX_AUTO_THREADS)."""
     from .engines import cover
 
     separator = cover.check_separator(separator)
+    threads = check.integer(threads, "threads", 0, 64)
     mix = _load_accompaniment(song, "song")
-    return cover.separate_song(mix, fe.SAMPLE_RATE, separator, progress=progress)
+    return cover.separate_song(mix, fe.SAMPLE_RATE, separator, progress=progress, threads=threads)
 
 
 def song_reference(song, separator: str = "classic", progress: Progress | None = None):

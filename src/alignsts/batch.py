@@ -435,7 +435,7 @@ def _convert(row: Row, settings: Settings) -> float:
     separator = kwargs.pop("separator", "classic")
     kwargs[row.melody_kind] = row.melody
     if row.melody_kind == "song":   # rows that share a song file share its separation
-        kwargs["song"] = _song_stems(row.melody, separator)
+        kwargs["song"] = _song_stems(row.melody, separator, settings.threads)
     if row.lyrics:
         kwargs["lyrics"] = row.lyrics
     if row.sing_range:
@@ -454,18 +454,18 @@ def _convert(row: Row, settings: Settings) -> float:
     return len(result.wav) / result.sr
 
 
-def _song_stems(path: str, separator: str):
+def _song_stems(path: str, separator: str, threads: int = 1):
     """The separated stems of a song file, reused while the same file (same size and modification
     time) comes back: a worker given several rows of one song separates it once."""
     st = os.stat(path)
-    return _separated(os.path.realpath(path), st.st_size, st.st_mtime_ns, separator)
+    return _separated(os.path.realpath(path), st.st_size, st.st_mtime_ns, separator, threads)
 
 
 @functools.lru_cache(maxsize=1)   # one song's stems per worker (a 4-minute song: about 90 MB)
-def _separated(path: str, size: int, mtime_ns: int, separator: str):
+def _separated(path: str, size: int, mtime_ns: int, separator: str, threads: int):
     from . import api
 
-    return api.separate_song(path, separator)
+    return api.separate_song(path, separator, threads=threads)
 
 
 def _song_mix(output: str) -> str:

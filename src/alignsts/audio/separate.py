@@ -40,6 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..lanes import Lanes
+
 SR = 24000
 
 
@@ -68,6 +70,7 @@ class SeparatorConfig:
     presence_low: float = 0.2     # ... and is extended while at least this sure (a note's soft ends)
     presence_smooth_s: float = 0.25  # energies averaged (in dB) over this span: attacks of a beat are not a voice
     whiten_power: float = 1.0     # 1: fully whitened; less keeps some of the louder source's advantage
+    threads: int = 0              # blocks (or one block's two median filters) side by side; 0: lanes' default
     whiten_bins: int = 80         # spectral whitening: divide by the moving mean over this many bins
     steady_weight: float = 0.6    # F0 tracking only: damp each bin by this share of its steadiness (see vocal_mask)
     steady_frames: int = 31       # steadiness: HPSS medians over this many frames (330 ms) and bins (363 Hz)
@@ -101,26 +104,43 @@ def separate(song: np.ndarray, sr: int = SR, cfg: SeparatorConfig | None = None,
     if len(starts) > 1 and n - starts[-1] < block // 2:
         starts.pop()                       # a short tail joins the block before it
     fade = min(ctx, int(0.5 * sr))
-    for i, a in enumerate(starts):
+
+    def span(i: int) -> tuple[int, int, int, int]:
+        """Block i: (a, b) the samples it gives, (lo, hi) those it reads (lo on a frame of the song)."""
+        a = starts[i]
         b = starts[i + 1] if i + 1 < len(starts) else n
         lo, hi = max(0, a - ctx), min(n, b + ctx)
-        if lo % cfg.hop:   # blocks start on a frame of the whole song
-            lo -= lo % cfg.hop
-        v, f0 = _separate_block(x[lo:hi], presence[lo // cfg.hop:], sr, cfg)
-        # keep [a - fade/2, b + fade/2) of this block with linear cross-fades at the joins
-        ka, kb = (a - fade // 2 if i > 0 else a), (b + fade // 2 if b < n else b)
-        w = np.ones(kb - ka, np.float32)
-        if i > 0:
-            w[:fade] = np.linspace(0, 1, fade, dtype=np.float32)
-        if b < n:
-            w[-fade:] = np.linspace(1, 0, fade, dtype=np.float32)
-        vocals[ka:kb] += v[ka - lo: kb - lo] * w[:, None]
-        first = (a - lo) // cfg.hop
-        f0_parts.append(f0[first: first + (b - a + cfg.hop - 1) // cfg.hop])
-        if progress is not None:
-            progress("separate", (i + 1) / len(starts))
+        return a, b, lo - lo % cfg.hop, hi
+
+    def block_stems(i: int) -> tuple[np.ndarray, np.ndarray]:
+        _, _, lo, hi = span(i)
+        # one block: its two median filters side by side; several: the blocks side by side
+        return _separate_block(x[lo:hi], presence[lo // cfg.hop:], sr, cfg, lanes if len(starts) == 1 else None)
+
+    with Lanes(cfg.threads) as lanes:
+        for i, (v, f0) in enumerate(lanes.ordered(block_stems, range(len(starts)))):
+            a, b, lo, _ = span(i)
+            _add_block(vocals, f0_parts, v, f0, i, a, b, lo, n, fade, cfg.hop)
+            if progress is not None:
+                progress("separate", (i + 1) / len(starts))
     f0 = np.concatenate(f0_parts) if f0_parts else np.zeros(0)
     return Stems(vocals=vocals, instrumental=x - vocals, sr=sr, f0=f0, hop=cfg.hop)
+
+
+def _add_block(vocals: np.ndarray, f0_parts: list, v: np.ndarray, f0: np.ndarray, i: int, a: int, b: int,
+               lo: int, n: int, fade: int, hop: int) -> None:
+    """Add block i's vocal ``v`` (read from sample ``lo``) into ``vocals`` [N, C] over [a, b), its
+    F0 to ``f0_parts``."""
+    # keep [a - fade/2, b + fade/2) of this block with linear cross-fades at the joins
+    ka, kb = (a - fade // 2 if i > 0 else a), (b + fade // 2 if b < n else b)
+    w = np.ones(kb - ka, np.float32)
+    if i > 0:
+        w[:fade] = np.linspace(0, 1, fade, dtype=np.float32)
+    if b < n:
+        w[-fade:] = np.linspace(1, 0, fade, dtype=np.float32)
+    vocals[ka:kb] += v[ka - lo: kb - lo] * w[:, None]
+    first = (a - lo) // hop
+    f0_parts.append(f0[first: first + (b - a + hop - 1) // hop])
 
 
 def stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
@@ -153,14 +173,15 @@ def _hann(n: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
 
 
-def _separate_block(x: np.ndarray, presence: np.ndarray, sr: int,
-                    cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
-    """x [n, C] and its frames' vocal presence [n // hop + 1] -> (vocals [n, C], f0 [frames])."""
+def _separate_block(x: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorConfig,
+                    lanes: Lanes | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """x [n, C] and its frames' vocal presence [n // hop + 1] -> (vocals [n, C], f0 [frames]).
+    ``lanes``: threads for its median filters."""
     n = x.shape[0]
     spec = [stft(x[:, c], cfg.n_fft, cfg.hop) for c in range(x.shape[1])]
     mono = np.mean(spec, axis=0) if len(spec) > 1 else spec[0]
     mag = np.abs(mono)                                                           # [T, F]
-    mask, f0 = vocal_mask(mag, presence, sr, cfg)
+    mask, f0 = vocal_mask(mag, presence, sr, cfg, lanes)
     if cfg.refine_f0:
         mask, f0 = _refined(mono, mask, f0, presence, n, sr, cfg)
     vocals = np.stack([istft(s * mask, cfg.n_fft, cfg.hop, n) for s in spec], axis=1)
@@ -196,7 +217,8 @@ def fe_resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return soxr.resample(np.asarray(x, dtype=np.float32), sr_in, sr_out, quality="HQ").astype(np.float32)
 
 
-def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
+def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorConfig,
+               lanes: Lanes | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Magnitudes [T, F] and the vocal presence [T] (0..1) -> (soft vocal mask [T, F] in 0..1,
     vocal F0 [T] Hz, 0 = none).
 
@@ -211,7 +233,7 @@ def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorCon
     env = uniform_filter1d(mag, cfg.whiten_bins, axis=1) + 1e-3 * float(mag.max()) + 1e-12
     white = mag / env ** cfg.whiten_power
     if cfg.steady_weight > 0:
-        white = white * (1.0 - cfg.steady_weight * harmonic_share(mag, cfg.steady_frames))
+        white = white * (1.0 - cfg.steady_weight * harmonic_share(mag, cfg.steady_frames, lanes=lanes))
     f0 = track_f0(white, freqs, sr, cfg)
     presence = presence[: len(f0)]
     f0 = np.where(sung_frames(presence, cfg), f0, 0.0)
@@ -219,7 +241,7 @@ def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorCon
     mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12)
     mask *= presence[:, None]
     if cfg.hpss:
-        mask *= harmonic_share(mag)
+        mask *= harmonic_share(mag, lanes=lanes)
     return mask.astype(np.float32), f0
 
 
@@ -405,11 +427,15 @@ def harmonic_comb(f0: np.ndarray, freqs: np.ndarray, cfg: SeparatorConfig) -> np
     return out
 
 
-def harmonic_share(mag: np.ndarray, size: int = 17, freq_size: int | None = None) -> np.ndarray:
+def harmonic_share(mag: np.ndarray, size: int = 17, freq_size: int | None = None,
+                   lanes: Lanes | None = None) -> np.ndarray:
     """HPSS soft share of the harmonic part (Fitzgerald's median filters, ``size`` frames in time,
-    ``freq_size`` (default ``size``) bins in frequency): [T, F] -> [T, F] in 0..1."""
+    ``freq_size`` (default ``size``) bins in frequency): [T, F] -> [T, F] in 0..1. ``lanes``:
+    the two filters side by side (scipy's run without the GIL)."""
     from scipy.ndimage import median_filter
 
-    harm = median_filter(mag, size=(size, 1))
+    lanes = lanes or Lanes(1)
+    harm_job = lanes.start(median_filter, mag, size=(size, 1))
     perc = median_filter(mag, size=(1, freq_size or size))
+    harm = harm_job.result()
     return harm ** 2 / (harm ** 2 + perc ** 2 + 1e-12)

@@ -48,12 +48,13 @@ def check_separator(value) -> str:
 
 
 def separate_song(song: np.ndarray, sr: int, separator: str = "classic", progress=None,
-                  learned_cfg=None) -> SongStems:
-    """``song`` [N, C] float32 -> SongStems (classic: audio.separate, training-free; otherwise a demucs
-    model from disk, models.separator, configured by ``learned_cfg`` (a DemucsConfig))."""
+                  learned_cfg=None, threads: int = 0) -> SongStems:
+    """``song`` [N, C] float32 -> SongStems (classic: audio.separate, training-free, on ``threads``
+    threads; otherwise a demucs model from disk, models.separator, configured by ``learned_cfg``
+    (a DemucsConfig))."""
     separator = check_separator(separator)
     if separator == "classic":
-        st = sep.separate(song, sr, progress=progress)
+        st = sep.separate(song, sr, sep.SeparatorConfig(threads=threads), progress=progress)
         return SongStems(vocals=st.vocals, instrumental=st.instrumental, sr=st.sr, f0=st.f0, hop=st.hop)
     from ..models import separator as learned
 
