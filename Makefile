@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.alignsts-installed
+# the base install (`pip install alignsts`, no extras) in a venv of its own: `make test` checks it too
+BASE_VENV  ?= .venv-base
+BASE_STAMP := $(BASE_VENV)/.alignsts-installed
 
 # Debian tools the tests and asset scripts use (CI runs as root on a fresh machine).
 APT_PACKAGES := espeak-ng festival sox chromium chromium-driver fluidsynth fluid-soundfont-gm
@@ -35,8 +38,15 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(VENV)/bin/alignsts demo -o demo_out
 
-test: setup
+test: setup $(BASE_STAMP)
 	$(PY) -m pytest -q
+	$(BASE_VENV)/bin/python -m pytest -q -p no:cacheprovider tests_base
+
+$(BASE_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BASE_VENV)
+	$(BASE_VENV)/bin/python -m pip install -q --upgrade pip "setuptools<81" wheel
+	$(BASE_VENV)/bin/python -m pip install -q -e . pytest
+	touch $(BASE_STAMP)
 
 # the developer loop: everything but the tests marked slow (CI runs them all with `make test`),
 # one pytest-xdist worker per core

@@ -12,8 +12,10 @@ worker start-up included (for Dask the cluster, a LocalCluster on 127.0.0.1 with
 processes of one thread each, is started before the clock starts: it stands for an existing
 cluster). With --repeat R each mode runs R times and the best time is kept.
 
-Scaling efficiency = (files/s with 2 workers) / (2 x files/s with 1 worker); the target on a
-2-core machine is >= 0.8. Worker CPU seconds per file (user + system of the pool's processes,
+Scaling efficiency = (files/s with 2 workers) / (2 x files/s with 1 worker of one thread); the
+target on a 2-core machine is >= 0.9 (issue 21). A single worker otherwise gives each conversion
+the cores it has to itself (two threads here): the "1 worker, 2 threads" row, what
+``--workers 1`` gives a user. Worker CPU seconds per file (user + system of the pool's processes,
 start-up included) do not depend on other load: their ratio says how much work the parallel
 run adds. The 1-minute load average is printed before each mode: other
 processes on the machine take cores from the workers and lower the efficiency.
@@ -31,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAIRS = ROOT.parent / "shared" / "data" / "sts-pairs"
-TARGET_EFFICIENCY = 0.8
+TARGET_EFFICIENCY = 0.9
 
 
 def inputs(pairs_dir: Path) -> list[tuple[Path, Path]]:
@@ -100,7 +102,8 @@ def main(argv=None) -> int:
     try:
         manifest = write_manifest(work, items, args.files)
         audio = None
-        modes = [("1 worker", dict(workers=1)), ("2 workers", dict(workers=2))]
+        modes = [("1 worker", dict(workers=1, threads=1)), ("1 worker, 2 threads", dict(workers=1, threads=2)),
+                 ("2 workers", dict(workers=2))]
         cluster = None
         if not args.no_dask:
             try:
@@ -138,7 +141,7 @@ def main(argv=None) -> int:
     base = args.files / results["1 worker"]
     for name, elapsed in results.items():
         fps = args.files / elapsed
-        n = 1 if name == "1 worker" else 2
+        n = 1 if name == "1 worker" else 2   # cores used: a worker or a thread each
         cpu = f"{cpus[name] / args.files:.2f}" if not name.startswith("Dask") else "-"
         print(f"| {name} | {elapsed:.1f} | {fps:.2f} | {audio / elapsed:.1f} | {fps / (n * base):.2f} | {cpu} |")
     eff = (args.files / results["2 workers"]) / (2 * base)

@@ -557,10 +557,11 @@ def default_problems_path(manifest: str | os.PathLike) -> Path:
 
 def run(manifest: str | os.PathLike, settings: Settings | None = None, *, workers: int | None = None,
         dask_scheduler: str | None = None, problems_path: str | os.PathLike | None = None,
-        progress: bool = True) -> Report:
+        progress: bool = True, threads: int | None = None) -> Report:
     """Convert every row of ``manifest`` not already done (see the module doc). ``workers``:
-    processes (default: the CPU count; 1 still runs in one worker process); ``dask_scheduler``:
-    the address of a Dask scheduler (``tcp://host:8786``) to send the rows to instead.
+    processes (default: the CPU count; 1 still runs in one worker process); ``threads``: threads
+    of each conversion (default: the cores each worker has to itself, at least 1; 1 on Dask);
+    ``dask_scheduler``: the address of a Dask scheduler (``tcp://host:8786``) to send the rows to instead.
     Returns the Report; Ctrl-C (or SIGTERM through the CLI) gives one with ``interrupted`` set to
     the signal."""
     settings = settings or Settings()
@@ -575,6 +576,8 @@ def run(manifest: str | os.PathLike, settings: Settings | None = None, *, worker
     _check_problems_path(problems_path, rows, shared)
     if workers is not None and workers < 1:
         raise AlignSTSError(f"--workers must be at least 1, got {workers}")
+    if threads is not None and not (isinstance(threads, int) and 1 <= threads <= 64):
+        raise AlignSTSError(f"threads must be a whole number from 1 to 64, got {threads!r}")
     _check_settings(settings)
     rows, output_problems = check_outputs(rows, settings.sr)
     problems += output_problems
@@ -614,7 +617,8 @@ def run(manifest: str | os.PathLike, settings: Settings | None = None, *, worker
             report.interrupted = _run_dask(client, todo, dataclasses.replace(settings, threads=1), done)
         elif todo:
             workers = workers or os.cpu_count() or 1
-            threads = max(1, usable_cores() // workers)    # fewer workers than cores: each conversion takes the rest
+            if threads is None:   # fewer workers than cores: each conversion takes the rest
+                threads = max(1, usable_cores() // workers)
             report.interrupted = _run_pool(todo, dataclasses.replace(settings, threads=threads), workers, done)
     finally:
         if client is not None:
