@@ -17,7 +17,7 @@ from .audio import io, level, world
 from . import validate as check
 from .engines.analysis import ConversionAnalysis
 from .errors import AlignSTSError, AudioInputError, InvalidValueError, MelodyError, OutputError, option
-from .melody.lyrics import Text as LyricsText   # words as text: never read as '@file' (the web page's)
+from .textfiles import Text as LyricsText   # words as text: never read as '@file' (the web page's)
 from .melody.notes import Melody, Note
 
 log = logging.getLogger("alignsts")
@@ -82,7 +82,8 @@ def engine_config(engine: str, path: str | os.PathLike | None = None):
     if engine == "neural":
         from .engines.neural import NeuralConfig as cls
     else:
-        cls = {"reference": ref_engine.ReferenceConfig, "score": score_engine.ScoreConfig}[choose_engine(engine)]
+        engine = choose_engine(engine)   # (only the chosen engine's module is imported)
+        cls = ref_engine.ReferenceConfig if engine == "reference" else score_engine.ScoreConfig
     return load_yaml(cls, path) if path else cls()
 
 

@@ -33,7 +33,6 @@ def stem_paths(stems_dir) -> dict[str, Path]:
 def check_args(args, outputs: list[Path]) -> dict[str, Path]:
     """The song's extra outputs by role (checked with the others before any work); raises on
     options that do not go together."""
-    from .engines.cover import check_separator
     from .errors import AlignSTSError, OutputError
 
     song = getattr(args, "song", None)
@@ -41,6 +40,7 @@ def check_args(args, outputs: list[Path]) -> dict[str, Path]:
         if getattr(args, "stems", None) or getattr(args, "separator", "classic") != "classic":
             raise AlignSTSError("--stems and --separator go with --song")
         return {}
+    from .engines.cover import check_separator
     if args.accompaniment:
         raise AlignSTSError("--song brings its own instrumental: leave out --accompaniment")
     if args.lyrics is not None or args.analysis:

@@ -187,3 +187,9 @@ def check_count(n: int, what: str, where: str, error: type[AlignSTSError] = Alig
     if n > limit:
         raise error(f"{where}: {n} {what}; a song has at most {limit}")
     return n
+
+
+class Text(str):
+    """Words given as text, never as '@file': what the web page and its endpoint pass, so no field
+    can make the server read one of its files (``melody.lyrics.read_lyrics_arg(Text('@/etc/passwd'))``
+    is the two words 'etc passwd')."""

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 
 from ..errors import MelodyError, option
+from ..textfiles import Text   # noqa: F401  (words as text, never '@file'; re-exported: lyrics.Text)
 from ..align.lyrics import _cmudict   # one cached cmudict for the aligner and the syllabifier
 from .notes import Note
 
@@ -201,12 +202,6 @@ def syllabify(text: str, language: str | None = None) -> list[tuple[str, int]]:
             out.extend((s, word) for s in sylls)
         word += 1
     return out
-
-
-class Text(str):
-    """Words given as text, never as '@file': what the web page and its endpoint pass, so no field
-    can make the server read one of its files (``read_lyrics_arg(Text('@/etc/passwd'))`` is the
-    two words 'etc passwd')."""
 
 
 def read_lyrics_arg(value: str) -> str:
