@@ -157,3 +157,18 @@ def test_separation_is_the_same_on_one_thread_and_on_two(block_s):
              for n in (1, 2)]
     for a, b in ((stems[0].vocals, stems[1].vocals), (stems[0].f0, stems[1].f0)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_blas_runs_on_one_thread_inside_parallel_lanes_and_as_before_after():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return sorted(p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas")
+
+    np.ones((4, 4)) @ np.ones((4, 4))          # BLAS loaded
+    before = blas_threads()
+    with lanes.Lanes(2):
+        assert set(blas_threads()) <= {1}
+    assert blas_threads() == before
+    with lanes.Lanes(1):                       # one thread: BLAS left as it is
+        assert blas_threads() == before
