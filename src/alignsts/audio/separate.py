@@ -131,16 +131,23 @@ def _add_block(vocals: np.ndarray, f0_parts: list, v: np.ndarray, f0: np.ndarray
                lo: int, n: int, fade: int, hop: int) -> None:
     """Add block i's vocal ``v`` (read from sample ``lo``) into ``vocals`` [N, C] over [a, b), its
     F0 to ``f0_parts``."""
-    # keep [a - fade/2, b + fade/2) of this block with linear cross-fades at the joins
+    ka, kb, w = block_weights(i, a, b, n, fade)
+    vocals[ka:kb] += v[ka - lo: kb - lo] * w[:, None]
+    first = (a - lo) // hop
+    f0_parts.append(f0[first: first + (b - a + hop - 1) // hop])
+
+
+def block_weights(i: int, a: int, b: int, n: int, fade: int) -> tuple[int, int, np.ndarray]:
+    """What block i (giving samples [a, b) of n) keeps: [a - fade/2, b + fade/2) with linear
+    cross-fades at the joins: -> (ka, kb, weights [kb - ka] float32). Consecutive blocks' weights
+    sum to 1 (the classic and the learned separator both join their blocks so)."""
     ka, kb = (a - fade // 2 if i > 0 else a), (b + fade // 2 if b < n else b)
     w = np.ones(kb - ka, np.float32)
     if i > 0:
         w[:fade] = np.linspace(0, 1, fade, dtype=np.float32)
     if b < n:
         w[-fade:] = np.linspace(1, 0, fade, dtype=np.float32)
-    vocals[ka:kb] += v[ka - lo: kb - lo] * w[:, None]
-    first = (a - lo) // hop
-    f0_parts.append(f0[first: first + (b - a + hop - 1) // hop])
+    return ka, kb, w
 
 
 def stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:

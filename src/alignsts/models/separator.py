@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.separate import block_weights
 from ..errors import AlignSTSError, InvalidValueError, NeuralSetupError, option
 
 DEFAULT_NAME = "htdemucs"        # demucs's own default model
@@ -300,12 +301,7 @@ def separate(song: np.ndarray, sr: int, model, cfg: DemucsConfig | None = None, 
             lo, hi = max(0, a - ctx), min(n, b + ctx)
             v, o = _separate_block((feed[lo:hi] - mean) / std, sr, model, cfg, v_idx, torch, apply_model)
             v, o = v * std + mean, o * std + mean * (len(model.sources) - 1)
-            ka, kb = (a - fade // 2 if i > 0 else a), (b + fade // 2 if b < n else b)
-            w = np.ones(kb - ka, np.float32)
-            if i > 0:
-                w[:fade] = np.linspace(0, 1, fade, dtype=np.float32)
-            if b < n:
-                w[-fade:] = np.linspace(1, 0, fade, dtype=np.float32)
+            ka, kb, w = block_weights(i, a, b, n, fade)
             vocals[ka:kb] += _to_song_channels(v[ka - lo: kb - lo], c) * w[:, None]
             inst[ka:kb] += _to_song_channels(o[ka - lo: kb - lo], c) * w[:, None]
             if progress is not None:
