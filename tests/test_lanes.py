@@ -172,3 +172,59 @@ def test_blas_runs_on_one_thread_inside_parallel_lanes_and_as_before_after():
     assert blas_threads() == before
     with lanes.Lanes(1):                       # one thread: BLAS left as it is
         assert blas_threads() == before
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "alignsts", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_threads_gives_the_same_file_and_refuses_bad_counts(tmp_path):
+    from alignsts.api import demo_files
+
+    speech, sing, _ = demo_files()
+    outs = []
+    for n in ("1", "2"):
+        out = tmp_path / f"out{n}.wav"
+        done = _cli("convert", str(speech), "--reference", str(sing), "-o", str(out), "--threads", n, "-q")
+        assert done.returncode == 0, done.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    for bad in ("-1", "65", "two"):
+        done = _cli("convert", str(speech), "--reference", str(sing), "-o", str(tmp_path / "bad.wav"), "--threads", bad)
+        lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+        assert done.returncode == 2 and len(lines) == 1 and "--threads" in lines[0], done.stderr
+    assert not (tmp_path / "bad.wav").exists()
+
+
+def test_api_threads_option_reaches_the_engines():
+    from alignsts import api
+    from alignsts.errors import InvalidValueError
+
+    for engine in ("reference", "score"):
+        cfg = api.engine_options(api.engine_config(engine), engine, threads=3)
+        assert cfg.pieces.threads == 3
+    with pytest.raises(InvalidValueError, match="threads"):
+        api.engine_options(api.engine_config("reference"), "reference", threads=-2)
+
+
+def test_batch_threads_per_conversion_give_the_same_files(tmp_path):
+    from alignsts import batch
+    from alignsts.api import demo_files
+    from alignsts.errors import AlignSTSError
+
+    speech, sing, _ = demo_files()
+    manifest = tmp_path / "jobs.csv"
+    manifest.write_text(f"speech,reference,output\n{speech},{sing},one.wav\n{speech},{sing},two.wav\n")
+    files = {}
+    for threads in (1, 2):
+        for name in ("one.wav", "two.wav"):
+            (tmp_path / name).unlink(missing_ok=True)
+        report = batch.run(manifest, workers=1, threads=threads, progress=False)
+        assert report.converted == 2 and not report.problems
+        files[threads] = [(tmp_path / n).read_bytes() for n in ("one.wav", "two.wav")]
+    assert files[1] == files[2]
+    with pytest.raises(AlignSTSError, match="threads"):
+        batch.run(manifest, workers=1, threads=0, progress=False)

@@ -250,7 +250,8 @@ def convert(speech: AudioInput, sr: int | None = None, *, reference: AudioInput 
         _sing_range(range, voice)
         paths = _input_paths(speech, song)
         speech_wav = load_input(speech if sr is None or isinstance(speech, tuple) else (speech, sr), "speech")
-        reference, stems = song_reference(song, separator, progress)
+        threads = getattr(getattr(config, "pieces", None), "threads", 0)   # the engine's threads separate too
+        reference, stems = song_reference(song, separator, progress, threads)
         result = convert((speech_wav, fe.SAMPLE_RATE), reference=reference, melody=melody, midi=midi, notes=notes, f0=f0,
                          melody_from=melody_from, score=score, lyrics=lyrics, engine=engine, transpose=transpose,
                          formant=formant, loudness="auto" if loudness == "auto" else loudness, config=config,
@@ -381,12 +382,12 @@ def separate_song(song: AudioInput, separator: str = "classic", progress: Progre
     from .engines import cover
 
     separator = cover.check_separator(separator)
-    threads = check.integer(threads, "threads", 0, 64)
+    threads = check.integer(threads, option("threads"), 0, 64)
     mix = _load_accompaniment(song, "song")
     return cover.separate_song(mix, fe.SAMPLE_RATE, separator, progress=progress, threads=threads)
 
 
-def song_reference(song, separator: str = "classic", progress: Progress | None = None):
+def song_reference(song, separator: str = "classic", progress: Progress | None = None, threads: int = 0):
     """A song (path, (wav, sr), or the SongStems of separate_song) -> (its separated vocal
     (wav [N], 24 kHz), engines.cover.SongStems)."""
     from .engines import cover
@@ -397,7 +398,7 @@ def song_reference(song, separator: str = "classic", progress: Progress | None =
             raise InvalidValueError(f"{option('song')}: separated stems must be [samples, channels] at "
                                     f"{fe.SAMPLE_RATE} Hz, as separate_song gives them")
     else:
-        stems = separate_song(song, separator, progress)
+        stems = separate_song(song, separator, progress, threads)
     return (stems.vocals.mean(axis=1), fe.SAMPLE_RATE), stems
 
 
@@ -622,9 +623,12 @@ def save_analysis(result: Result, path: str | os.PathLike) -> Path:
 def engine_options(cfg, engine: str, *, expression: bool | None = None, vibrato_depth: float | None = None,
                    vibrato_rate: float | None = None, checkpoint: str | None = None, vocoder: str | None = None,
                    content_model: str | None = None, trust_checkpoint: bool = False, speaker: str = "resemblyzer",
-                   seed: int = 0, device: str = "auto"):
+                   seed: int = 0, device: str = "auto", threads: int | None = None):
     """``cfg`` (from engine_config) with the options a user sets on top: expression and vibrato
-    (score engine), checkpoint ... device (neural engine); the others' options are ignored."""
+    (score engine), checkpoint ... device (neural engine), threads (training-free engines: their
+    ``pieces.threads``, 0 = the cores); the others' options are ignored."""
+    if threads is not None and engine in ("reference", "score"):
+        cfg.pieces.threads = check.integer(threads, option("threads"), 0, 64)
     if engine == "neural":
         for key, value in (("checkpoint", checkpoint), ("vocoder", vocoder), ("content_model", content_model)):
             if value:

@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "melody_from, output; optional transpose, engine, lyrics); rows with a valid output "
                            "are skipped, so running it again resumes")
     many.add_argument("--workers", type=int, help="worker processes (default: the CPU count)")
+    c.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="threads of one conversion (default: the cores, at most 4; with --manifest: the cores "
+                        "each worker has to itself); the output is the same for any N")
     many.add_argument("--dask-scheduler", metavar="ADDRESS",
                       help="send the rows to this Dask scheduler (e.g. tcp://10.0.0.5:8786) instead of local workers")
     many.add_argument("--problems", metavar="CSV",
@@ -256,7 +259,7 @@ def _load_config(args):
                               vibrato_depth=args.vibrato_depth, vibrato_rate=args.vibrato_rate,
                               checkpoint=args.checkpoint, vocoder=args.vocoder, content_model=args.content_model,
                               trust_checkpoint=args.trust_checkpoint, speaker=args.speaker_embedding,
-                              seed=args.seed, device=args.device)
+                              seed=args.seed, device=args.device, threads=args.threads)
 
 
 def _melody_source(args) -> dict:
@@ -365,6 +368,17 @@ def _settings(args):
                     convert=convert)
 
 
+def _batch_threads(value: int | None) -> int | None:
+    """--threads for a manifest: None or 0 -> batch.run's default (the cores each worker has to
+    itself), else that many; checked as the API checks it."""
+    if value is None:
+        return None
+    from . import validate as check
+    from .errors import option
+
+    return check.integer(value, option("threads"), 0, 64) or None
+
+
 def cmd_convert_manifest(args) -> int:
     from . import batch
     from .errors import AlignSTSError
@@ -380,6 +394,7 @@ def cmd_convert_manifest(args) -> int:
 
         check_separator(args.separator)    # installed, its files on disk: before any row runs
     report = batch.run(args.manifest, _settings(args), workers=args.workers, dask_scheduler=args.dask_scheduler,
+                       threads=_batch_threads(args.threads),
                        problems_path=args.problems, progress=not args.quiet)
     if not args.quiet or report.problems:
         print(f"alignsts: {report.summary()}", file=sys.stderr)

@@ -52,6 +52,7 @@ NAMES: dict[str, tuple[str, str]] = {   # API keyword -> (command-line flag, the
     "singing": ("singing", "the singing"),
     "valid": ("--valid", "valid"),
     "seed": ("--seed", "the seed"),
+    "threads": ("--threads", "the threads"),
     "device": ("--device", "the device"),
     "speaker": ("--speaker-embedding", "the speaker embedding"),
     "test": ("--test", "test"),
