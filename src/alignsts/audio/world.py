@@ -99,7 +99,8 @@ class FrameAnalyzer:
     at once, not on the length of the recording; the values equal those of ``analyze``.
     With ``keep_all`` everything is analysed once up front (short inputs: no repeated work);
     given parallel ``lanes`` (alignsts.lanes.Lanes) the envelope and the aperiodicity are
-    analysed on two other threads, and the first use waits for them.
+    analysed on two other threads, and the first use waits for them (a task started on the
+    lanes after them may wait too: the lanes start their tasks in order).
     """
 
     def __init__(self, wav: np.ndarray, f0: np.ndarray, keep_all: bool = False, lanes=None):

@@ -324,7 +324,6 @@ def _convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig, re
         source = keep_consonant_rate(source, cons, contour.ms_to_frames(cfg.max_consonant_ms))
     source = np.maximum.accumulate(source)
 
-
     report("key", 0.0)
     # cheap cues first: the embedding only when it could change the key or the balance's who-sings
     decision = key.choose(cfg.transpose, speech, speech_frames, ref_f0, reference, cfg.speaker_embedding,
