@@ -68,6 +68,7 @@ bench: setup
 	$(PY) benchmarks/ui_overhead.py
 	$(PY) scripts/make_test_songs.py
 	$(PY) benchmarks/cover.py --baseline --long-minutes 4
+	$(PY) benchmarks/song_key_heldout.py --band-f0-multiple 20
 	$(PY) benchmarks/naturalness.py
 	$(PY) benchmarks/speed.py
 	$(PY) benchmarks/bombs.py
