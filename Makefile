@@ -74,4 +74,4 @@ bench: setup
 	$(PY) benchmarks/bombs.py
 
 clean:
-	rm -rf $(VENV) demo_out .pytest_cache
+	rm -rf $(VENV) $(BASE_VENV) demo_out .pytest_cache
