@@ -137,3 +137,17 @@ def demo_conversion(demo_paths):
     speech, sing = demo_paths
     result = api.convert(speech, reference=sing)
     return result, io.load(speech), io.load(sing)
+
+
+@pytest.fixture
+def fresh_python():
+    """fresh_python(code): run ``code`` in a new interpreter of this venv (what a process imports
+    from scratch); it fails the test when the code raises (an assert in it, an import error)."""
+    import subprocess
+    import sys
+
+    def run(code: str) -> None:
+        subprocess.run([sys.executable, "-c", code], check=True)
+
+    return run
+

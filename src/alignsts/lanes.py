@@ -52,7 +52,8 @@ class Lanes:
 
     def __enter__(self) -> "Lanes":
         if self._pool is not None:
-            self._blas = _one_blas_thread()   # the lanes are the parallelism (see _one_blas_thread)
+            self._blas = one_blas_thread()   # the lanes are the parallelism (see one_blas_thread)
+            self._blas.__enter__()
         return self
 
     def __exit__(self, kind, value, tb) -> None:
@@ -63,7 +64,7 @@ class Lanes:
             self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
         if self._blas is not None:
-            self._blas.restore_original_limits()
+            self._blas.__exit__(None, None, None)
             self._blas = None
 
     @property
@@ -99,13 +100,17 @@ class Lanes:
             yield ahead.popleft().result()
 
 
-def _one_blas_thread():
-    """BLAS limited to one thread while lanes run (threadpoolctl; the limits are restored after;
-    None without threadpoolctl). The engines' products are small: a second BLAS thread per lane
-    only spins against the lanes (an 8 s reference conversion in process: 0.69 s -> 0.63 s). The
-    command line sets OPENBLAS_NUM_THREADS=1 itself; this is for the API."""
+def one_blas_thread():
+    """A context with BLAS on one thread (threadpoolctl; the limits are restored on leaving; a
+    context that does nothing without threadpoolctl). The engines' products are small: a second
+    BLAS thread only spins against the lanes (an 8 s reference conversion in process: 0.69 s ->
+    0.61 s) and against the other waiting thread (the speaker encoder's 480 small LSTM products
+    ran 10x slower with two OpenBLAS threads on a busy machine). The command line sets
+    OPENBLAS_NUM_THREADS=1 itself; this is for the API."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        return None
+        import contextlib
+
+        return contextlib.nullcontext()
     return threadpool_limits(1, user_api="blas")

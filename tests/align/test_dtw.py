@@ -232,13 +232,10 @@ def test_numpy_rows_equal_the_compiled_loop(seed, monkeypatch):
         np.testing.assert_array_equal(by_numpy, by_numba)
 
 
-def test_a_short_alignment_does_not_import_numba():
-    import subprocess
-    import sys
-
+def test_a_short_alignment_does_not_import_numba(fresh_python):
     code = ("import sys, numpy as np\n"
             "from alignsts.align import dtw\n"
             "rng = np.random.default_rng(0)\n"
             "dtw.multiscale_dtw(rng.normal(size=(300, 8)), rng.normal(size=(280, 8)))\n"
             "assert 'numba' not in sys.modules\n")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    fresh_python(code)

@@ -278,12 +278,9 @@ def test_power_sum_in_blocks_equals_the_direct_sum():
     assert fe.power_sum(mag[:0]).shape == (0,)
 
 
-def test_pyworld_loads_without_pkg_resources_and_equals_the_package():
+def test_pyworld_loads_without_pkg_resources_and_equals_the_package(fresh_python):
     """load_pyworld loads pyworld's compiled module directly (its package __init__ imports
     pkg_resources, ~50 ms); the functions are the package's own."""
-    import subprocess
-    import sys
-
     code = ("import sys, numpy as np\n"
             "from alignsts.audio import frontend as fe\n"
             "pw = fe.load_pyworld()\n"
@@ -296,4 +293,4 @@ def test_pyworld_loads_without_pkg_resources_and_equals_the_package():
             "    import pyworld\n"
             "g0, _ = pyworld.dio(x, 24000, frame_period=5.0)\n"
             "assert np.array_equal(f0, g0)\n")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    fresh_python(code)

@@ -1,9 +1,6 @@
 """audio.loudness: BS.1770 integrated loudness equal to pyloudnorm's, without scipy.signal."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -74,13 +71,13 @@ def test_normalize_reaches_the_target():
     assert pyloudnorm.Meter(sr).integrated_loudness(y.astype(np.float64)) == pytest.approx(-20.0, abs=0.01)
 
 
-def test_importing_level_and_measuring_needs_no_scipy_signal_nor_numba():
+def test_importing_level_and_measuring_needs_no_scipy_signal_nor_numba(fresh_python):
     code = ("import sys, numpy as np\n"
             "from alignsts.audio import level\n"
             "level.normalize(np.random.default_rng(0).standard_normal(24000).astype('float32') * 0.1, 24000)\n"
             "bad = [m for m in ('scipy.signal', 'pyloudnorm', 'numba') if m in sys.modules]\n"
             "assert not bad, bad\n")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    fresh_python(code)
 
 
 @pytest.mark.parametrize("sr", (8000, 24000, 44100, 192000))

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AudioInputError, NeuralSetupError
+from ..lanes import one_blas_thread
 
 SR = 16000
 N_FFT = 400                 # 25 ms
@@ -237,21 +238,9 @@ def lstm_last_hidden(x: np.ndarray, layers) -> np.ndarray:
     return h
 
 
-def _one_blas_thread():
-    """A context with BLAS on one thread: the LSTM's 480 small products ([B, 256] x [256, 1024])
-    run 10x slower when two OpenBLAS threads wait on each other on a busy machine."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
-
-
 def embed_partials(mels: np.ndarray, enc: Encoder) -> np.ndarray:
     """[B, PARTIAL_FRAMES, N_MELS] -> L2-normed embeddings [B, 256]."""
-    with _one_blas_thread():
+    with one_blas_thread():   # 480 small products: a second BLAS thread only waits
         h = lstm_last_hidden(mels.astype(np.float32), enc.layers)
     e = np.maximum(h @ enc.linear_w.T + enc.linear_b, 0.0)
     return e / np.linalg.norm(e, axis=1, keepdims=True)
