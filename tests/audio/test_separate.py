@@ -170,3 +170,60 @@ def test_a_moving_voice_wins_over_a_louder_steady_band():
     plain, damped = on_voice(sep.SeparatorConfig(steady_weight=0.0)), on_voice(sep.SeparatorConfig())
     assert sep.SeparatorConfig().steady_weight > 0
     assert plain < 0.35 and damped >= 0.45 and damped >= plain + 0.2, (plain, damped)
+
+
+def _band_above_3k(seconds: float = 6.0):
+    """(mix [N], voice [N], pad [N]): a vibrato voice (220 Hz, 30 partials with a gentle tilt, so
+    it has partials at 3-6 kHz; after a 1.5 s intro, with a gap) over a held pad tone at 4.5 kHz
+    of exact pitch, 6 dB over the voice's own power in that region."""
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    f0 = 220.0 * 2 ** (0.5 / 12 * np.sin(2 * np.pi * 5.5 * t))
+    f0[(t < 1.5) | ((t > 3.5) & (t < 4.0))] = 0.0
+    voice = harmonic(f0, 30, 0.93)
+    pad = np.sin(2 * np.pi * 4512.0 * t)
+
+    def above(x):
+        s = np.abs(sep.stft(x.astype(np.float32), 2048, 256)) ** 2
+        return float(s[:, int(3000 / (SR / 2048)):].sum())
+
+    pad *= np.sqrt(4.0 * above(voice) / above(pad))
+    return (voice + pad).astype(np.float32), voice, pad
+
+
+def test_the_bands_held_partials_above_3k_leave_the_vocal():
+    """Above held_above_hz the comb passes everything near a partial; a held band tone there is
+    taken out of the vocal (>= 10 dB less of it than with the step off), the voice's own moving
+    partials there stay (within 3 dB), and the vocals + instrumental still sum to the song."""
+    mix, voice, pad = _band_above_3k()
+    hi = int(3000 / (SR / 2048))
+
+    def stem_parts(cfg):
+        st = sep.separate(mix, SR, cfg)
+        v = st.vocals[:, 0]
+        # the stem's projection on the pad tone and its power at 3+ kHz away from the tone
+        spec = np.abs(sep.stft(v, 2048, 256)) ** 2
+        tone_bin = int(round(4512.0 / (SR / 2048)))
+        near = spec[:, tone_bin - 2: tone_bin + 3].sum()
+        rest = spec[:, hi:].sum() - near
+        assert np.allclose(st.vocals + st.instrumental, mix[:, None], atol=1e-4)
+        return near, rest
+
+    off_near, off_rest = stem_parts(sep.SeparatorConfig(held_above_hz=0.0, refine_f0=False))
+    on_near, on_rest = stem_parts(sep.SeparatorConfig(refine_f0=False))
+    assert sep.SeparatorConfig().held_above_hz > 0
+    assert 10 * np.log10(off_near / on_near) >= 10.0, (off_near, on_near)
+    assert abs(10 * np.log10(off_rest / on_rest)) <= 3.0, (off_rest, on_rest)
+
+
+def test_held_gain_is_one_below_the_cut_and_within_0_1():
+    rng = np.random.default_rng(1)
+    mag = rng.random((50, 1025)).astype(np.float32)
+    held = rng.random((50, 1025)).astype(np.float32)
+    cfg = sep.SeparatorConfig()
+    g = sep.held_gain(mag, held, SR, cfg)
+    freqs = np.arange(1025) * SR / cfg.n_fft
+    assert g.shape == mag.shape and g.dtype == np.float32
+    assert np.all(g[:, freqs < cfg.held_above_hz] == 1.0)
+    assert np.all((g >= 0) & (g <= 1))
+    assert np.all(g[:, freqs >= cfg.held_above_hz][held[:, freqs >= cfg.held_above_hz] >= mag[:, freqs >= cfg.held_above_hz]] == 0)

@@ -5,6 +5,7 @@ song [N, C] ─ mono STFT |X| ─ whitened |X| ─ harmonic-summation salience �
               (hysteresis: a stretch reaching p >= 0.5 is kept down to p >= 0.2)
             ─ soft comb G on the F0's partials ─ mask M = p · G² / (G² + (1 - G)²)
             ─ second pass: Praat's F0 of that first vocal, where both hear a voice ─ comb, mask again
+            ─ above 3 kHz, the band's held partials (a bin's median over 330 ms) taken out of M
             ─ vocals = ISTFT(M · X) per channel, instrumental = song - vocals (they sum to the song)
 
 Why this method (numpy/scipy/numba only, no training, no weights), against the literature, as
@@ -74,6 +75,7 @@ class SeparatorConfig:
     whiten_bins: int = 80         # spectral whitening: divide by the moving mean over this many bins
     steady_weight: float = 0.6    # F0 tracking only: damp each bin by this share of its steadiness (see vocal_mask)
     steady_frames: int = 31       # steadiness: HPSS medians over this many frames (330 ms) and bins (363 Hz)
+    held_above_hz: float = 3000.0 # above this, the band's held partials leave the vocal (see held_gain); 0: off
     block_s: float = 30.0
     context_s: float = 2.0
 
@@ -188,9 +190,15 @@ def _separate_block(x: np.ndarray, presence: np.ndarray, sr: int, cfg: Separator
     spec = [stft(x[:, c], cfg.n_fft, cfg.hop) for c in range(x.shape[1])]
     mono = np.mean(spec, axis=0) if len(spec) > 1 else spec[0]
     mag = np.abs(mono)                                                           # [T, F]
-    mask, f0 = vocal_mask(mag, presence, sr, cfg, lanes)
+    need_held = cfg.steady_weight > 0 or cfg.held_above_hz > 0
+    medians = hpss_medians(mag, cfg.steady_frames, lanes=lanes) if need_held else None
+    mask, f0 = vocal_mask(mag, presence, sr, cfg, lanes, medians)
+    held = medians[0] if medians is not None else None
+    del medians
     if cfg.refine_f0:
         mask, f0 = _refined(mono, mask, f0, presence, n, sr, cfg)
+    if cfg.held_above_hz > 0:
+        mask *= held_gain(mag, held, sr, cfg)
     vocals = np.stack([istft(s * mask, cfg.n_fft, cfg.hop, n) for s in spec], axis=1)
     return vocals, f0
 
@@ -225,7 +233,8 @@ def fe_resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
 
 
 def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorConfig,
-               lanes: Lanes | None = None) -> tuple[np.ndarray, np.ndarray]:
+               lanes: Lanes | None = None, medians: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Magnitudes [T, F] and the vocal presence [T] (0..1) -> (soft vocal mask [T, F] in 0..1,
     vocal F0 [T] Hz, 0 = none).
 
@@ -233,14 +242,16 @@ def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorCon
     steadiness (the HPSS harmonic share over ``steady_frames``): a band's partials hold their exact
     frequency for a whole chord, a voice's move (vibrato, glides, Salamon & Gomez 2012 use the same
     cue to tell melody contours), so where a held bass or pad note and the voice compete the voice
-    wins. Only the tracking sees it; the mask is made from the spectrum itself."""
+    wins. Only the tracking sees it; the mask is made from the spectrum itself. ``medians``: the
+    (time, frequency) medians of hpss_medians(mag, steady_frames) when already computed."""
     from scipy.ndimage import uniform_filter1d
 
     freqs = np.arange(mag.shape[1]) * sr / cfg.n_fft
     env = uniform_filter1d(mag, cfg.whiten_bins, axis=1) + 1e-3 * float(mag.max()) + 1e-12
     white = mag / env ** cfg.whiten_power
     if cfg.steady_weight > 0:
-        white = white * (1.0 - cfg.steady_weight * harmonic_share(mag, cfg.steady_frames, lanes=lanes))
+        held, across = medians if medians is not None else hpss_medians(mag, cfg.steady_frames, lanes=lanes)
+        white = white * (1.0 - cfg.steady_weight * held ** 2 / (held ** 2 + across ** 2 + 1e-12))
     f0 = track_f0(white, freqs, sr, cfg)
     presence = presence[: len(f0)]
     f0 = np.where(sung_frames(presence, cfg), f0, 0.0)
@@ -439,10 +450,37 @@ def harmonic_share(mag: np.ndarray, size: int = 17, freq_size: int | None = None
     """HPSS soft share of the harmonic part (Fitzgerald's median filters, ``size`` frames in time,
     ``freq_size`` (default ``size``) bins in frequency): [T, F] -> [T, F] in 0..1. ``lanes``:
     the two filters side by side (scipy's run without the GIL)."""
+    harm, perc = hpss_medians(mag, size, freq_size, lanes)
+    return harm ** 2 / (harm ** 2 + perc ** 2 + 1e-12)
+
+
+def hpss_medians(mag: np.ndarray, size: int, freq_size: int | None = None,
+                 lanes: Lanes | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Fitzgerald's two median filters of magnitudes [T, F]: (over ``size`` frames in time: what
+    holds, over ``freq_size`` (default ``size``) bins: what is broadband), each [T, F]."""
     from scipy.ndimage import median_filter
 
     lanes = lanes or Lanes(1)
     harm_job = lanes.start(median_filter, mag, size=(size, 1))
     perc = median_filter(mag, size=(1, freq_size or size))
-    harm = harm_job.result()
-    return harm ** 2 / (harm ** 2 + perc ** 2 + 1e-12)
+    return harm_job.result(), perc
+
+
+def held_gain(mag: np.ndarray, held: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
+    """The vocal's share of each bin above ``held_above_hz`` once the band's held partials are taken
+    out: sqrt(1 - held^2 / |X|^2), clipped to 0..1 (power subtraction), 1 below; ``held`` [T, F] the
+    median of |X| over ``steady_frames`` (330 ms) at each bin. -> [T, F] float32.
+
+    Why: above ~3 kHz the comb's teeth (35 cents of each partial's frequency) overlap for most
+    voices, so the comb passes whatever the band plays there; and the band's sustained notes
+    (string pads, piano) have strong partials at 3-6 kHz. Those hold their exact frequency, while
+    a singer's partials there wander by more than a bin (11.7 Hz) within 330 ms (10 cents of
+    jitter at 3 kHz is 17 Hz), so the time median at a bin is the band's held part. Left in, it
+    read the separated vocal's formants up to x1.36 too high (the key decision of --song then
+    kept another register's melody); the band's drums (percussive) move the reading by <= 0.01."""
+    freqs = np.arange(mag.shape[1]) * sr / cfg.n_fft
+    hi = freqs >= cfg.held_above_hz
+    gain = np.ones(mag.shape, np.float32)
+    power = mag[:, hi].astype(np.float32) ** 2
+    gain[:, hi] = np.sqrt(np.clip(1.0 - held[:, hi] ** 2 / (power + 1e-20), 0.0, 1.0))
+    return gain
