@@ -3,7 +3,7 @@
 
     python scripts/make_test_songs.py                      # once: /tmp/alignsts-songs
     python benchmarks/cover.py [--songs /tmp/alignsts-songs] [--pairs-dir DIR] [--baseline] [--long-minutes 4]
-                               [--separator classic|demucs|PATH] [--stems-only]
+                               [--separator classic|demucs|PATH] [--stems-only] [--range-from-own-singing]
 
 Per song (see scripts/make_test_songs.py: the pair's singing, or another-register voice of it,
 with reverb, +3 LU over a General-MIDI band in its key, 1.5 s intro, MP3), the pair's speech is
@@ -19,7 +19,8 @@ converted with ``alignsts.convert(speech, song=song.mp3)`` (default settings, cl
 ``--baseline`` adds librosa's REPET-SIM recipe (nearest-neighbour filter, its documented soft
 masks; librosa is a dev extra) and the song given as ``--reference`` (what a user tried before).
 ``--long-minutes M`` times one M-minute song (a song and its speech tiled) end to end.
-``--separator`` measures a learned separator (models on disk, as `--separator` of the CLI) instead of
+``--range-from-own-singing`` converts with ``--range`` measured by `alignsts range` from the speaker's
+own singing (what a user who ran it once gets). ``--separator`` measures a learned separator (models on disk, as `--separator` of the CLI) instead of
 the classic one; ``--stems-only`` separates and scores the stems only (no conversion): SI-SDR and
 seconds of separation per minute of song.
 """
@@ -100,7 +101,19 @@ def stems_only(folder: Path, separator: str) -> dict:
             "s_per_min": wall / (n / SR / 60)}
 
 
-def run_song(folder: Path, pairs_dir: Path, baseline: bool, separator: str = "classic") -> dict:
+def own_range(pair: Path) -> str:
+    """The speaker's range as `alignsts range` measures it from their own singing (sing.wav)."""
+    from alignsts.audio import frontend as fe
+    from alignsts.audio import io
+    from alignsts.melody import key
+
+    return key.measure_range(fe.f0_praat(io.load(pair / "sing.wav", SR))).text
+
+
+def run_song(folder: Path, pairs_dir: Path, baseline: bool, separator: str = "classic",
+             with_range: bool = False) -> dict:
+    """One song converted with default settings (``with_range``: plus --range measured from the
+    speaker's own singing) and scored."""
     from alignsts import api
     from alignsts.audio import frontend as fe
     from alignsts.audio import io
@@ -112,7 +125,8 @@ def run_song(folder: Path, pairs_dir: Path, baseline: bool, separator: str = "cl
     mix = mono24(song)
     n = len(mix)
     t0 = time.perf_counter()
-    res = api.convert(pair / "speech.wav", song=song, separator=separator)
+    res = api.convert(pair / "speech.wav", song=song, separator=separator,
+                      range=own_range(pair) if with_range else None)
     wall = time.perf_counter() - t0
     out_f0 = fe.f0_praat(res.wav)
     dry = mono24(folder / "vocal_dry.wav")[:n]
@@ -175,6 +189,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="", help="comma-separated song names")
     ap.add_argument("--separator", default="classic", help="classic, demucs, demucs:NAME or a model path")
     ap.add_argument("--stems-only", action="store_true", help="separate and score the stems only")
+    ap.add_argument("--range-from-own-singing", action="store_true",
+                    help="convert with --range as `alignsts range` measures it from the speaker's own singing")
     args = ap.parse_args(argv)
     songs = sorted(p for p in Path(args.songs).glob("*") if (p / "meta.json").exists())
     if args.only:
@@ -201,7 +217,7 @@ def main(argv=None) -> int:
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for folder in songs:
-        r = run_song(folder, pairs_dir, args.baseline, args.separator)
+        r = run_song(folder, pairs_dir, args.baseline, args.separator, args.range_from_own_singing)
         rows.append(r)
         line = (f"| {r['song']} | {r['rca']:.3f} | {r['rpa_real']:.3f} | {r['octave_real']:.3f} | {r['transpose']:+g} | "
                 f"{r['sisdr_inst']:.2f} / {r['sisdr_voc']:.2f} / {r['sisdr_mix']:.2f} | "

@@ -12,7 +12,8 @@ and an other-register song per person (56 songs for the four default settings), 
 each song's octave as `alignsts convert SPEECH --song SONG` does: the melody is Praat's F0 of the
 separated vocal (the reference engine's target_melody), the cues are the register, the formant
 ratio of the speech (re-synthesised at the melody's pitch) against the separated vocal, and the
-Resemblyzer cosine when installed. Right = the transposition equals the song's true shift (0 for
+Resemblyzer cosine when installed; and once more with `--range` as `alignsts range` measures it from
+the person's own singing. Right = the transposition equals the song's true shift (0 for
 an own song, +-12 for an other-register one). The same decision with the dry vocal instead of the
 separated one shows what the separation costs.
 
@@ -57,9 +58,10 @@ def person_folders(pairs: list[Path], cache: Path, out: Path, settings: list[str
     return out
 
 
-def decide(speech: np.ndarray, voice: np.ndarray, top_multiple: float | None) -> tuple[dict, float]:
+def decide(speech: np.ndarray, voice: np.ndarray, top_multiple: float | None,
+           sing_range: str | None = None) -> tuple[dict, float]:
     """({(band, with embedding): transpose}, the formant ratio read over the full band), band
-    'full' and (with top_multiple) 'band'."""
+    'full' and (with top_multiple) 'band'; with ``sing_range`` (as `--range`) also ('range', False)."""
     from alignsts.audio import world
     from alignsts.engines import reference as ref
     from alignsts.melody import key
@@ -84,6 +86,9 @@ def decide(speech: np.ndarray, voice: np.ndarray, top_multiple: float | None) ->
             for emb in (None, cosine) if cosine is not None else (None,):
                 cues = key.VoiceCues(register, ratio, match, emb)
                 out[(name, emb is not None)] = key.decide("auto", f0, melody, cues).transpose
+            if name == "full" and sing_range is not None:
+                out[("range", False)] = key.decide("auto", f0, melody, key.VoiceCues(register, ratio, match, None),
+                                                   sing_range=sing_range).transpose
     finally:
         key.FORMANT_BAND_HZ = band
     return out, full_ratio
@@ -101,6 +106,8 @@ def main(argv=None) -> int:
     if pairs is None:
         return 2
     from alignsts import api
+    from alignsts.audio import frontend as fe
+    from alignsts.melody import key
 
     persons = person_folders(pairs, args.cache, args.songs / "persons", args.settings.split(","))
     songs = args.songs / "songs"
@@ -108,6 +115,9 @@ def main(argv=None) -> int:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "make_test_songs.py"), "--pairs-dir", str(persons),
                         "--out", str(songs)], check=True)
     tally: dict = {}
+    sung: dict = {}     # person -> their range as `alignsts range` measures it from their own singing
+    for folder in sorted(p for p in persons.iterdir() if (p / "sing.wav").is_file()):
+        sung[folder.name] = key.measure_range(fe.f0_praat(api.load_input(folder / "sing.wav", "singing"))).text
     bias: dict = {}     # kind -> log(formant ratio read on the separated vocal / on the dry vocal)
     for folder in sorted(p for p in songs.iterdir() if (p / "meta.json").is_file()):
         meta = json.loads((folder / "meta.json").read_text())
@@ -117,7 +127,7 @@ def main(argv=None) -> int:
         ratios = {}
         for source, voice in (("separated", api.separate_song(str(folder / "song.mp3")).vocals.mean(axis=1)),
                               ("dry", api.load_input(folder / "vocal_dry.wav", "dry vocal"))):
-            decisions, ratios[source] = decide(speech, voice, args.band_f0_multiple)
+            decisions, ratios[source] = decide(speech, voice, args.band_f0_multiple, sung[meta["pair"]])
             for (band, emb), t in decisions.items():
                 ok = abs(t - truth) < 1
                 tally.setdefault((source, band, emb, meta["kind"]), []).append(ok)
@@ -129,12 +139,13 @@ def main(argv=None) -> int:
     print("| vocal | formant band | embedding | own songs kept | other-register songs moved right |")
     print("|---|---|---|---|---|")
     for source in ("separated", "dry"):
-        for band in ("full", "band"):
+        for band in ("full", "band", "range"):
             for emb in (False, True):
                 own, other = tally.get((source, band, emb, "own")), tally.get((source, band, emb, "other"))
                 if own is None:
                     continue
-                name = "to 8 kHz" if band == "full" else f"to {args.band_f0_multiple:g} x F0"
+                name = ("to 8 kHz" if band == "full" else "to 8 kHz, with --range from their own singing"
+                        if band == "range" else f"to {args.band_f0_multiple:g} x F0")
                 print(f"| {source} | {name} | {'Resemblyzer' if emb else 'none'} | {sum(own)}/{len(own)} | "
                       f"{sum(other)}/{len(other)} |")
     print()
