@@ -531,8 +531,8 @@ def fit_shift(speech_f0: np.ndarray, melody_f0: np.ndarray, prefer: float = 0.0)
     (speaking median + SUNG_ABOVE_SPOKEN); the cost is the mean distance outside the range, and
     among equally good shifts the one closest to ``prefer`` (the octave choice) wins, so a
     melody that already fits keeps its key. A melody wider than the range has its median centred
-    on it (the median, not the middle of the 10th-90th percentiles: a separated vocal's octave
-    errors fill one tail and would move that middle by up to half an octave).
+    on it (the median, not the middle of the 10th-90th percentiles: a separated vocal's frames
+    read on a higher partial fill one tail and would move that middle by several semitones).
     """
     s = median_semitones(speech_f0)
     v = np.asarray(melody_f0, dtype=np.float64)
@@ -730,9 +730,9 @@ def nearest_voice(r: SingRange) -> str:
 def range_cost(melody_f0: np.ndarray, shifts: np.ndarray, r: SingRange) -> np.ndarray:
     """Mean distance (st) of the melody's core frames (10th-90th percentile) outside the range,
     for each shift [S] -> [S]; a melody wider than the range costs the distance of its median
-    from the range's middle instead (the median: octave errors of a separated vocal fill one
-    tail; with the middle of the 10th-90th percentiles, 13 % of frames read an octave up kept
-    a song's low voice an octave below a 4-semitone range it should have been moved into)."""
+    from the range's middle instead (the median: a separated vocal's frames read on a higher
+    partial fill one tail; with the middle of the 10th-90th percentiles, about 10 % of such frames
+    kept a song's low voice an octave below a 4-semitone range it should have moved into)."""
     v = np.asarray(melody_f0, dtype=np.float64)
     v = v[v > 0]
     p = 69.0 + 12.0 * np.log2(v / 440.0)
