@@ -27,6 +27,7 @@ seconds of separation per minute of song.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -101,8 +102,10 @@ def stems_only(folder: Path, separator: str) -> dict:
             "s_per_min": wall / (n / SR / 60)}
 
 
+@functools.lru_cache(maxsize=None)
 def own_range(pair: Path) -> str:
-    """The speaker's range as `alignsts range` measures it from their own singing (sing.wav)."""
+    """The speaker's range as `alignsts range` measures it from their own singing (sing.wav;
+    measured once per pair, though two songs use it)."""
     from alignsts.audio import frontend as fe
     from alignsts.audio import io
     from alignsts.melody import key

@@ -152,6 +152,11 @@ def block_weights(i: int, a: int, b: int, n: int, fade: int) -> tuple[int, int, 
     return ka, kb, w
 
 
+def bin_freqs(n_bins: int, sr: int, cfg: SeparatorConfig) -> np.ndarray:
+    """Centre frequencies (Hz) of the first ``n_bins`` bins of an ``cfg.n_fft`` STFT: -> [n_bins]."""
+    return np.arange(n_bins) * sr / cfg.n_fft
+
+
 def stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """[N] -> [N // hop + 1, n_fft/2+1] complex64; frame t centred on sample t·hop (Hann, zero padded)."""
     n_t = len(x) // hop + 1
@@ -218,7 +223,7 @@ def _refined(mono: np.ndarray, mask: np.ndarray, f0: np.ndarray, presence: np.nd
                      len(praat) - 1)
     p = praat[idx]
     f0 = np.where((p > 0) & (f0 > 0), p, f0)
-    freqs = np.arange(mask.shape[1]) * sr / cfg.n_fft
+    freqs = bin_freqs(mask.shape[1], sr, cfg)
     comb = harmonic_comb(f0, freqs, cfg)
     mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12) * presence[: len(f0), None]
     if cfg.hpss:
@@ -246,12 +251,12 @@ def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorCon
     (time, frequency) medians of hpss_medians(mag, steady_frames) when already computed."""
     from scipy.ndimage import uniform_filter1d
 
-    freqs = np.arange(mag.shape[1]) * sr / cfg.n_fft
+    freqs = bin_freqs(mag.shape[1], sr, cfg)
     env = uniform_filter1d(mag, cfg.whiten_bins, axis=1) + 1e-3 * float(mag.max()) + 1e-12
     white = mag / env ** cfg.whiten_power
     if cfg.steady_weight > 0:
         held, across = medians if medians is not None else hpss_medians(mag, cfg.steady_frames, lanes=lanes)
-        white = white * (1.0 - cfg.steady_weight * held ** 2 / (held ** 2 + across ** 2 + 1e-12))
+        white = white * (1.0 - cfg.steady_weight * soft_share(held, across))
     f0 = track_f0(white, freqs, sr, cfg)
     presence = presence[: len(f0)]
     f0 = np.where(sung_frames(presence, cfg), f0, 0.0)
@@ -450,8 +455,12 @@ def harmonic_share(mag: np.ndarray, size: int = 17, freq_size: int | None = None
     """HPSS soft share of the harmonic part (Fitzgerald's median filters, ``size`` frames in time,
     ``freq_size`` (default ``size``) bins in frequency): [T, F] -> [T, F] in 0..1. ``lanes``:
     the two filters side by side (scipy's run without the GIL)."""
-    harm, perc = hpss_medians(mag, size, freq_size, lanes)
-    return harm ** 2 / (harm ** 2 + perc ** 2 + 1e-12)
+    return soft_share(*hpss_medians(mag, size, freq_size, lanes))
+
+
+def soft_share(part: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Wiener-like share part^2 / (part^2 + other^2) of two magnitude estimates [T, F], in 0..1."""
+    return part ** 2 / (part ** 2 + other ** 2 + 1e-12)
 
 
 def hpss_medians(mag: np.ndarray, size: int, freq_size: int | None = None,
@@ -478,7 +487,7 @@ def held_gain(mag: np.ndarray, held: np.ndarray, sr: int, cfg: SeparatorConfig) 
     jitter at 3 kHz is 17 Hz), so the time median at a bin is the band's held part. Left in, it
     read the separated vocal's formants up to x1.36 too high (the key decision of --song then
     kept another register's melody); the band's drums (percussive) move the reading by <= 0.01."""
-    freqs = np.arange(mag.shape[1]) * sr / cfg.n_fft
+    freqs = bin_freqs(mag.shape[1], sr, cfg)
     hi = freqs >= cfg.held_above_hz
     gain = np.ones(mag.shape, np.float32)
     power = mag[:, hi].astype(np.float32) ** 2

@@ -535,18 +535,11 @@ def fit_shift(speech_f0: np.ndarray, melody_f0: np.ndarray, prefer: float = 0.0)
     read on a higher partial fill one tail and would move that middle by several semitones).
     """
     s = median_semitones(speech_f0)
-    v = np.asarray(melody_f0, dtype=np.float64)
-    v = v[v > 0]
-    if not math.isfinite(s) or len(v) == 0:
+    if not math.isfinite(s) or not np.any(np.asarray(melody_f0) > 0):
         return int(round(prefer))
-    p = 12.0 * np.log2(v / 440.0)
-    lo_p, hi_p = np.percentile(p, [10, 90])
-    core = p[(p >= lo_p) & (p <= hi_p)]
-    lo, hi = s + SUNG_ABOVE_SPOKEN[0], s + SUNG_ABOVE_SPOKEN[1]
+    sung = SingRange(low=69.0 + s + SUNG_ABOVE_SPOKEN[0], high=69.0 + s + SUNG_ABOVE_SPOKEN[1], source="speech")
     shifts = np.arange(-36, 37)
-    cost = np.array([np.mean(np.maximum(lo - (core + k), 0) + np.maximum((core + k) - hi, 0)) for k in shifts])
-    if hi_p - lo_p > hi - lo:   # too wide to fit: centre its median
-        cost = np.abs(float(np.median(p)) + shifts - (lo + hi) / 2)
+    cost = range_cost(melody_f0, shifts.astype(np.float64), sung)
     best = cost.min()
     good = shifts[cost <= best + 1e-9]
     return int(good[np.argmin(np.abs(good - prefer))])
