@@ -514,7 +514,7 @@ def if_steadiness(spec: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray
     centre's own (the phase vocoder's estimate; exact for one steady partial in the bin). Its spread
     (standard deviation, cents) over ``if_frames`` frames is a few cents for a held instrument note
     and tens of cents for a voice, whose pitch never holds still (jitter, drift, vibrato). This sees
-    what the magnitudes cannot: a low voice drifting 20 cents moves its fundamental 1.2 Hz, a tenth
+    what the magnitudes cannot: a 100 Hz voice drifting 20 cents moves its fundamental 1.2 Hz, a tenth
     of a bin. -> exp(-spread / if_cents); bins 0-1 (under 24 Hz, no partial) are 0."""
     from scipy.ndimage import uniform_filter1d
 
