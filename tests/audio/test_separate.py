@@ -143,7 +143,9 @@ def test_block_joins_any_length(seconds):
 def test_a_moving_voice_wins_over_a_louder_steady_band():
     """A vibrato voice (200-300 Hz) over held band notes of exact pitch (root and fifth, 20 partials),
     the band 1.4x the voice: without damping steady partials the tracker follows the band on most
-    frames; with it (the default) the voice on about half or more."""
+    frames; with the magnitude steadiness alone (each partial read within one bin, salience_cents
+    0: the wider reach also gathers the band's dense partials) the voice on about half or more,
+    and with the default (both cues, partials read within salience_cents) on nearly all."""
     rng = np.random.default_rng(0)
     n = 6 * SR
     t = np.arange(n) / SR
@@ -162,14 +164,19 @@ def test_a_moving_voice_wins_over_a_louder_steady_band():
     mix = (voice / np.std(voice) + 1.4 * band / np.std(band)).astype(np.float32)
     mag = np.abs(sep.stft(mix, 2048, 256))
 
-    def on_voice(cfg):
-        _, est = sep.vocal_mask(mag, np.ones(len(mag)), SR, cfg)
+    spec = sep.stft(mix, 2048, 256)
+
+    def on_voice(cfg, ifs=None):
+        _, est = sep.vocal_mask(mag, np.ones(len(mag)), SR, cfg, ifs=ifs)
         truth = f0[::256][: len(est)]
         return float(np.mean((est > 0) & (np.abs(1200 * np.log2(np.maximum(est, 1.0) / truth)) < 50)))
 
-    plain, damped = on_voice(sep.SeparatorConfig(steady_weight=0.0)), on_voice(sep.SeparatorConfig())
+    one_bin = sep.SeparatorConfig(salience_cents=0.0)
+    plain, damped = on_voice(sep.SeparatorConfig(steady_weight=0.0, salience_cents=0.0)), on_voice(one_bin)
     assert sep.SeparatorConfig().steady_weight > 0
     assert plain < 0.35 and damped >= 0.45 and damped >= plain + 0.2, (plain, damped)
+    cfg = sep.SeparatorConfig()
+    assert on_voice(cfg, sep.if_steadiness(spec, SR, cfg)) > 0.9
 
 
 def _low_voice_over_held_notes():
@@ -282,3 +289,79 @@ def test_held_gain_is_one_below_the_cut_and_within_0_1():
     assert np.all((g >= 0) & (g <= 1))
     hi = freqs >= cfg.held_above_hz
     assert np.all(g[:, hi][held[:, hi] >= mag[:, hi]] == 0)          # all of it held: nothing of the voice
+
+
+def _jittered(f0_hz: float, n: int, cents: float, seed: int) -> np.ndarray:
+    """A per-sample F0 [n] around ``f0_hz`` wandering by about ``cents`` (a voice: drift and jitter)."""
+    from scipy.ndimage import uniform_filter1d
+
+    walk = uniform_filter1d(np.random.default_rng(seed).standard_normal(n), 240)
+    return f0_hz * 2 ** (cents * walk / np.std(walk) / 1200)
+
+
+def _soft_voice_over_chords(rel: float = 0.5) -> tuple[np.ndarray, int]:
+    """(x [N], frames per third): a held chord of exact pitch (root, third, fifth: a pad or
+    strings) alone, then with a voice on top at ``rel`` of its amplitude (a plain held note,
+    20 cents of drift, no vibrato), then alone again; 3 s each."""
+    seg = 3 * SR
+    band = sum(harmonic(np.full(seg, 196.0 * r), 15, 0.8) for r in (1.0, 1.26, 1.5))
+    voice = harmonic(_jittered(262.0, seg, 20.0, 5), 20, 0.8)
+    voice *= rel * np.std(band) / np.std(voice)
+    x = (np.concatenate([band, band + voice, band]) * 0.05).astype(np.float32)
+    return x, (x.size // 256 + 1) // 3
+
+
+def test_unsteady_energy_hears_a_soft_voice_over_held_chords():
+    """A voice at half the band's amplitude (-6 dB) adds under 1.5 dB to the plain 300-4000 Hz
+    energy but at least 5 dB to the energy of partials whose frequency moves (the chord's hold
+    theirs and mostly drop out); chunked or in one go it is the same."""
+    x, third = _soft_voice_over_chords()
+    cfg = sep.SeparatorConfig()
+    excess = lambda e: float(np.median(e[third + 20: 2 * third - 20]) - np.median(e[20: third - 20]))
+    plain, moving = excess(sep.frame_energy_db(x, SR, cfg)), excess(sep.unsteady_energy_db(x, SR, cfg))
+    assert plain < 1.5 and moving > 5.0, (plain, moving)
+    np.testing.assert_allclose(sep.unsteady_energy_db(x, SR, cfg, chunk=37), sep.unsteady_energy_db(x, SR, cfg),
+                               atol=1e-3)
+
+
+def test_the_presence_gate_opens_for_a_soft_voice_only_with_the_unsteady_energy():
+    """The gate (sung_frames of vocal_presence) on chords, chords + a voice at -6 dB, chords: by
+    plain energy it never opens (the voice is not 3 dB over the band), by the default unsteady
+    energy it opens for the voice and stays shut for the chords alone."""
+    x, third = _soft_voice_over_chords()
+
+    def gated(presence_from):
+        cfg = sep.SeparatorConfig(presence_from=presence_from)
+        g = sep.sung_frames(sep.vocal_presence(x, SR, cfg), cfg)
+        return [float(g[k * third + 30:(k + 1) * third - 30].mean()) for k in range(3)]
+
+    assert max(gated("energy")) < 0.1
+    unsteady = gated("unsteady")
+    assert unsteady[0] < 0.1 and unsteady[1] > 0.9 and unsteady[2] < 0.1, unsteady
+    with pytest.raises(ValueError, match="presence_from"):
+        sep.vocal_presence(x, SR, sep.SeparatorConfig(presence_from="loudness"))
+
+
+def test_salience_reads_a_gliding_voices_upper_partials_within_its_reach():
+    """In a glide the upper partials move h times as many Hz as the fundamental and land up to a few
+    bins off h·F0 in an 85 ms frame (here 20 cents: up to 2.6 bins): with salience_cents they still count, read
+    within one bin they do not (a held series is read the same either way)."""
+    cfg = sep.SeparatorConfig()
+    n_bins = cfg.n_fft // 2 + 1
+    freqs = sep.bin_freqs(n_bins, SR, cfg)
+    f0 = 220.0
+
+    def spectrum(off_cents: float) -> np.ndarray:
+        s = np.zeros((1, n_bins), np.float32)
+        for h in range(1, 13):
+            hz = h * f0 * (2 ** (off_cents / 1200) if h > 2 else 1.0)
+            s[0, int(round(hz / freqs[1]))] = 1.0
+        return s
+
+    def at_f0(spec, cents):
+        sal, cands = sep.salience(spec, freqs, sep.SeparatorConfig(salience_cents=cents))
+        return float(sal[0, np.argmin(np.abs(cands - f0))])
+
+    assert at_f0(spectrum(0.0), 50.0) == pytest.approx(at_f0(spectrum(0.0), 0.0))
+    assert at_f0(spectrum(20.0), 50.0) == pytest.approx(at_f0(spectrum(0.0), 50.0), rel=0.05)
+    assert at_f0(spectrum(20.0), 0.0) < 0.75 * at_f0(spectrum(0.0), 0.0)

@@ -1,10 +1,11 @@
 """Lead-vocal separation without weights: a pitch-informed harmonic mask, gated by loudness.
 
 song [N, C] ─ mono STFT |X| ─ whitened |X| ─ harmonic-summation salience ─ Viterbi F0 (predominant)
-            └ 300-4000 Hz energy over the band's running floor ─ vocal presence p (0..1) ─ gates the F0
-              (hysteresis: a stretch reaching p >= 0.5 is kept down to p >= 0.2)
-            ─ soft comb G on the F0's partials ─ mask M = p · G² / (G² + (1 - G)²)
-            ─ second pass: Praat's F0 of that first vocal, where both hear a voice ─ comb, mask again
+            └ 300-4000 Hz energy of the partials whose frequency moves, over the band's running
+              floor ─ vocal presence p (0..1) ─ gates the F0 (hysteresis: a stretch reaching
+              p >= 0.5 is kept down to p >= 0.2); s = max(p, the same from all the energy)
+            ─ soft comb G (140 cents) on the F0's partials ─ first vocal with M = s · G² / (G² + (1 - G)²)
+            ─ second pass: Praat's F0 of that first vocal, where both hear a voice ─ comb (70 cents), mask again
             ─ above 3 kHz, the band's held partials (a bin's median over 330 ms) taken out of M
             ─ vocals = ISTFT(M · X) per channel, instrumental = song - vocals (they sum to the song)
 
@@ -26,7 +27,10 @@ measured on the test songs of scripts/make_test_songs.py (benchmarks/cover.py):
   strong partials do not outweigh the voice's many upper ones), and frames are only voiced where
   the song is louder than its band alone (a lead vocal sits a few dB over the band; the band's
   level is a running low percentile of the frame energies), so the intro and the gaps between
-  phrases stay in the band (all frames voiced: 3.1 dB; gated: 7.5 dB).
+  phrases stay in the band (all frames voiced: 3.1 dB; gated: 7.5 dB). Only the energy of
+  partials whose frequency moves counts for that (unsteady_energy_db): a voice's do, a held
+  chord's do not (held-out songs: chroma accuracy of the separated vocal 0.890 -> 0.903 with
+  no more band-only frames voiced; instrumental +0.1 dB).
   The tracking also damps steady partials (the band holds its notes exactly, a voice moves; see
   vocal_mask), by two cues: the magnitudes' steadiness (HPSS medians; own-voice chroma accuracy of
   the output 0.826 -> 0.844) and the exactness of each bin's instantaneous frequency from the
@@ -40,7 +44,7 @@ stays bounded (a 60-minute song holds its waveforms, the frame energies, and one
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -56,23 +60,28 @@ class SeparatorConfig:
     f0_min: float = 70.0
     f0_max: float = 1000.0
     cents_step: float = 10.0      # F0 candidate grid
+    salience_cents: float = 50.0  # each partial's peak is looked for this far (cents) around h·F0 ...
+    salience_reach_bins: int = 3  # ... at least 1 bin and at most this many bins either side
     harmonics: int = 12           # partials summed in the salience
     harmonic_decay: float = 0.85  # weight of partial h: decay**(h-1)
     max_jump_cents: float = 250.0 # per frame, inside a voiced stretch
     jump_cost: float = 0.003      # per 10 cents of F0 change
     voicing_switch_cost: float = 0.4
     voicing_threshold: float = 0.5    # salience (of its block's 95th percentile) a vocal needs
-    comb_cents: float = 35.0      # width (standard deviation) of a partial, in cents of its frequency
+    comb_cents: float = 70.0      # width (standard deviation) of a partial, in cents of its frequency
+    track_comb_cents: float = 140.0  # ... in the first vocal estimate, from which Praat's F0 refines the track
     comb_max_hz: float = 11000.0
     refine_f0: bool = True        # a second pass with Praat's F0 of the first vocal estimate
     hpss: bool = False            # the percussive share to the band (off: -0.7 dB on the test songs)
     floor_window_s: float = 20.0  # the band's level: a low percentile of frame energies over this span
     floor_percentile: float = 15.0
-    presence_db: float = 3.0      # a frame this much louder than the band alone is half sure to hold a vocal
+    presence_db: float = 3.25     # a frame this much louder than the band alone is half sure to hold a vocal
     presence_slope_db: float = 1.0
     presence_gate: float = 0.5    # a stretch of vocal must be this sure somewhere ...
     presence_low: float = 0.2     # ... and is extended while at least this sure (a note's soft ends)
     presence_smooth_s: float = 0.25  # energies averaged (in dB) over this span: attacks of a beat are not a voice
+    presence_from: str = "unsteady"  # the energy weighed: of the 300-4000 Hz partials whose frequency moves
+                                     # (unsteady_energy_db), or "energy": all of it (frame_energy_db)
     whiten_power: float = 1.0     # 1: fully whitened; less keeps some of the louder source's advantage
     threads: int = 0              # blocks (or one block's two median filters) side by side; 0: lanes' default
     whiten_bins: int = 80         # spectral whitening: divide by the moving mean over this many bins
@@ -107,7 +116,10 @@ def separate(song: np.ndarray, sr: int = SR, cfg: SeparatorConfig | None = None,
     ctx = int(cfg.context_s * sr)
     vocals = np.zeros_like(x)
     f0_parts = []
-    presence = vocal_presence(x.mean(axis=1), sr, cfg)     # the whole song: the band's level in context
+    # the whole song: the band's level in context
+    presence, share = vocal_presence(x.mean(axis=1), sr, cfg), None
+    if cfg.presence_from != "energy":
+        share = np.maximum(presence, vocal_presence(x.mean(axis=1), sr, replace(cfg, presence_from="energy")))
     starts = list(range(0, max(n, 1), block)) if n > block + ctx else [0]
     if len(starts) > 1 and n - starts[-1] < block // 2:
         starts.pop()                       # a short tail joins the block before it
@@ -123,7 +135,8 @@ def separate(song: np.ndarray, sr: int = SR, cfg: SeparatorConfig | None = None,
     def block_stems(i: int) -> tuple[np.ndarray, np.ndarray]:
         _, _, lo, hi = span(i)
         # one block: its two median filters side by side; several: the blocks side by side
-        return _separate_block(x[lo:hi], presence[lo // cfg.hop:], sr, cfg, lanes if len(starts) == 1 else None)
+        return _separate_block(x[lo:hi], presence[lo // cfg.hop:], sr, cfg, lanes if len(starts) == 1 else None,
+                               None if share is None else share[lo // cfg.hop:])
 
     with Lanes(cfg.threads) as lanes:
         for i, (v, f0) in enumerate(lanes.ordered(block_stems, range(len(starts)))):
@@ -194,9 +207,10 @@ def _hann(n: int) -> np.ndarray:
 
 
 def _separate_block(x: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorConfig,
-                    lanes: Lanes | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    lanes: Lanes | None = None, share: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """x [n, C] and its frames' vocal presence [n // hop + 1] -> (vocals [n, C], f0 [frames]).
-    ``lanes``: threads for its median filters."""
+    ``lanes``: threads for its median filters; ``share`` [n // hop + 1]: how much of a voiced
+    frame's comb the vocal takes (default: the presence; see vocal_mask)."""
     n = x.shape[0]
     spec = [stft(x[:, c], cfg.n_fft, cfg.hop) for c in range(x.shape[1])]
     mono = np.mean(spec, axis=0) if len(spec) > 1 else spec[0]
@@ -204,22 +218,25 @@ def _separate_block(x: np.ndarray, presence: np.ndarray, sr: int, cfg: Separator
     need_held = cfg.steady_weight > 0 or cfg.held_above_hz > 0
     medians = hpss_medians(mag, cfg.steady_frames, lanes=lanes) if need_held else None
     ifs = if_steadiness(mono, sr, cfg) if cfg.if_weight > 0 else None
-    mask, f0 = vocal_mask(mag, presence, sr, cfg, lanes, medians, ifs)
+    mask, f0 = vocal_mask(mag, presence, sr, cfg, lanes, medians, ifs, share,
+                          cfg.track_comb_cents if cfg.refine_f0 else cfg.comb_cents)
     held = medians[0] if medians is not None else None
     del medians
     if cfg.refine_f0:
-        mask, f0 = _refined(mono, mask, f0, presence, n, sr, cfg)
+        mask, f0 = _refined(mono, mask, f0, presence if share is None else share, n, sr, cfg)
     if cfg.held_above_hz > 0:
         mask *= held_gain(mag, held, sr, cfg)
     vocals = np.stack([istft(s * mask, cfg.n_fft, cfg.hop, n) for s in spec], axis=1)
     return vocals, f0
 
 
-def _refined(mono: np.ndarray, mask: np.ndarray, f0: np.ndarray, presence: np.ndarray, n: int, sr: int,
+def _refined(mono: np.ndarray, mask: np.ndarray, f0: np.ndarray, share: np.ndarray, n: int, sr: int,
              cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Second pass: Praat's F0 of the first vocal estimate, where both passes hear a voice, makes the
-    comb again (where they disagree, Praat's is the right one on about 70 % of the test songs' frames;
-    instrumental SI-SDR +0.3 dB): -> (mask [T, F], f0 [T])."""
+    """Second pass: Praat's F0 of the first vocal estimate (``mask``: its comb track_comb_cents
+    wide, so a voice moving faster than the tracker's 85 ms window can follow still passes), where
+    both passes hear a voice, makes the comb again, comb_cents wide, scaled by ``share`` [T] (where
+    they disagree, Praat's is the right one on about 70 % of the test songs' frames; instrumental
+    SI-SDR +0.3 dB): -> (mask [T, F], f0 [T])."""
     from . import frontend as fe
 
     first = istft(mono * mask, cfg.n_fft, cfg.hop, n)
@@ -232,7 +249,7 @@ def _refined(mono: np.ndarray, mask: np.ndarray, f0: np.ndarray, presence: np.nd
     f0 = np.where((p > 0) & (f0 > 0), p, f0)
     freqs = bin_freqs(mask.shape[1], sr, cfg)
     comb = harmonic_comb(f0, freqs, cfg)
-    mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12) * presence[: len(f0), None]
+    mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12) * share[: len(f0), None]
     if cfg.hpss:
         mask *= harmonic_share(np.abs(mono))
     return mask.astype(np.float32), f0
@@ -246,9 +263,16 @@ def fe_resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
 
 def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorConfig,
                lanes: Lanes | None = None, medians: tuple[np.ndarray, np.ndarray] | None = None,
-               ifs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               ifs: np.ndarray | None = None, share: np.ndarray | None = None,
+               comb_cents: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Magnitudes [T, F] and the vocal presence [T] (0..1) -> (soft vocal mask [T, F] in 0..1,
     vocal F0 [T] Hz, 0 = none).
+
+    The presence gates the F0 (sung_frames); the comb (``comb_cents`` wide, default comb_cents) is
+    scaled by ``share`` [T] (default: the presence). separate gives as share the larger of the
+    two presences (unsteady partials, all energy): a held, vibrato-free sung note has little
+    unsteady energy, so the unsteady presence tells well *where* a voice sings but underrates how
+    much of the frame it is (scaled by it alone, the test songs' instrumental SI-SDR is 0.2 dB lower).
 
     The F0 is tracked on the whitened spectrum with every bin damped by ``steady_weight`` times its
     steadiness (the HPSS harmonic share over ``steady_frames``): a band's partials hold their exact
@@ -272,9 +296,9 @@ def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorCon
     f0 = track_f0(white, freqs, sr, cfg)
     presence = presence[: len(f0)]
     f0 = np.where(sung_frames(presence, cfg), f0, 0.0)
-    comb = harmonic_comb(f0, freqs, cfg)
+    comb = harmonic_comb(f0, freqs, cfg, comb_cents)
     mask = comb ** 2 / (comb ** 2 + (1.0 - comb) ** 2 + 1e-12)
-    mask *= presence[:, None]
+    mask *= (presence if share is None else share[: len(f0)])[:, None]
     if cfg.hpss:
         mask *= harmonic_share(mag, lanes=lanes)
     return mask.astype(np.float32), f0
@@ -322,17 +346,48 @@ def frame_energy_db(mono: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarr
     return 10.0 * np.log10(power + 1e-10)
 
 
+def unsteady_energy_db(mono: np.ndarray, sr: int, cfg: SeparatorConfig, chunk: int = 2048) -> np.ndarray:
+    """Energy (dB) of the 300-4000 Hz bins, each weighted by how inexact its frequency is
+    (1 - if_steadiness), in the frames of stft: [N] -> [N // hop + 1].
+
+    A held band note keeps its partials' frequencies to a few cents and drops out; a voice's
+    partials drift, jitter and glide and stay. On the test songs this tells the frames where a
+    voice sings from those of the band alone (0.4 s or more from any sung frame) better than the
+    plain energy of frame_energy_db: area under the ROC per song 0.988 vs 0.965 (worst song
+    0.923 vs 0.832). Computed ``chunk`` frames at a time with if_frames of margin for the spread,
+    so a long song costs a few MB here."""
+    n_t = len(mono) // cfg.hop + 1
+    pad = np.zeros(n_t * cfg.hop + cfg.n_fft, np.float32)
+    pad[cfg.n_fft // 2: cfg.n_fft // 2 + len(mono)] = mono
+    frames = np.lib.stride_tricks.sliding_window_view(pad, cfg.n_fft)[::cfg.hop][:n_t]
+    freqs = bin_freqs(cfg.n_fft // 2 + 1, sr, cfg)
+    band = (freqs >= 300.0) & (freqs <= min(4000.0, 0.45 * sr))
+    win, margin = _hann(cfg.n_fft), cfg.if_frames
+    out = np.empty(n_t)
+    for a in range(0, n_t, chunk):
+        b = min(n_t, a + chunk)
+        lo, hi = max(0, a - margin), min(n_t, b + margin)
+        spec = np.fft.rfft(frames[lo:hi] * win, axis=1).astype(np.complex64)
+        moving = 1.0 - if_steadiness(spec, sr, cfg)[a - lo: b - lo, band]
+        out[a:b] = (np.abs(spec[a - lo: b - lo, band]) ** 2 * moving).sum(axis=1)
+    return 10.0 * np.log10(out + 1e-10)
+
+
 def vocal_presence(mono: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
     """How surely a lead vocal sounds in each frame, 0..1: [N] -> [N // hop + 1].
 
     A lead vocal is mixed on top of the band: frames where it sings are louder (300-4000 Hz)
-    than the band alone. The band's own level is a low percentile (``floor_percentile``) of the
+    than the band alone; by default only the energy of partials whose frequency moves is weighed
+    (``presence_from``, unsteady_energy_db), so a held chord does not read as a voice. The band's own level is a low percentile (``floor_percentile``) of the
     frame energies over the surrounding ``floor_window_s`` (so verses and choruses each get
     theirs); a frame is voiced by a logistic of its excess over that floor (``presence_db`` at
     0.5, ``presence_slope_db`` wide)."""
     from scipy.ndimage import percentile_filter, uniform_filter1d
 
-    e = uniform_filter1d(frame_energy_db(mono, sr, cfg), max(1, int(cfg.presence_smooth_s * sr / cfg.hop)))
+    if cfg.presence_from not in ("unsteady", "energy"):
+        raise ValueError(f"presence_from must be 'unsteady' or 'energy', got {cfg.presence_from!r}")
+    energy = unsteady_energy_db if cfg.presence_from == "unsteady" else frame_energy_db
+    e = uniform_filter1d(energy(mono, sr, cfg), max(1, int(cfg.presence_smooth_s * sr / cfg.hop)))
     step = 8                                   # the floor moves slowly: computed every 8th frame (85 ms)
     coarse = e[::step]
     win = max(3, int(cfg.floor_window_s * sr / cfg.hop / step) | 1)
@@ -345,17 +400,32 @@ def vocal_presence(mono: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarra
 
 
 def salience(spec: np.ndarray, freqs: np.ndarray, cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Harmonic summation of the compressed (square-rooted) spectrum: [T, F] -> (salience [T, C], candidates [C] Hz)."""
+    """Harmonic summation of the compressed (square-rooted) spectrum: [T, F] -> (salience [T, C], candidates [C] Hz).
+
+    Partial h of candidate c counts with the largest magnitude within salience_cents of h·c (at
+    least one bin either side, at most salience_reach_bins): a voice's upper partials move h times as
+    many Hz as its fundamental in vibrato and glides and smear over several bins of the 85 ms
+    window, a held note's stay in one (test songs: vocal F0 accuracy +0.005, instrumental SI-SDR
+    +0.2 dB over a fixed one-bin reach)."""
     from scipy.ndimage import maximum_filter1d
 
     n_c = int(np.floor(1200 * np.log2(cfg.f0_max / cfg.f0_min) / cfg.cents_step)) + 1
     cands = cfg.f0_min * 2.0 ** (np.arange(n_c) * cfg.cents_step / 1200)
-    y = maximum_filter1d(np.sqrt(spec), size=3, axis=1)
+    root = np.sqrt(spec)
     df = freqs[1]
+    stretch = 2.0 ** (cfg.salience_cents / 1200) - 1.0
+    peaks: dict[int, np.ndarray] = {}        # reach (bins either side) -> the max-filtered spectrum
     sal = np.zeros((spec.shape[0], n_c), np.float32)
     for h in range(1, cfg.harmonics + 1):
-        w = cfg.harmonic_decay ** (h - 1)
-        sal += w * _at(y, h * cands / df)
+        pos = h * cands / df
+        reach = np.clip(np.round(pos * stretch), 1, max(1, cfg.salience_reach_bins)).astype(int)
+        part = np.empty((spec.shape[0], n_c), np.float32)
+        for r in np.unique(reach):
+            if r not in peaks:
+                peaks[r] = maximum_filter1d(root, size=2 * r + 1, axis=1)
+            sel = reach == r
+            part[:, sel] = _at(peaks[r], pos[sel])
+        sal += cfg.harmonic_decay ** (h - 1) * part
     return sal, cands
 
 
@@ -441,9 +511,9 @@ def _viterbi_py(emit, unvoiced, max_jump, jump_cost, switch):
     return path
 
 
-def harmonic_comb(f0: np.ndarray, freqs: np.ndarray, cfg: SeparatorConfig) -> np.ndarray:
-    """Soft comb [T, F] in 0..1: Gaussians (comb_cents wide, at least 1.2 bins) on every partial
-    h·f0 below comb_max_hz of voiced frames; 0 in voiceless frames."""
+def harmonic_comb(f0: np.ndarray, freqs: np.ndarray, cfg: SeparatorConfig, cents: float | None = None) -> np.ndarray:
+    """Soft comb [T, F] in 0..1: Gaussians (``cents`` wide, default comb_cents; at least 1.2 bins)
+    on every partial h·f0 below comb_max_hz of voiced frames; 0 in voiceless frames."""
     f0 = np.asarray(f0, dtype=np.float64)
     voiced = f0 > 0
     out = np.zeros((len(f0), len(freqs)), np.float32)
@@ -452,7 +522,8 @@ def harmonic_comb(f0: np.ndarray, freqs: np.ndarray, cfg: SeparatorConfig) -> np
     fv = f0[voiced][:, None]
     h = np.maximum(np.round(freqs[None, :] / fv), 1.0)
     d = freqs[None, :] - h * fv
-    sigma = np.maximum(1.2 * freqs[1], h * fv * (2.0 ** (cfg.comb_cents / 1200) - 1))
+    width = cfg.comb_cents if cents is None else cents
+    sigma = np.maximum(1.2 * freqs[1], h * fv * (2.0 ** (width / 1200) - 1))
     g = np.exp(-0.5 * (d / sigma) ** 2)
     g[:, freqs > cfg.comb_max_hz] = 0.0
     g[:, freqs < 0.5 * fv[:, 0].min()] = 0.0
