@@ -117,10 +117,11 @@ def separate(song: np.ndarray, sr: int = SR, cfg: SeparatorConfig | None = None,
     ctx = int(cfg.context_s * sr)
     vocals = np.zeros_like(x)
     f0_parts = []
-    # the whole song: the band's level in context
-    presence, share = vocal_presence(x.mean(axis=1), sr, cfg), None
+    mono = x.mean(axis=1)
+    presence, share = vocal_presence(mono, sr, cfg), None     # the whole song: the band's level in context
     if cfg.presence_from != "energy":
-        share = np.maximum(presence, vocal_presence(x.mean(axis=1), sr, replace(cfg, presence_from="energy")))
+        share = np.maximum(presence, vocal_presence(mono, sr, replace(cfg, presence_from="energy")))
+    del mono
     starts = list(range(0, max(n, 1), block)) if n > block + ctx else [0]
     if len(starts) > 1 and n - starts[-1] < block // 2:
         starts.pop()                       # a short tail joins the block before it
@@ -235,13 +236,12 @@ def _separate_block(x: np.ndarray, presence: np.ndarray, sr: int, cfg: Separator
 
 def _refined(mono: np.ndarray, mask: np.ndarray, f0: np.ndarray, share: np.ndarray, n: int, sr: int,
              cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Second pass: Praat's F0 of the first vocal estimate (``mask``: its comb track_comb_cents
-    wide, so a voice moving faster than the tracker's 85 ms window can follow still passes, and
-    damped as the tracking is by the exactness of each bin's frequency: +0.003 on the test songs'
-    chroma accuracy), where
-    both passes hear a voice, makes the comb again, comb_cents wide, scaled by ``share`` [T] (where
-    they disagree, Praat's is the right one on about 70 % of the test songs' frames; instrumental
-    SI-SDR +0.3 dB): -> (mask [T, F], f0 [T])."""
+    """Second pass: Praat's F0 of the first vocal estimate, where both passes hear a voice, makes
+    the comb again, comb_cents wide, scaled by ``share`` [T] (where they disagree, Praat's is the
+    right one on about 70 % of the test songs' frames; instrumental SI-SDR +0.3 dB):
+    -> (mask [T, F], f0 [T]). ``mask`` is the first estimate's: its comb track_comb_cents wide (a
+    voice moving faster than the tracker's 85 ms window can follow still passes), damped as the
+    tracking is by the exactness of each bin's frequency (+0.003 on the test songs' chroma accuracy)."""
     from . import frontend as fe
 
     first = istft(mono * mask, cfg.n_fft, cfg.hop, n)
@@ -383,7 +383,8 @@ def vocal_presence(mono: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarra
 
     A lead vocal is mixed on top of the band: frames where it sings are louder (300-4000 Hz)
     than the band alone; by default only the energy of partials whose frequency moves is weighed
-    (``presence_from``, unsteady_energy_db), so a held chord does not read as a voice. The band's own level is a low percentile (``floor_percentile``) of the
+    (``presence_from``, unsteady_energy_db), so a held chord does not read as a voice. The band's
+    own level is a low percentile (``floor_percentile``) of the
     frame energies over the surrounding ``floor_window_s`` (so verses and choruses each get
     theirs); a frame is voiced by a logistic of its excess over that floor (``presence_db`` at
     0.5, ``presence_slope_db`` wide)."""
@@ -410,7 +411,7 @@ def salience(spec: np.ndarray, freqs: np.ndarray, cfg: SeparatorConfig) -> tuple
     Partial h of candidate c counts with the largest magnitude within salience_cents of h·c (at
     least one bin either side, at most salience_reach_bins): a voice's upper partials move h times as
     many Hz as its fundamental in vibrato and glides and smear over several bins of the 85 ms
-    window, a held note's stay in one (test songs: vocal F0 accuracy +0.005, instrumental SI-SDR
+    window, a held note's stay in one (test songs: vocal F0 accuracy +0.004, instrumental SI-SDR
     +0.2 dB over a fixed one-bin reach)."""
     from scipy.ndimage import maximum_filter1d
 
