@@ -118,8 +118,8 @@ def separate(song: np.ndarray, sr: int = SR, cfg: SeparatorConfig | None = None,
     vocals = np.zeros_like(x)
     f0_parts = []
     mono = x.mean(axis=1)
-    presence, share = vocal_presence(mono, sr, cfg), None     # the whole song: the band's level in context
-    if cfg.presence_from != "energy":
+    presence = share = vocal_presence(mono, sr, cfg)     # the whole song: the band's level in context
+    if cfg.presence_from != "energy":   # the comb's scale: see vocal_mask
         share = np.maximum(presence, vocal_presence(mono, sr, replace(cfg, presence_from="energy")))
     del mono
     starts = list(range(0, max(n, 1), block)) if n > block + ctx else [0]
@@ -137,8 +137,8 @@ def separate(song: np.ndarray, sr: int = SR, cfg: SeparatorConfig | None = None,
     def block_stems(i: int) -> tuple[np.ndarray, np.ndarray]:
         _, _, lo, hi = span(i)
         # one block: its two median filters side by side; several: the blocks side by side
-        return _separate_block(x[lo:hi], presence[lo // cfg.hop:], sr, cfg, lanes if len(starts) == 1 else None,
-                               None if share is None else share[lo // cfg.hop:])
+        return _separate_block(x[lo:hi], presence[lo // cfg.hop:], share[lo // cfg.hop:], sr, cfg,
+                               lanes if len(starts) == 1 else None)
 
     with Lanes(cfg.threads) as lanes:
         for i, (v, f0) in enumerate(lanes.ordered(block_stems, range(len(starts)))):
@@ -178,12 +178,17 @@ def bin_freqs(n_bins: int, sr: int, cfg: SeparatorConfig) -> np.ndarray:
     return np.arange(n_bins) * sr / cfg.n_fft
 
 
-def stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """[N] -> [N // hop + 1, n_fft/2+1] complex64; frame t centred on sample t·hop (Hann, zero padded)."""
-    n_t = len(x) // hop + 1
-    pad = np.zeros(n_t * hop + n_fft, np.float32)
-    pad[n_fft // 2: n_fft // 2 + len(x)] = x
-    frames = np.lib.stride_tricks.sliding_window_view(pad, n_fft)[::hop][:n_t]
+def stft(x: np.ndarray, n_fft: int, hop: int, first: int = 0, count: int | None = None) -> np.ndarray:
+    """[N] -> [count, n_fft/2+1] complex64: frames first .. first + count - 1 (default: all
+    N // hop + 1), frame t centred on sample t·hop (Hann, zeros beyond x). Only those frames'
+    samples are copied, so a long signal can be read a few frames at a time."""
+    count = len(x) // hop + 1 - first if count is None else count
+    start = first * hop - n_fft // 2
+    seg = np.zeros((count - 1) * hop + n_fft, np.float32)
+    a, b = max(0, start), min(len(x), start + len(seg))
+    if b > a:
+        seg[a - start: b - start] = x[a:b]
+    frames = np.lib.stride_tricks.sliding_window_view(seg, n_fft)[::hop][:count]
     return np.fft.rfft(frames * _hann(n_fft), axis=1).astype(np.complex64)
 
 
@@ -208,11 +213,11 @@ def _hann(n: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
 
 
-def _separate_block(x: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorConfig,
-                    lanes: Lanes | None = None, share: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _separate_block(x: np.ndarray, presence: np.ndarray, share: np.ndarray, sr: int, cfg: SeparatorConfig,
+                    lanes: Lanes | None = None) -> tuple[np.ndarray, np.ndarray]:
     """x [n, C] and its frames' vocal presence [n // hop + 1] -> (vocals [n, C], f0 [frames]).
-    ``lanes``: threads for its median filters; ``share`` [n // hop + 1]: how much of a voiced
-    frame's comb the vocal takes (default: the presence; see vocal_mask)."""
+    ``share`` [n // hop + 1]: how much of a voiced frame's comb the vocal takes (see vocal_mask);
+    ``lanes``: threads for its median filters."""
     n = x.shape[0]
     spec = [stft(x[:, c], cfg.n_fft, cfg.hop) for c in range(x.shape[1])]
     mono = np.mean(spec, axis=0) if len(spec) > 1 else spec[0]
@@ -227,7 +232,7 @@ def _separate_block(x: np.ndarray, presence: np.ndarray, sr: int, cfg: Separator
     if cfg.refine_f0:
         if ifs is not None:   # that first vocal only serves Praat's track: the band's exact partials leave it
             mask *= 1.0 - cfg.if_weight * ifs[: len(mask)]
-        mask, f0 = _refined(mono, mask, f0, presence if share is None else share, n, sr, cfg)
+        mask, f0 = _refined(mono, mask, f0, share, n, sr, cfg)
     if cfg.held_above_hz > 0:
         mask *= held_gain(mag, held, sr, cfg)
     vocals = np.stack([istft(s * mask, cfg.n_fft, cfg.hop, n) for s in spec], axis=1)
@@ -365,19 +370,11 @@ def unsteady_energy_db(mono: np.ndarray, sr: int, cfg: SeparatorConfig, chunk: i
     n_t = len(mono) // cfg.hop + 1
     freqs = bin_freqs(cfg.n_fft // 2 + 1, sr, cfg)
     band = (freqs >= 300.0) & (freqs <= min(4000.0, 0.45 * sr))
-    win, margin, half = _hann(cfg.n_fft), cfg.if_frames, cfg.n_fft // 2
     out = np.empty(n_t)
     for a in range(0, n_t, chunk):
         b = min(n_t, a + chunk)
-        lo, hi = max(0, a - margin), min(n_t, b + margin)
-        # frame t is centred on sample t·hop (zeros beyond the song), as in stft
-        first = lo * cfg.hop - half
-        seg = np.zeros((hi - lo - 1) * cfg.hop + cfg.n_fft, np.float32)
-        src_a, src_b = max(0, first), min(len(mono), first + len(seg))
-        if src_b > src_a:
-            seg[src_a - first: src_b - first] = mono[src_a:src_b]
-        frames = np.lib.stride_tricks.sliding_window_view(seg, cfg.n_fft)[::cfg.hop]
-        spec = np.fft.rfft(frames * win, axis=1).astype(np.complex64)
+        lo, hi = max(0, a - cfg.if_frames), min(n_t, b + cfg.if_frames)
+        spec = stft(mono, cfg.n_fft, cfg.hop, lo, hi - lo)
         moving = 1.0 - if_steadiness(spec, sr, cfg)[a - lo: b - lo, band]
         out[a:b] = (np.abs(spec[a - lo: b - lo, band]) ** 2 * moving).sum(axis=1)
     return 10.0 * np.log10(out + 1e-10)
