@@ -9,8 +9,8 @@ separator and the key decision were developed on. This makes more songs the same
 *transformed persons* of benchmarks/key_generalise.py (each real person's speech and singing
 through WORLD +-3 st / PSOLA +-5 st with their formants; built there, cached in --cache), an own
 and an other-register song per person (56 songs for the four default settings), and decides
-each song's octave as `alignsts convert SPEECH --song SONG` does: the melody is Praat's F0 of the
-separated vocal (the reference engine's target_melody), the cues are the register, the formant
+each song's octave as `alignsts convert SPEECH --song SONG` does: the melody is the separator's F0
+of the vocal (for the dry vocal, the reference engine's target_melody), the cues are the register, the formant
 ratio of the speech (re-synthesised at the melody's pitch) against the separated vocal, and the
 Resemblyzer cosine when installed; and once more with `--range` as `alignsts range` measures it from
 the person's own singing. Right = the transposition equals the song's true shift (0 for
@@ -59,16 +59,19 @@ def person_folders(pairs: list[Path], cache: Path, out: Path, settings: list[str
 
 
 def decide(speech: np.ndarray, voice: np.ndarray, top_multiple: float | None,
-           sing_range: str | None = None) -> tuple[dict, float]:
+           sing_range: str | None = None, voice_f0: np.ndarray | None = None) -> tuple[dict, float]:
     """({(band, with embedding): transpose}, the formant ratio read over the full band), band
-    'full' and (with top_multiple) 'band'; with ``sing_range`` (as `--range`) also ('range', False)."""
+    'full' and (with top_multiple) 'band'; with ``sing_range`` (as `--range`) also ('range', False).
+    ``voice_f0``: the voice's melody when known (a separated vocal: the separator's F0, as
+    convert(song=...) uses it), else tracked as the reference engine does."""
     from alignsts.audio import world
     from alignsts.engines import reference as ref
     from alignsts.melody import key
 
     f0 = world.f0_dio(speech)
     frames = world.FrameAnalyzer(speech, f0, keep_all=True)
-    melody = ref.target_melody(voice, ref.ReferenceConfig())
+    melody = ref.target_melody(voice, ref.ReferenceConfig()) if voice_f0 is None \
+        else ref.clean_melody(voice_f0, ref.ReferenceConfig())
     register = key.median_semitones(melody) - key.median_semitones(f0)
     hz = key._hz(key.median_semitones(melody))
     s_env, m_env = key.speech_envelope_at(frames, register), key.voiced_envelope(voice, melody)
@@ -125,9 +128,12 @@ def main(argv=None) -> int:
         truth = meta["shift_to_speaker"]
         line = [f"{folder.name:24s} true shift {truth:+3.0f}"]
         ratios = {}
-        for source, voice in (("separated", api.separate_song(str(folder / "song.mp3")).vocals.mean(axis=1)),
-                              ("dry", api.load_input(folder / "vocal_dry.wav", "dry vocal"))):
-            decisions, ratios[source] = decide(speech, voice, args.band_f0_multiple, sung[meta["pair"]])
+        stems = api.separate_song(str(folder / "song.mp3"))
+        separated = stems.vocals.mean(axis=1)
+        for source, voice, voice_f0 in (
+                ("separated", separated, stems.vocal_f0(fe.n_frames(len(separated)), fe.HOP)),
+                ("dry", api.load_input(folder / "vocal_dry.wav", "dry vocal"), None)):
+            decisions, ratios[source] = decide(speech, voice, args.band_f0_multiple, sung[meta["pair"]], voice_f0)
             for (band, emb), t in decisions.items():
                 ok = abs(t - truth) < 1
                 tally.setdefault((source, band, emb, meta["kind"]), []).append(ok)

@@ -168,6 +168,34 @@ def test_api_song_accepts_stems_separated_once(song_files, tmp_path):
         api.convert(speech, song=replace(stems, instrumental=stems.instrumental[:100]), config=FAST)
 
 
+def test_song_melody_is_the_separators_f0(song_files):
+    """The reference engine sings the separator's F0 of the vocal (Stems.f0), not Praat's reading
+    of the separated stem: changed stems' F0 is what it follows; without one (a learned separator)
+    the stem is tracked; a malformed F0 is refused before any work."""
+    from dataclasses import replace
+
+    from alignsts.audio import frontend as fe
+
+    speech, song, _ = song_files
+    stems = api.separate_song(song)
+    n = fe.n_frames(stems.vocals.shape[0])
+    given = stems.vocal_f0(n, fe.HOP)
+    assert stems.hop == 128 and np.mean(given > 0) > 0.2
+    out = api.convert(speech, song=stems, config=FAST)
+    np.testing.assert_array_equal(out.analysis.reference_f0 > 0, given > 0)
+    voiced = given > 0
+    np.testing.assert_allclose(out.analysis.reference_f0[voiced], given[voiced])
+    fifth = api.convert(speech, song=replace(stems, f0=stems.f0 * 1.5), config=FAST)
+    np.testing.assert_allclose(fifth.analysis.reference_f0[voiced], 1.5 * given[voiced])
+    tracked = api.convert(speech, song=replace(stems, f0=np.zeros(0)), config=FAST)
+    assert not np.array_equal(tracked.analysis.reference_f0, out.analysis.reference_f0)
+    assert np.mean(tracked.analysis.reference_f0 > 0) > 0.2
+    for bad in (replace(stems, f0=np.full(4, np.nan)), replace(stems, f0=-stems.f0 - 1), replace(stems, hop=0),
+                replace(stems, f0=stems.f0[:, None]), replace(stems, f0=stems.f0.astype(complex))):
+        with pytest.raises(AlignSTSError, match="f0"):
+            api.convert(speech, song=bad, config=FAST)
+
+
 def test_manifest_rows_of_one_song_separate_it_once(song_files, tmp_path, monkeypatch):
     """A worker given several rows of one song file separates it once; a changed file again."""
     from alignsts import batch

@@ -221,6 +221,17 @@ def test_skip_silent_sources_leading():
     np.testing.assert_array_equal(out, [2, 2, 2, 3])
 
 
+def test_skip_silent_sources_first_note_after_an_intro():
+    """A song: an intro the reference does not sing (mapped to the speech's leading silence),
+    then its first note, still mapped to that silence: the note takes the first spoken frame
+    (with the intro's unsung frames taken for 'spoken' it held the silence)."""
+    speech_active = np.array([0, 0, 0, 1, 1, 1], bool)
+    source = np.array([0, 0, 1, 1, 2, 2, 3, 4, 5])
+    ref_active = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1], bool)
+    out = eng.skip_silent_sources(source, speech_active, ref_active)
+    np.testing.assert_array_equal(out, [0, 0, 1, 3, 3, 3, 3, 4, 5])
+
+
 def test_consonant_frames():
     f0 = np.array([0, 100, 0, 0, 120])
     active = np.array([1, 1, 1, 0, 1], bool)

@@ -32,6 +32,14 @@ class SongStems:
     f0: np.ndarray
     hop: int
 
+    def vocal_f0(self, n: int, hop: int) -> np.ndarray | None:
+        """The separator's vocal F0 on ``n`` frames of ``hop`` samples (at ``sr``, frame t at
+        sample t·hop): [n] Hz, 0 = no vocal; None when it tracked none (learned separators)."""
+        if not np.any(self.f0 > 0):
+            return None
+        idx = np.minimum(np.round(np.arange(n) * hop / self.hop).astype(int), len(self.f0) - 1)
+        return self.f0[idx].astype(np.float64)
+
 
 def check_separator(value) -> str:
     """'classic', 'demucs', 'demucs:NAME' or a demucs model file/folder: checked before any work (the

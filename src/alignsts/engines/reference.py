@@ -114,7 +114,9 @@ def keep_consonant_rate(source: np.ndarray, consonant: np.ndarray, max_len: int)
 
 def skip_silent_sources(source: np.ndarray, speech_active: np.ndarray,
                         reference_active: np.ndarray) -> np.ndarray:
-    """Where the reference sings over a pause of the speech, hold the last spoken frame."""
+    """Where the reference sings over a pause of the speech, hold the last spoken frame; sung
+    frames before any spoken one (a song's first note, after an intro that maps to the speech's
+    leading silence) take the first spoken frame."""
     out = source.copy()
     bad = reference_active & ~speech_active[source]
     last = -1
@@ -124,11 +126,10 @@ def skip_silent_sources(source: np.ndarray, speech_active: np.ndarray,
                 out[j] = last
         elif speech_active[out[j]]:
             last = out[j]
-    # leading frames with no earlier spoken frame take the first spoken frame after them
-    first_ok = np.flatnonzero(speech_active[out] | ~reference_active)
-    if bad.any() and len(first_ok):
-        lead = np.flatnonzero(bad & (np.arange(len(out)) < first_ok[0]))
-        out[lead] = out[first_ok[0]]
+    spoken = np.flatnonzero(speech_active[out])
+    if bad.any() and len(spoken):
+        lead = np.flatnonzero(bad & (np.arange(len(out)) < spoken[0]))
+        out[lead] = out[spoken[0]]
     return out
 
 
@@ -235,8 +236,15 @@ def target_melody(reference: np.ndarray, cfg: ReferenceConfig, tick=None, lanes:
     with ``lanes``).
     """
     f0 = chunks.framewise(reference, lambda seg, n: fe.f0_track(seg, cfg.reference_f0, n), cfg=cfg.pieces,
-                          keep_peak=True, tick=tick, lanes=lanes).astype(np.float64)
-    f0 = contour.remove_short_voiced(f0, contour.ms_to_frames(cfg.min_voiced_ms))
+                          keep_peak=True, tick=tick, lanes=lanes)
+    return clean_melody(f0, cfg)
+
+
+def clean_melody(f0: np.ndarray, cfg: ReferenceConfig) -> np.ndarray:
+    """A reference's F0 [n_frames] Hz (0 = unvoiced), tracked here or given (a song's separator
+    tracks its vocal in the mix) -> the melody [n_frames] Hz: voiced blips shorter than
+    ``cfg.min_voiced_ms`` dropped. A MelodyError when nothing is left."""
+    f0 = contour.remove_short_voiced(np.asarray(f0, dtype=np.float64), contour.ms_to_frames(cfg.min_voiced_ms))
     if not np.any(f0 > 0):
         raise MelodyError("reference: no voiced (sung) frames found, so there is no melody to follow")
     return f0
@@ -266,8 +274,11 @@ def unrelated_warnings(ali: Alignment) -> list[str]:
 
 
 def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | None = None,
-            progress=None) -> tuple[np.ndarray, Analysis]:
+            progress=None, reference_f0: np.ndarray | None = None) -> tuple[np.ndarray, Analysis]:
     """Sing ``speech`` [N] (24 kHz) with the melody and timing of ``reference`` [M] (24 kHz).
+    ``reference_f0`` [n_frames(M)] Hz: the reference's F0 when it is known better than a tracker
+    can read it from ``reference`` (a song's separator follows the voice in the mix, before the
+    band's leftovers in the separated vocal mislead Praat); None: tracked (target_melody).
 
     Returns (sung waveform [M'] at 24 kHz on the reference's time axis, Analysis).
     Long inputs are analysed and synthesised in pieces (audio.chunks): memory stays flat.
@@ -277,7 +288,7 @@ def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | No
     """
     cfg = cfg or ReferenceConfig()
     with Lanes(cfg.pieces.threads) as lanes:
-        return _convert(speech, reference, cfg, progress or (lambda stage, frac: None), lanes)
+        return _convert(speech, reference, cfg, progress or (lambda stage, frac: None), lanes, reference_f0)
 
 
 def _analyse_speech(speech: np.ndarray, cfg: ReferenceConfig, lanes: Lanes):
@@ -291,14 +302,19 @@ def _analyse_speech(speech: np.ndarray, cfg: ReferenceConfig, lanes: Lanes):
 
 
 def _convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig, report,
-             lanes: Lanes) -> tuple[np.ndarray, Analysis]:
+             lanes: Lanes, reference_f0: np.ndarray | None = None) -> tuple[np.ndarray, Analysis]:
     m = fe.n_frames(len(reference))
     # on other threads, the critical path first (FIFO): the speech's WORLD analysis, the
     # reference's envelope, then the speaker embedding should the key decision ask for it
     speech_job = lanes.start(_analyse_speech, speech, cfg, lanes)
 
     report("melody", 0.0)
-    ref_f0 = target_melody(reference, cfg, tick=lambda f: report("melody", f), lanes=lanes)
+    if reference_f0 is None:
+        ref_f0 = target_melody(reference, cfg, tick=lambda f: report("melody", f), lanes=lanes)
+    else:
+        if len(reference_f0) != m:
+            raise ValueError(f"reference_f0 has {len(reference_f0)} frames, the reference {m}")
+        ref_f0 = clean_melody(reference_f0, cfg)
     ref_f0_env = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms))
     one_piece = len(chunks.plan_pieces(m, cfg.pieces.piece_frames())) == 2
     # a one-piece output balances against the reference's whole envelope: read it beside the rest
