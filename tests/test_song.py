@@ -191,7 +191,7 @@ def test_song_melody_is_the_separators_f0(song_files):
     assert not np.array_equal(tracked.analysis.reference_f0, out.analysis.reference_f0)
     assert np.mean(tracked.analysis.reference_f0 > 0) > 0.2
     for bad in (replace(stems, f0=np.full(4, np.nan)), replace(stems, f0=-stems.f0 - 1), replace(stems, hop=0),
-                replace(stems, f0=stems.f0[:, None]), replace(stems, f0=stems.f0.astype(complex))):
+                replace(stems, hop=True), replace(stems, f0=stems.f0[:, None]), replace(stems, f0=stems.f0.astype(complex))):
         with pytest.raises(AlignSTSError, match="f0"):
             api.convert(speech, song=bad, config=FAST)
 

@@ -68,8 +68,8 @@ class Result:
 class _SongVocal:
     """A song's separated lead vocal as the reference: ``wav`` [N] at 24 kHz and ``f0``
     [n_frames(N)] Hz, the separator's F0 of it (its track follows the voice in the mix, which
-    reads the melody better than Praat on the separated vocal: cover.py's chroma accuracy
-    +0.005); None: the engine tracks the vocal itself."""
+    reads the melody better than Praat on the separated vocal: benchmarks/cover.py's own-voice
+    chroma accuracy +0.005); None: the engine tracks the vocal itself."""
     wav: np.ndarray
     f0: np.ndarray | None
 
@@ -415,7 +415,8 @@ def song_reference(song, separator: str = "classic", progress: Progress | None =
             raise InvalidValueError(f"{option('song')}: separated stems must be [samples, channels] at "
                                     f"{fe.SAMPLE_RATE} Hz, as separate_song gives them")
         f0 = np.asarray(stems.f0)
-        if not (isinstance(stems.hop, int) and stems.hop > 0 and f0.ndim == 1 and f0.dtype.kind in "iuf"
+        if not (isinstance(stems.hop, (int, np.integer)) and not isinstance(stems.hop, bool) and stems.hop > 0
+                and f0.ndim == 1 and f0.dtype.kind in "iuf"
                 and np.all(np.isfinite(f0)) and np.all(f0 >= 0)):
             raise InvalidValueError(f"{option('song')}: the stems' f0 must be [frames] Hz (0 = no vocal) at "
                                     f"hop > 0 samples, as separate_song gives it")

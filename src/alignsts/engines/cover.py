@@ -68,7 +68,7 @@ def separate_song(song: np.ndarray, sr: int, separator: str = "classic", progres
 
     model = learned.load_model(learned.find_model(separator))
     vocals, inst = learned.separate(song, sr, model, learned_cfg, progress=progress)
-    return SongStems(vocals=vocals, instrumental=inst, sr=sr, f0=np.zeros(0), hop=sep.SeparatorConfig().hop)
+    return SongStems(vocals=vocals, instrumental=inst, sr=sr, f0=np.zeros(0), hop=sep.f0_hop(sep.SeparatorConfig()))
 
 
 def fit_length(wav: np.ndarray, n: int) -> np.ndarray:
