@@ -27,7 +27,8 @@ LAYERS = {
     "alignsts.train": 6,
     "alignsts.api": 7, "alignsts.batch": 7,
     "alignsts": 7,                             # only the package's __init__: the API's front door
-    "alignsts.cli": 8, "alignsts.cli_range": 8, "alignsts.cli_song": 8, "alignsts.ui": 8,
+    "alignsts.cli": 8, "alignsts.cli_range": 8, "alignsts.cli_song": 8, "alignsts.cli_training": 8,
+    "alignsts.ui": 8,
     "alignsts.__main__": 8, "alignsts.runner": 8,
 }
 HEAVY = ("torch", "transformers", "resemblyzer")
@@ -35,7 +36,7 @@ TORCH_FREE = ("alignsts.errors", "alignsts.textfiles", "alignsts.config", "align
               "alignsts.atomic", "alignsts.validate", "alignsts.paths",
               "alignsts.tempfiles", "alignsts.lanes", "alignsts.runner", "alignsts.audio", "alignsts.align",
               "alignsts.melody", "alignsts.eval", "alignsts.engines", "alignsts.plot", "alignsts.data",
-              "alignsts.api", "alignsts.cli", "alignsts.cli_range", "alignsts.cli_song")
+              "alignsts.api", "alignsts.cli", "alignsts.cli_range", "alignsts.cli_song", "alignsts.cli_training")
 
 
 def _module_name(path: Path) -> str:
