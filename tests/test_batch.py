@@ -15,7 +15,9 @@ import pytest
 import soundfile as sf
 
 from alignsts import api, batch
-from alignsts.errors import AlignSTSError
+from alignsts.errors import AlignSTSError, ManifestError
+from alignsts.manifest import (_TEMP, Row, check_outputs, check_paths, output_is_valid, read_manifest,
+                               remove_temp_files)
 
 
 SR = 24000
@@ -66,7 +68,7 @@ def test_read_manifest_resolves_relative_paths_and_reports_bad_rows(tmp_path):
         ["", "", "", "", "", "", ""],                                        # blank line: ignored
         ["in/g.wav", "in/ref.wav", "", "out/g.wav", "fit", "", ""],
     ])
-    rows, problems = batch.read_manifest(m)
+    rows, problems = read_manifest(m)
     base = tmp_path.resolve()
     assert [r.line for r in rows] == [2, 3, 9]
     a, b, g = rows
@@ -88,29 +90,29 @@ def test_read_manifest_resolves_relative_paths_and_reports_bad_rows(tmp_path):
 ])
 def test_read_manifest_rejects_unusable_headers(tmp_path, header, needle):
     m = write_manifest(tmp_path / "m.csv", header, [["a"] * len(header)])
-    with pytest.raises(batch.ManifestError, match=needle):
-        batch.read_manifest(m)
+    with pytest.raises(ManifestError, match=needle):
+        read_manifest(m)
 
 
 def test_read_manifest_missing_file(tmp_path):
-    with pytest.raises(batch.ManifestError, match="cannot read"):
-        batch.read_manifest(tmp_path / "nope.csv")
+    with pytest.raises(ManifestError, match="cannot read"):
+        read_manifest(tmp_path / "nope.csv")
 
 
 def test_outputs_never_replace_inputs_or_each_other(tmp_path):
-    rows = [batch.Row(2, str(tmp_path / "a.wav"), "reference", str(tmp_path / "r.wav"), str(tmp_path / "o1.wav")),
-            batch.Row(3, str(tmp_path / "b.wav"), "reference", str(tmp_path / "r.wav"), str(tmp_path / "a.wav")),
-            batch.Row(4, str(tmp_path / "c.wav"), "reference", str(tmp_path / "r.wav"), str(tmp_path / "x/../r.wav")),
-            batch.Row(5, str(tmp_path / "d.wav"), "reference", str(tmp_path / "r.wav"), str(tmp_path / "o1.wav"))]
-    good, problems = batch.check_paths(rows)
+    rows = [Row(2, str(tmp_path / "a.wav"), "reference", str(tmp_path / "r.wav"), str(tmp_path / "o1.wav")),
+            Row(3, str(tmp_path / "b.wav"), "reference", str(tmp_path / "r.wav"), str(tmp_path / "a.wav")),
+            Row(4, str(tmp_path / "c.wav"), "reference", str(tmp_path / "r.wav"), str(tmp_path / "x/../r.wav")),
+            Row(5, str(tmp_path / "d.wav"), "reference", str(tmp_path / "r.wav"), str(tmp_path / "o1.wav"))]
+    good, problems = check_paths(rows)
     assert [r.line for r in good] == [2]
     reasons = {p.line: p.reason for p in problems}
     assert "input of the manifest (line 2)" in reasons[3]
     assert "input of the manifest" in reasons[4]
     assert "output of line 2" in reasons[5]
     (tmp_path / "settings.yaml").write_text("x: 1\n")                 # a file every row reads (--config)
-    row = batch.Row(6, "s.wav", "midi", "m.mid", str(tmp_path / "settings.yaml"))
-    good, problems = batch.check_paths([row], shared_inputs=[str(tmp_path / "settings.yaml")])
+    row = Row(6, "s.wav", "midi", "m.mid", str(tmp_path / "settings.yaml"))
+    good, problems = check_paths([row], shared_inputs=[str(tmp_path / "settings.yaml")])
     assert good == [] and "not overwriting" in problems[0].reason
 
 
@@ -118,20 +120,20 @@ def test_an_output_hard_linked_to_an_input_is_refused(tmp_path, demo):
     speech, sing, _ = demo
     (tmp_path / "sing.wav").write_bytes(sing.read_bytes())
     os.link(tmp_path / "sing.wav", tmp_path / "alias.wav")
-    rows = [batch.Row(2, str(speech), "reference", str(tmp_path / "sing.wav"), str(tmp_path / "alias.wav"))]
-    good, problems = batch.check_paths(rows)
+    rows = [Row(2, str(speech), "reference", str(tmp_path / "sing.wav"), str(tmp_path / "alias.wav"))]
+    good, problems = check_paths(rows)
     assert good == [] and "not overwriting" in problems[0].reason
 
 
 def test_outputs_go_through_the_single_file_checks(tmp_path, demo):
     speech, sing, _ = demo
     (tmp_path / "dir.wav").mkdir()
-    rows = [batch.Row(2, str(speech), "reference", str(sing), str(tmp_path / "dir.wav")),
-            batch.Row(3, str(speech), "reference", str(sing), str(tmp_path / "new" / "deep" / "b.ogg"))]
-    good, problems = batch.check_outputs(rows, sr=None)
+    rows = [Row(2, str(speech), "reference", str(sing), str(tmp_path / "dir.wav")),
+            Row(3, str(speech), "reference", str(sing), str(tmp_path / "new" / "deep" / "b.ogg"))]
+    good, problems = check_outputs(rows, sr=None)
     assert [r.line for r in good] == [3] and problems[0].line == 2 and "directory" in problems[0].reason
     assert (tmp_path / "new" / "deep").is_dir()
-    good, problems = batch.check_outputs(rows[1:], sr=500000)          # no format holds 500 kHz
+    good, problems = check_outputs(rows[1:], sr=500000)          # no format holds 500 kHz
     assert good == [] and "500000" in problems[0].reason
 
 
@@ -140,23 +142,23 @@ def test_outputs_go_through_the_single_file_checks(tmp_path, demo):
 def test_output_is_valid(tmp_path):
     good = tmp_path / "good.wav"
     sf.write(good, harmonic_tone(dur=2.0), SR)
-    assert batch.output_is_valid(good)
-    assert batch.output_is_valid(good, expected=2.0)
-    assert not batch.output_is_valid(good, expected=3.0)           # not the length the row makes
-    assert not batch.output_is_valid(tmp_path / "missing.wav")
+    assert output_is_valid(good)
+    assert output_is_valid(good, expected=2.0)
+    assert not output_is_valid(good, expected=3.0)           # not the length the row makes
+    assert not output_is_valid(tmp_path / "missing.wav")
     (tmp_path / "empty.wav").write_bytes(b"")
-    assert not batch.output_is_valid(tmp_path / "empty.wav")
+    assert not output_is_valid(tmp_path / "empty.wav")
     (tmp_path / "junk.wav").write_bytes(b"RIFF....WAVEjunk" * 10)
-    assert not batch.output_is_valid(tmp_path / "junk.wav")
+    assert not output_is_valid(tmp_path / "junk.wav")
     sf.write(tmp_path / "short.wav", harmonic_tone(dur=0.1), SR)
-    assert not batch.output_is_valid(tmp_path / "short.wav")
+    assert not output_is_valid(tmp_path / "short.wav")
     truncated = tmp_path / "truncated.wav"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])   # header says 2 s, half is there
-    assert not batch.output_is_valid(truncated, expected=2.0)
+    assert not output_is_valid(truncated, expected=2.0)
     nan = harmonic_tone(dur=1.0).astype(np.float32)
     nan[-100] = np.nan
     sf.write(tmp_path / "nan.wav", nan, SR, subtype="FLOAT")
-    assert not batch.output_is_valid(tmp_path / "nan.wav")
+    assert not output_is_valid(tmp_path / "nan.wav")
 
 
 def test_remove_temp_files_only_touches_the_writers_temps(tmp_path):
@@ -165,7 +167,7 @@ def test_remove_temp_files_only_touches_the_writers_temps(tmp_path):
     keep = [tmp_path / ".song.wav.backup", tmp_path / ".other.wav.k2j3h4x9.tmp", tmp_path / "song.wav"]
     for p in temps + keep:
         p.write_bytes(b"x")
-    assert batch.remove_temp_files(out) == 2
+    assert remove_temp_files(out) == 2
     assert not any(p.exists() for p in temps) and all(p.exists() for p in keep)
 
 
@@ -181,10 +183,10 @@ def test_worker_environment_limits_threads_and_has_a_writable_numba_cache(monkey
 
 def test_convert_row_returns_one_line_reasons(tmp_path, demo):
     speech, sing, _ = demo
-    row = batch.Row(2, str(tmp_path / "missing.wav"), "reference", str(sing), str(tmp_path / "o.wav"))
+    row = Row(2, str(tmp_path / "missing.wav"), "reference", str(sing), str(tmp_path / "o.wav"))
     line, error, _, seconds = batch.convert_row(row, batch.Settings())
     assert line == 2 and "missing.wav" in error and "\n" not in error and seconds == 0.0
-    row = batch.Row(3, str(speech), "score", str(tmp_path / "x.musicxml"), str(tmp_path / "o.wav"))
+    row = Row(3, str(speech), "score", str(tmp_path / "x.musicxml"), str(tmp_path / "o.wav"))
     _, error, _, _ = batch.convert_row(row, batch.Settings())
     assert error and "\n" not in error
 
@@ -193,7 +195,7 @@ def test_row_transpose_and_shared_formant_reach_the_conversion(tmp_path, demo, c
     speech, _, midi = demo
     m = write_manifest(tmp_path / "m.csv", ["speech", "midi", "output", "transpose"],
                        [[speech, midi, "fit.wav", "fit"], [speech, midi, "up.wav", " +2 "]])
-    rows, bad = batch.read_manifest(m)
+    rows, bad = read_manifest(m)
     assert not bad and [r.transpose for r in rows] == ["fit", 2.0]
     plain = api.convert(speech, midi=midi, transpose=2.0)
     settings = batch.Settings(convert=(("formant", 1.2),))
@@ -252,7 +254,7 @@ def snapshot(paths):
 
 
 def temp_files(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob(".*") if p.is_file() and batch._TEMP.match(p.name)]
+    return [p for p in folder.rglob(".*") if p.is_file() and _TEMP.match(p.name)]
 
 
 @pytest.mark.slow
@@ -273,13 +275,13 @@ def test_interrupted_run_resumes_without_converting_twice(tmp_path, demo):
     done_first = [p for p in outputs if p.exists()]
     assert 3 <= len(done_first) < len(outputs)
     assert temp_files(tmp_path) == []                      # nothing partial left behind
-    assert all(batch.output_is_valid(p) for p in done_first)
+    assert all(output_is_valid(p) for p in done_first)
     before = snapshot(outputs)
 
     proc = cli(["convert", "--manifest", manifest, "--workers", "2", "-q"], tmp_path)
     _, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err
-    assert all(batch.output_is_valid(p) for p in outputs)
+    assert all(output_is_valid(p) for p in outputs)
     after = snapshot(outputs)
     assert {p: after[p] for p in before} == before         # the finished ones were not converted again
     assert temp_files(tmp_path) == []
@@ -301,7 +303,7 @@ def test_bad_rows_go_to_the_problems_file_and_the_run_carries_on(tmp_path, demo)
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 1, err
     assert "Traceback" not in err
-    assert batch.output_is_valid(tmp_path / "a.wav") and batch.output_is_valid(tmp_path / "d.ogg")
+    assert output_is_valid(tmp_path / "a.wav") and output_is_valid(tmp_path / "d.ogg")
     assert not (tmp_path / "b.wav").exists() and not (tmp_path / "c.wav").exists()
     problems = {int(p["line"]): p for p in read_problems(tmp_path / "m.problems.csv")}
     assert set(problems) == {3, 4, 5}
@@ -330,7 +332,7 @@ def test_run_in_process_pool_reports_and_skips(tmp_path, demo):
     report = batch.run(manifest, workers=2, progress=False)
     assert (report.converted, report.skipped, report.failed, report.interrupted) == (3, 0, 0, 0)
     assert report.audio_seconds > 0
-    assert all(batch.output_is_valid(p) for p in outputs)
+    assert all(output_is_valid(p) for p in outputs)
     again = batch.run(manifest, workers=2, progress=False)
     assert (again.converted, again.skipped) == (0, 3)
 
@@ -354,7 +356,7 @@ def test_dask_cluster_converts_a_manifest(tmp_path, demo, dask_cluster):
         csv.writer(fh).writerow([tmp_path / "broken.wav", demo[1], "", "", "out/bad.wav", ""])
     report = batch.run(manifest, dask_scheduler=dask_cluster.scheduler_address, progress=False)
     assert report.converted == len(outputs) and report.failed == 1
-    assert all(batch.output_is_valid(p) for p in outputs)
+    assert all(output_is_valid(p) for p in outputs)
     assert "not a readable audio file" in read_problems(tmp_path / "manifest.problems.csv")[0]["reason"]
     before = snapshot(outputs)
     again = batch.run(manifest, dask_scheduler=dask_cluster.scheduler_address, progress=False)
@@ -379,6 +381,6 @@ def test_read_manifest_range_column(tmp_path):
         ["c.wav", "ref.wav", "out/c.wav", ""],
         ["d.wav", "ref.wav", "out/d.wav", "E4-A2"],            # low above high
     ])
-    rows, problems = batch.read_manifest(m)
+    rows, problems = read_manifest(m)
     assert [r.sing_range for r in rows] == ["A2-E4", "baritone", None]
     assert len(problems) == 1 and problems[0].line == 5 and "range" in problems[0].reason

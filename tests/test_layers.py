@@ -25,7 +25,7 @@ LAYERS = {
     "alignsts.models": 4,
     "alignsts.engines": 5, "alignsts.plot": 5, "alignsts.data": 5,
     "alignsts.train": 6,
-    "alignsts.api": 7, "alignsts.batch": 7,
+    "alignsts.api": 7, "alignsts.batch": 7, "alignsts.manifest": 7,
     "alignsts": 7,                             # only the package's __init__: the API's front door
     "alignsts.cli": 8, "alignsts.cli_range": 8, "alignsts.cli_song": 8, "alignsts.cli_training": 8,
     "alignsts.ui": 8,

@@ -189,9 +189,9 @@ def test_endless_files_are_refused(work, endless):
 
 def test_manifest_cell_naming_dev_zero_is_a_problem_not_a_hang(work):
     (work / "jobs.csv").write_text("speech,notes,output\ntake.wav,/dev/zero,a.wav\n")
-    from alignsts import batch
+    from alignsts import manifest
 
-    rows, problems = batch.read_manifest(work / "jobs.csv")
+    rows, problems = manifest.read_manifest(work / "jobs.csv")
     assert rows  # the cell names a path; reading it is refused when the row runs (below)
     with pytest.raises(MelodyError, match="not a regular file"):
         api.load_melody(notes="/dev/zero")
