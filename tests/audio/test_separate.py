@@ -389,5 +389,5 @@ def test_f0_kept_at_praats_rate_follows_a_moving_voice_closer(song, stems):
 def test_half_frames_interpolate_between_voiced_frames_only():
     f0 = np.array([0.0, 200.0, 800.0, 0.0, 300.0])
     out = sep.half_frames(f0, 2)
-    np.testing.assert_allclose(out, [0, 0, 200, 400, 800, 800, 0, 0, 300])
+    np.testing.assert_allclose(out, [0, 0, 200, 400, 800, 800, 0, 0, 300, 300])
     np.testing.assert_array_equal(sep.half_frames(f0, 1), f0)
