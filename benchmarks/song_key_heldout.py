@@ -70,8 +70,7 @@ def decide(speech: np.ndarray, voice: np.ndarray, top_multiple: float | None,
 
     f0 = world.f0_dio(speech)
     frames = world.FrameAnalyzer(speech, f0, keep_all=True)
-    melody = ref.target_melody(voice, ref.ReferenceConfig()) if voice_f0 is None \
-        else ref.clean_melody(voice_f0, ref.ReferenceConfig())
+    melody = ref.target_melody(voice, ref.ReferenceConfig(), known=voice_f0)
     register = key.median_semitones(melody) - key.median_semitones(f0)
     hz = key._hz(key.median_semitones(melody))
     s_env, m_env = key.speech_envelope_at(frames, register), key.voiced_envelope(voice, melody)

@@ -464,9 +464,7 @@ def _convert_neural(speech, reference, melody, sources_kw, transpose, formant, c
     cfg = _override(copy.deepcopy(config), transpose, formant, sing_range)   # never the caller's object
     if reference is not None:
         voice = load_input(reference, "reference")   # its voice is a key cue
-        given = _reference_f0(reference)
-        target = ref_engine.target_melody(voice, ref_engine.ReferenceConfig()) if given is None \
-            else ref_engine.clean_melody(given, ref_engine.ReferenceConfig())
+        target = ref_engine.target_melody(voice, ref_engine.ReferenceConfig(), known=_reference_f0(reference))
     else:
         if melody is None:
             melody = load_melody(**sources_kw)

@@ -229,21 +229,23 @@ def apply_frame_gain(wav: np.ndarray, gain: np.ndarray) -> np.ndarray:
     return (wav * np.interp(np.arange(len(wav)), centres, gain)).astype(np.float32)
 
 
-def target_melody(reference: np.ndarray, cfg: ReferenceConfig, tick=None, lanes: Lanes | None = None) -> np.ndarray:
+def target_melody(reference: np.ndarray, cfg: ReferenceConfig, tick=None, lanes: Lanes | None = None,
+                  known: np.ndarray | None = None) -> np.ndarray:
     """Reference F0 cleaned for use as a melody: [M samples] -> [n_frames] Hz.
 
-    Long references are tracked in overlapping windows (audio.chunks.framewise; in parallel
-    with ``lanes``).
+    ``known`` [n_frames(M)] Hz: the reference's F0 when it is known better than a tracker can read
+    it from ``reference`` (a song's separator follows the voice in the mix, before the band's
+    leftovers in the separated vocal mislead Praat); None: tracked here, long references in
+    overlapping windows (audio.chunks.framewise; in parallel with ``lanes``). Either way, voiced
+    blips shorter than ``cfg.min_voiced_ms`` are dropped; a MelodyError when nothing is left.
     """
-    f0 = chunks.framewise(reference, lambda seg, n: fe.f0_track(seg, cfg.reference_f0, n), cfg=cfg.pieces,
-                          keep_peak=True, tick=tick, lanes=lanes)
-    return clean_melody(f0, cfg)
-
-
-def clean_melody(f0: np.ndarray, cfg: ReferenceConfig) -> np.ndarray:
-    """A reference's F0 [n_frames] Hz (0 = unvoiced), tracked here or given (a song's separator
-    tracks its vocal in the mix) -> the melody [n_frames] Hz: voiced blips shorter than
-    ``cfg.min_voiced_ms`` dropped. A MelodyError when nothing is left."""
+    if known is None:
+        f0 = chunks.framewise(reference, lambda seg, n: fe.f0_track(seg, cfg.reference_f0, n), cfg=cfg.pieces,
+                              keep_peak=True, tick=tick, lanes=lanes)
+    elif len(known) != fe.n_frames(len(reference)):
+        raise ValueError(f"the reference's known F0 has {len(known)} frames, the reference {fe.n_frames(len(reference))}")
+    else:
+        f0 = known
     f0 = contour.remove_short_voiced(np.asarray(f0, dtype=np.float64), contour.ms_to_frames(cfg.min_voiced_ms))
     if not np.any(f0 > 0):
         raise MelodyError("reference: no voiced (sung) frames found, so there is no melody to follow")
@@ -276,9 +278,7 @@ def unrelated_warnings(ali: Alignment) -> list[str]:
 def convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig | None = None,
             progress=None, reference_f0: np.ndarray | None = None) -> tuple[np.ndarray, Analysis]:
     """Sing ``speech`` [N] (24 kHz) with the melody and timing of ``reference`` [M] (24 kHz).
-    ``reference_f0`` [n_frames(M)] Hz: the reference's F0 when it is known better than a tracker
-    can read it from ``reference`` (a song's separator follows the voice in the mix, before the
-    band's leftovers in the separated vocal mislead Praat); None: tracked (target_melody).
+    ``reference_f0`` [n_frames(M)] Hz: the reference's F0 when already known (see target_melody).
 
     Returns (sung waveform [M'] at 24 kHz on the reference's time axis, Analysis).
     Long inputs are analysed and synthesised in pieces (audio.chunks): memory stays flat.
@@ -309,12 +309,7 @@ def _convert(speech: np.ndarray, reference: np.ndarray, cfg: ReferenceConfig, re
     speech_job = lanes.start(_analyse_speech, speech, cfg, lanes)
 
     report("melody", 0.0)
-    if reference_f0 is None:
-        ref_f0 = target_melody(reference, cfg, tick=lambda f: report("melody", f), lanes=lanes)
-    else:
-        if len(reference_f0) != m:
-            raise ValueError(f"reference_f0 has {len(reference_f0)} frames, the reference {m}")
-        ref_f0 = clean_melody(reference_f0, cfg)
+    ref_f0 = target_melody(reference, cfg, tick=lambda f: report("melody", f), lanes=lanes, known=reference_f0)
     ref_f0_env = contour.bridge_gaps(ref_f0, contour.ms_to_frames(cfg.bridge_gap_ms))
     one_piece = len(chunks.plan_pieces(m, cfg.pieces.piece_frames())) == 2
     # a one-piece output balances against the reference's whole envelope: read it beside the rest
