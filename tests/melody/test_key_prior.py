@@ -113,3 +113,37 @@ def test_a_formant_ratio_is_judged_alike_for_high_and_low_speakers():
     assert key.same_speaker_score(key.VoiceCues(register_st=8.6, formant_ratio=0.83), 248.0) < 0.5
     d = _decide(248.0, 8.6, formant_ratio=1.2)
     assert not d.same_speaker and d.transpose == 0.0
+
+
+def test_a_reading_on_the_impossible_side_is_not_proof_of_the_same_register():
+    """A high speaker (240 Hz) given a melody 1.8 st above her speech whose voice reads higher
+    formants (x1.14): no adult register lies above hers, so the reading is off by at least its
+    overshoot (a separated vocal with the band's partials on the voice's reads so). It used to be
+    clipped to "your register" and kept the melody an octave below where she sings; now it counts
+    as a noisy or contaminated reading and the sung prior moves the melody up. A reading of her
+    own register (x1.0) from another person keeps it, and so does a melody already in her sung
+    window (+8.6 st)."""
+    assert _decide(240.0, 1.8, formant_ratio=1.14).transpose == 12.0
+    assert _decide(240.0, 1.8, formant_ratio=1.0, embedding_cosine=0.40).transpose == 0.0
+    assert _decide(240.0, 8.6, formant_ratio=1.2).transpose == 0.0
+    # the same for a low speaker reading lower formants than his, on a melody the prior puts lower
+    assert _decide(110.0, 17.0, formant_ratio=0.88).transpose == -12.0
+    assert _decide(110.0, 17.0, formant_ratio=1.0, embedding_cosine=0.40).transpose == 0.0
+
+
+def test_the_register_likelihood_weakens_with_the_overshoot_only_on_the_impossible_side():
+    def margin(ratio, speech_hz, k_other):   # nats by which the reading prefers the speaker's register
+        c = key.VoiceCues(register_st=2.0, formant_ratio=ratio)
+        return key.register_likelihood(c, speech_hz, 0) - key.register_likelihood(c, speech_hz, k_other)
+
+    # within the possible side: the clipped Gaussian, as before (x1.0: 1 register from the other)
+    assert margin(1.0, 240.0, -1) == pytest.approx(0.5 / key.REGISTER_SPREAD ** 2)
+    assert margin(key.REGISTER_FORMANT_RATIO, 110.0, 1) == pytest.approx(-0.5 / key.REGISTER_SPREAD ** 2)
+    # beyond the other register the reading is still clipped: as sure as at the register itself
+    assert margin(1.30, 110.0, 1) == pytest.approx(margin(key.REGISTER_FORMANT_RATIO, 110.0, 1))
+    # on the impossible side: the further out, the less it says (and never more than within)
+    m = [margin(r, 240.0, -1) for r in (1.02, 1.08, 1.14, 1.25)]
+    assert all(a > b for a, b in zip(m, m[1:])) and 0.0 < m[-1] < 0.2 and m[0] < 0.5 / key.REGISTER_SPREAD ** 2
+    assert [margin(r, 110.0, 1) for r in (0.98, 0.88)] == pytest.approx(
+        [margin(r, 240.0, -1) for r in (1 / 0.98, 1 / 0.88)])          # the same rule for either register
+    assert key.register_likelihood(key.VoiceCues(register_st=2.0), 240.0, -1) == 0.0   # no reading
