@@ -123,11 +123,18 @@ def test_a_reading_on_the_impossible_side_is_not_proof_of_the_same_register():
     as a noisy or contaminated reading and the sung prior moves the melody up. A reading of her
     own register (x1.0) from another person keeps it, and so does a melody already in her sung
     window (+8.6 st)."""
-    assert _decide(240.0, 1.8, formant_ratio=1.14).transpose == 12.0
-    assert _decide(240.0, 1.8, formant_ratio=1.0, embedding_cosine=0.40).transpose == 0.0
+    moved = _decide(240.0, 1.8, formant_ratio=1.14)
+    assert moved.transpose == 12.0 and "formants x1.14: higher than any adult voice" in moved.reason
+    kept = _decide(240.0, 1.8, formant_ratio=1.0, embedding_cosine=0.40)
+    assert kept.transpose == 0.0 and "contaminated" not in kept.reason
     assert _decide(240.0, 8.6, formant_ratio=1.2).transpose == 0.0
     # the same for a low speaker reading lower formants than his, on a melody the prior puts lower
-    assert _decide(110.0, 17.0, formant_ratio=0.88).transpose == -12.0
+    low = _decide(110.0, 17.0, formant_ratio=0.88)
+    assert low.transpose == -12.0 and "lower than any adult voice" in low.reason
+    assert key.reading_on_impossible_side(key.VoiceCues(2.0, formant_ratio=1.1), 240.0)
+    assert not key.reading_on_impossible_side(key.VoiceCues(2.0, formant_ratio=1.1), 110.0)
+    assert not key.reading_on_impossible_side(key.VoiceCues(2.0, formant_ratio=1.0), 240.0)
+    assert not key.reading_on_impossible_side(key.VoiceCues(2.0), 240.0)
     assert _decide(110.0, 17.0, formant_ratio=1.0, embedding_cosine=0.40).transpose == 0.0
 
 

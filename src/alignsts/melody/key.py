@@ -481,6 +481,16 @@ def _register_reading(cues: VoiceCues) -> float | None:
     return math.log(cues.formant_ratio) / math.log(REGISTER_FORMANT_RATIO)
 
 
+def reading_on_impossible_side(cues: VoiceCues, speech_median_hz: float) -> bool:
+    """True when the formant reading puts the melody's voice on the side of the speaker's register
+    no adult voice lies on: higher formants than a high speaker's (>= LOW_REGISTER_HZ), lower than
+    a low speaker's (see register_likelihood)."""
+    raw = _register_reading(cues)
+    if raw is None or raw == 0.0:
+        return False
+    return (raw < 0) == (speech_median_hz < LOW_REGISTER_HZ)
+
+
 def register_likelihood(cues: VoiceCues, speech_median_hz: float, k: int) -> float:
     """Log likelihood (nats, up to a constant) of the formant reading if the melody's singer is k
     registers above the speaker (the melody then moves -12k st); 0 without a reading.
@@ -499,10 +509,10 @@ def register_likelihood(cues: VoiceCues, speech_median_hz: float, k: int) -> flo
     rho = register_estimate(cues, speech_median_hz)
     if rho is None:
         return 0.0
+    if not reading_on_impossible_side(cues, speech_median_hz):
+        return -0.5 * ((rho - k) / REGISTER_SPREAD) ** 2   # within, or beyond the other register: clipped
     low = speech_median_hz < LOW_REGISTER_HZ
     raw = _register_reading(cues)
-    if raw == rho or (raw > 0) == low:
-        return -0.5 * ((rho - k) / REGISTER_SPREAD) ** 2   # within, or beyond the other register: clipped
     register = min(max(k, 0), 1) if low else min(max(k, -1), 0)   # the singer's register for octave k
     span = math.log(FORMANT_SEARCH[1] / FORMANT_SEARCH[0]) / math.log(REGISTER_FORMANT_RATIO)
     density = math.exp(-0.5 * ((raw - register) / REGISTER_SPREAD) ** 2) / (REGISTER_SPREAD * math.sqrt(2 * math.pi))
@@ -618,7 +628,7 @@ def _decide(mode, speech_f0: np.ndarray, melody_f0: np.ndarray, cues: VoiceCues 
     base = dict(same_speaker_score=score, same_speaker=same, register_octaves=octaves,
                 speech_median_hz=_hz(s_med), melody_median_hz=_hz(median_semitones(melody_f0)),
                 sung_range_hz=(_hz(lo), _hz(hi)), cues=cues)
-    who = _who(cues, score, octaves)
+    who = _who(cues, score, octaves, _hz(s_med))
     if user is not None and not isinstance(mode, float) and np.any(np.asarray(melody_f0) > 0):
         return _decide_in_range(mode, melody_f0, user, same, octaves, who, base)
     if isinstance(mode, float):
@@ -656,12 +666,15 @@ def _decide_in_range(mode: str, melody_f0: np.ndarray, user: SingRange, same: bo
                        reason=f"{who}; shifted {shift:+g} st so the melody lies in {user.describe()}", **base)
 
 
-def _who(cues: VoiceCues, score: float | None, octaves: int) -> str:
+def _who(cues: VoiceCues, score: float | None, octaves: int, speech_median_hz: float = float("nan")) -> str:
     """The cue summary in words, e.g. 'another voice, one register higher (melody +21.0 st
     above your speaking median, formants x1.18, embedding cosine 0.62)'."""
     facts = [f"melody {cues.register_st:+.1f} st from your speaking median"]
     if cues.formant_ratio is not None:
         facts.append(f"formants x{cues.formant_ratio:.2f}")
+        if math.isfinite(speech_median_hz) and reading_on_impossible_side(cues, speech_median_hz):
+            side = "lower" if speech_median_hz < LOW_REGISTER_HZ else "higher"
+            facts[-1] += f": {side} than any adult voice reads against yours, so weighed as possibly contaminated"
     if cues.embedding_cosine is not None:
         facts.append(f"embedding cosine {cues.embedding_cosine:.2f}")
     detail = " (" + ", ".join(facts) + ")"
