@@ -1,6 +1,8 @@
 """The octave decision for a melody with a voice: where people sing (the prior), the voice's
 register (formants) and whether it is the user's own (same-speaker score), on labelled cases,
 with the base install's cues (speaker_embedding: none) and with an embedding (monkeypatched)."""
+import math
+
 import numpy as np
 import pytest
 
@@ -154,3 +156,30 @@ def test_the_register_likelihood_weakens_with_the_overshoot_only_on_the_impossib
     assert [margin(r, 110.0, 1) for r in (0.98, 0.88)] == pytest.approx(
         [margin(r, 240.0, -1) for r in (1 / 0.98, 1 / 0.88)])          # the same rule for either register
     assert key.register_likelihood(key.VoiceCues(register_st=2.0), 240.0, -1) == 0.0   # no reading
+
+
+def test_octave_scores_stay_a_distribution_for_any_reading():
+    """Any formant reading the search can return, any speaker, any same-speaker score: the
+    octave posterior is a finite distribution, and an impossible-side reading never makes the
+    speaker's register likelier than the same reading clipped to it would."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    lo, hi = key.FORMANT_SEARCH
+
+    @settings(max_examples=200, deadline=None, derandomize=True, database=None)
+    @given(st.floats(lo, hi), st.floats(70.0, 400.0), st.floats(-30.0, 30.0),
+           st.one_of(st.none(), st.floats(0.0, 1.0)))
+    def prop(ratio, speech_hz, register_st, score):
+        cues = key.VoiceCues(register_st=register_st, formant_ratio=ratio)
+        post = key.octave_scores(cues, score, speech_hz)
+        assert all(math.isfinite(p) and p >= 0.0 for p in post.values())
+        assert sum(post.values()) == pytest.approx(1.0)
+        like = {k: key.register_likelihood(cues, speech_hz, k) for k in range(-3, 4)}
+        assert all(math.isfinite(v) for v in like.values())
+        if key.reading_on_impossible_side(cues, speech_hz):
+            other = 1 if speech_hz < key.LOW_REGISTER_HZ else -1
+            clipped = 0.5 / key.REGISTER_SPREAD ** 2          # the margin of a reading right at the register
+            assert like[0] - like[other] <= clipped + 1e-9
+
+    prop()
