@@ -465,8 +465,9 @@ def register_estimate(cues: VoiceCues, speech_median_hz: float) -> float | None:
     ratio in units of REGISTER_FORMANT_RATIO), or None (no voice, or a ratio at the search bound,
     which says "the envelopes match at no warp", not by how much). Adults come in two registers
     an octave apart, so a low speaker (speaking median < LOW_REGISTER_HZ) can only meet a
-    higher voice (clipped to 0..1) and a high speaker a lower one (-1..0); the clipping also
-    absorbs the raised formants a high voice's sparse harmonics read as."""
+    higher voice (clipped to 0..1) and a high speaker a lower one (-1..0). How much a reading
+    clipped on the speaker's own side (e.g. the raised formants a high voice's sparse harmonics or
+    a band's partials read as) still says is register_likelihood's business."""
     raw = _register_reading(cues)
     if raw is None:
         return None
@@ -666,13 +667,13 @@ def _decide_in_range(mode: str, melody_f0: np.ndarray, user: SingRange, same: bo
                        reason=f"{who}; shifted {shift:+g} st so the melody lies in {user.describe()}", **base)
 
 
-def _who(cues: VoiceCues, score: float | None, octaves: int, speech_median_hz: float = float("nan")) -> str:
+def _who(cues: VoiceCues, score: float | None, octaves: int, speech_median_hz: float) -> str:
     """The cue summary in words, e.g. 'another voice, one register higher (melody +21.0 st
     above your speaking median, formants x1.18, embedding cosine 0.62)'."""
     facts = [f"melody {cues.register_st:+.1f} st from your speaking median"]
     if cues.formant_ratio is not None:
         facts.append(f"formants x{cues.formant_ratio:.2f}")
-        if math.isfinite(speech_median_hz) and reading_on_impossible_side(cues, speech_median_hz):
+        if reading_on_impossible_side(cues, speech_median_hz):
             side = "lower" if speech_median_hz < LOW_REGISTER_HZ else "higher"
             facts[-1] += f": {side} than any adult voice reads against yours, so weighed as possibly contaminated"
     if cues.embedding_cosine is not None:
