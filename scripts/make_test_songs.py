@@ -13,6 +13,11 @@ Each song: a General-MIDI band (piano chords, string pad, bass, drums; I-V-vi-IV
 key that best covers the vocal's pitch classes, 90 BPM) written with mido and rendered by Debian's
 ``fluidsynth`` with ``fluid-soundfont-gm``; the vocal after a 1.5 s intro, with sox reverb, its
 integrated loudness 3 LU over the band's; the sum at -1 dBFS peak, 44.1 kHz stereo, MP3.
+``--stereo-reverb``: the vocal's reverb as most productions have it, a stereo return whose left
+and right tails differ (sox reverb on a two-channel vocal; the direct sound stays in the centre),
+instead of the mono reverb the songs have by default (``vocal_wet.wav`` is then stereo).
+``--vocal-pan P``: the vocal placed between the channels (-1 all left, 0 the centre, the default;
+constant power), as early stereo records have it.
 Truth beside it: ``vocal_dry.wav`` and ``vocal_wet.wav`` (mono, on the song's timeline, at the
 level they have in the mix), ``band.wav`` (stereo), ``meta.json``.
 """
@@ -106,21 +111,24 @@ def render(mid: Path, wav: Path) -> np.ndarray:
     return data
 
 
-def reverb(vocal: np.ndarray, tmp: Path) -> np.ndarray:
-    """sox reverb (reverberance 30 %, wet -6 dB, dry kept): [N] -> [N]."""
+def reverb(vocal: np.ndarray, tmp: Path, stereo: bool = False) -> np.ndarray:
+    """sox reverb (reverberance 30 %, wet -6 dB, dry kept): [N] -> [N, 2]; ``stereo``: reverberated
+    as two channels, so the tails of left and right differ (else one mono reverb on both)."""
     import soundfile as sf
 
     src, dst = tmp / "dry.wav", tmp / "wet.wav"
-    sf.write(str(src), vocal, SR, subtype="FLOAT")
+    sf.write(str(src), np.stack([vocal, vocal], axis=1) if stereo else vocal, SR, subtype="FLOAT")
     subprocess.run(["sox", str(src), str(dst), "reverb", "30", "50", "40", "100", "0", "-6"], check=True)
     wet, _ = sf.read(str(dst), dtype="float32", always_2d=True)
-    wet = wet.mean(axis=1)
-    out = np.zeros_like(vocal)
+    if not stereo:
+        wet = wet.mean(axis=1, keepdims=True)
+    out = np.zeros((len(vocal), 2), np.float32)
     out[: min(len(wet), len(out))] = wet[: len(out)]
     return out
 
 
-def make_song(vocal_24k: np.ndarray, out_dir: Path, meta: dict) -> None:
+def make_song(vocal_24k: np.ndarray, out_dir: Path, meta: dict, stereo_reverb: bool = False,
+              vocal_pan: float = 0.0) -> None:
     import soundfile as sf
 
     from alignsts.audio import frontend as fe
@@ -137,12 +145,16 @@ def make_song(vocal_24k: np.ndarray, out_dir: Path, meta: dict) -> None:
         tmp = Path(t)
         band_midi(tmp / "band.mid", tonic, n / SR + 1.0)
         band = render(tmp / "band.mid", tmp / "band.wav")
-        wet = reverb(dry, tmp)
+        wet = reverb(dry, tmp, stereo_reverb)
+    if vocal_pan:   # constant power: sqrt(2) (cos, sin) of (1 + pan) pi / 4, (1, 1) in the centre
+        angle = (1.0 + vocal_pan) * np.pi / 4
+        wet = wet * (np.sqrt(2.0) * np.array([np.cos(angle), np.sin(angle)], np.float32))
     band = np.pad(band, ((0, max(0, n - len(band))), (0, 0)))[:n]
-    vocal_stereo = np.repeat(wet[:, None], 2, axis=1)
-    gain = db_to_gain(integrated_loudness(band, SR) + 3.0 - integrated_loudness(vocal_stereo, SR))
+    gain = db_to_gain(integrated_loudness(band, SR) + 3.0 - integrated_loudness(wet, SR))
     dry, wet = dry * gain, wet * gain
-    song = band + wet[:, None]
+    song = band + wet
+    if not stereo_reverb and not vocal_pan:
+        wet = wet[:, 0]     # (a mono reverb in the centre: the truth stays one channel)
     scale = db_to_gain(-1.0) / float(np.max(np.abs(song)))
     song, band, dry, wet = song * scale, band * scale, dry * scale, wet * scale
     sf.write(str(out_dir / "song.mp3"), song, SR, format="MP3")
@@ -159,7 +171,14 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs-dir", default=str(ROOT.parent / "shared" / "data" / "sts-pairs"))
     ap.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "alignsts-songs"))
     ap.add_argument("--pairs", default="", help="comma-separated pair names (default: all)")
+    ap.add_argument("--stereo-reverb", action="store_true",
+                    help="the vocal's reverb in stereo (left and right tails differ), as most productions have it")
+    ap.add_argument("--vocal-pan", type=float, default=0.0,
+                    help="the vocal between the channels: -1 all left, 0 the centre (default), 1 all right")
     args = ap.parse_args(argv)
+    if not -1.0 <= args.vocal_pan <= 1.0:
+        print(f"--vocal-pan must be within -1..1, got {args.vocal_pan}", file=sys.stderr)
+        return 2
     for tool in ("fluidsynth", "sox"):
         if shutil.which(tool) is None:
             print(f"{tool} is missing: apt-get install fluidsynth fluid-soundfont-gm sox", file=sys.stderr)
@@ -185,9 +204,10 @@ def main(argv=None) -> int:
         male = float(np.median(sf0[sf0 > 0])) < MALE_BELOW_HZ
         f0_factor, formant = TO_FEMALE if male else TO_MALE
         make_song(sing, Path(args.out) / f"{pair.name}-own",
-                  {"pair": pair.name, "kind": "own", "shift_to_speaker": 0.0})
+                  {"pair": pair.name, "kind": "own", "shift_to_speaker": 0.0}, args.stereo_reverb, args.vocal_pan)
         make_song(other_register(sing, f0_factor, formant), Path(args.out) / f"{pair.name}-other",
-                  {"pair": pair.name, "kind": "other", "shift_to_speaker": -12.0 * np.log2(f0_factor)})
+                  {"pair": pair.name, "kind": "other", "shift_to_speaker": -12.0 * np.log2(f0_factor)},
+                  args.stereo_reverb, args.vocal_pan)
         print(f"{pair.name}: own and other-register songs in {args.out}", flush=True)
     return 0
 

@@ -92,6 +92,9 @@ class SeparatorConfig:
     if_frames: int = 15           # ... its instantaneous frequency's spread over this many frames (160 ms) ...
     if_cents: float = 5.0         # ... in cents: exactness exp(-spread / if_cents)
     held_above_hz: float = 3000.0 # above this, the band's held partials leave the vocal (see held_gain); 0: off
+    stereo_weight: float = 1.0    # stereo: the tracking sees each bin times its match to the voice's place ** this ...
+    stereo_mask: float = 1.0      # ... and the vocal mask ** this (direction_match, voice_direction), as far as ...
+    stereo_margin: float = 0.02   # ... the voice's moving partials match this much better than the held ones (stereo_gate)
     block_s: float = 30.0
     context_s: float = 2.0
 
@@ -245,19 +248,30 @@ def _separate_block(x: np.ndarray, presence: np.ndarray, share: np.ndarray, sr: 
     mag = np.abs(mono)                                                           # [T, F]
     need_held = cfg.steady_weight > 0 or cfg.held_above_hz > 0
     medians = hpss_medians(mag, cfg.steady_frames, lanes=lanes) if need_held else None
-    ifs = if_steadiness(mono, sr, cfg) if cfg.if_weight > 0 else None
-    mask, f0 = vocal_mask(mag, presence, sr, cfg, lanes, medians, ifs, share,
-                          cfg.track_comb_cents if cfg.refine_f0 else cfg.comb_cents)
+    stereo = len(spec) == 2 and (cfg.stereo_weight > 0 or cfg.stereo_mask > 0)
+    ifs = if_steadiness(mono, sr, cfg) if cfg.if_weight > 0 or stereo else None
+    match, gate = None, 0.0
+    if stereo:   # the voice's place between the channels, and how well it tells the voice from the band
+        match = direction_match(spec[0], spec[1], voice_direction(spec[0], spec[1], mag, ifs, presence, sr, cfg))
+        gate = stereo_gate(match, mag, ifs, presence, sr, cfg)
+    track = match ** (cfg.stereo_weight * gate) if gate > 0 and cfg.stereo_weight > 0 else None
+    mask, f0 = vocal_mask(mag, presence, sr, cfg, lanes, medians, ifs if cfg.if_weight > 0 else None, share,
+                          cfg.track_comb_cents if cfg.refine_f0 else cfg.comb_cents, track)
     held = medians[0] if medians is not None else None
     del medians
     if cfg.refine_f0:
-        if ifs is not None:   # that first vocal only serves Praat's track: the band's exact partials leave it
+        if cfg.if_weight > 0:   # that first vocal only serves Praat's track: the band's exact partials leave it
             mask *= 1.0 - cfg.if_weight * ifs[: len(mask)]
+        if track is not None:   # ... and so do the bins away from the voice's place
+            mask *= track[: len(mask)]
         mask, f0 = _refined(mono, mask, f0, share, n, sr, cfg)
     else:
         f0 = half_frames(f0, cfg.hop // f0_hop(cfg))
+    del track, ifs
     if cfg.held_above_hz > 0:
         mask *= held_gain(mag, held, sr, cfg)
+    if gate > 0 and cfg.stereo_mask > 0:
+        mask *= match[: len(mask)] ** (cfg.stereo_mask * gate)
     vocals = np.stack([istft(s * mask, cfg.n_fft, cfg.hop, n) for s in spec], axis=1)
     return vocals, f0
 
@@ -300,7 +314,7 @@ def fe_resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
 def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorConfig,
                lanes: Lanes | None = None, medians: tuple[np.ndarray, np.ndarray] | None = None,
                ifs: np.ndarray | None = None, share: np.ndarray | None = None,
-               comb_cents: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+               comb_cents: float | None = None, track: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Magnitudes [T, F] and the vocal presence [T] (0..1) -> (soft vocal mask [T, F] in 0..1,
     vocal F0 [T] Hz, 0 = none).
 
@@ -316,9 +330,10 @@ def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorCon
     cue to tell melody contours), so where a held bass or pad note and the voice compete the voice
     wins. ``ifs`` (if_steadiness of the complex spectrum, [T, F]) damps each bin again by
     ``if_weight`` times the exactness of its frequency: it tells a drifting voice from a held note
-    where the magnitudes cannot (a low voice, or one without vibrato). Only the tracking sees
-    them; the mask is made from the spectrum itself. ``medians``: the (time, frequency) medians of
-    hpss_medians(mag, steady_frames) when already computed."""
+    where the magnitudes cannot (a low voice, or one without vibrato). ``track`` [T, F] (0..1), when
+    given, multiplies the tracked spectrum once more (the stereo cue: stereo_gate). Only the
+    tracking sees them; the mask is made from the spectrum itself. ``medians``: the (time, frequency)
+    medians of hpss_medians(mag, steady_frames) when already computed."""
     from scipy.ndimage import uniform_filter1d
 
     freqs = bin_freqs(mag.shape[1], sr, cfg)
@@ -329,6 +344,8 @@ def vocal_mask(mag: np.ndarray, presence: np.ndarray, sr: int, cfg: SeparatorCon
         white = white * (1.0 - cfg.steady_weight * soft_share(held, across))
     if ifs is not None:
         white = white * (1.0 - cfg.if_weight * ifs)
+    if track is not None:
+        white = white * track
     f0 = track_f0(white, freqs, sr, cfg)
     presence = presence[: len(f0)]
     f0 = np.where(sung_frames(presence, cfg), f0, 0.0)
@@ -610,6 +627,72 @@ def held_gain(mag: np.ndarray, held: np.ndarray, sr: int, cfg: SeparatorConfig) 
     power = mag[:, hi].astype(np.float32) ** 2
     gain[:, hi] = np.sqrt(np.clip(1.0 - held[:, hi] ** 2 / (power + 1e-20), 0.0, 1.0))
     return gain
+
+
+def _voice_band(mag: np.ndarray, ifs: np.ndarray, presence: np.ndarray, sr: int,
+                cfg: SeparatorConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bins the stereo cue is judged on: (band [F] bool: 300-4000 Hz, moving and held weights
+    [t, bins of the band]: each bin's power times how much its frequency moves (1 - ifs) in frames
+    with a vocal (presence), and times how exactly it holds (ifs))."""
+    freqs = bin_freqs(mag.shape[1], sr, cfg)
+    band = (freqs >= 300.0) & (freqs <= 4000.0)
+    t = min(len(mag), len(presence), len(ifs))
+    power = mag[:t, band].astype(np.float64) ** 2
+    held = ifs[:t, band].astype(np.float64)
+    return band, power * (1.0 - held) * presence[:t, None], power * held
+
+
+def voice_direction(left: np.ndarray, right: np.ndarray, mag: np.ndarray, ifs: np.ndarray,
+                    presence: np.ndarray, sr: int, cfg: SeparatorConfig) -> tuple[float, float]:
+    """Where the voice sits between the channels: stereo STFTs [T, F] -> gains (a, b), a^2 + b^2 = 2
+    ((1, 1): the centre, where a lead vocal is nearly always mixed; (1.41, 0): all left).
+
+    The principal direction of the moving partials (see _voice_band) in frames with a vocal: the
+    leading eigenvector of the power-weighted sum of each bin's unit stereo vector's outer product."""
+    band, moving, _ = _voice_band(mag, ifs, presence, sr, cfg)
+    t = moving.shape[0]
+    lb, rb = left[:t, band], right[:t, band]
+    norm = np.abs(lb) ** 2 + np.abs(rb) ** 2 + 1e-20
+    w = moving / norm
+    cov = np.array([[np.sum(w * np.abs(lb) ** 2), np.sum(w * np.real(lb * np.conj(rb)))],
+                    [np.sum(w * np.real(lb * np.conj(rb))), np.sum(w * np.abs(rb) ** 2)]])
+    if not np.all(np.isfinite(cov)) or cov.trace() <= 0:
+        return 1.0, 1.0
+    vec = np.abs(np.linalg.eigh(cov)[1][:, -1])
+    a, b = np.sqrt(2.0) * vec / np.linalg.norm(vec)
+    return float(a), float(b)
+
+
+def direction_match(left: np.ndarray, right: np.ndarray, direction: tuple[float, float]) -> np.ndarray:
+    """How much each bin of a stereo STFT lies where ``direction`` (a, b) points: left, right [T, F]
+    complex -> [T, F] in 0..1.
+
+    |a L + b R|^2 / (2 (|L|^2 + |R|^2)): 1 for a source mixed with those gains (for the centre,
+    (1, 1): in both channels alike), the squared cosine of the angle between the two directions
+    for one mixed elsewhere (0.5 for a hard-panned guitar against the centre), 0.5 on average for
+    unrelated left and right content (a stereo sample's or a reverb's decorrelated sides)."""
+    a, b = direction
+    power = np.abs(left) ** 2 + np.abs(right) ** 2
+    return (np.abs(a * left + b * right) ** 2 / (2.0 * power + 1e-20)).astype(np.float32)
+
+
+def stereo_gate(match: np.ndarray, mag: np.ndarray, ifs: np.ndarray, presence: np.ndarray, sr: int,
+                cfg: SeparatorConfig) -> float:
+    """How far the stereo cue may be trusted in a block (0..1): direction_match [T, F] toward the
+    voice, the mono magnitudes [T, F], their frequencies' exactness ``ifs`` [T, F] (if_steadiness)
+    and the vocal presence [>= T].
+
+    As far as the voice-like (moving) partials in frames with a vocal lie nearer the voice's
+    direction, energy-weighted, than the held (band-like) ones: fully from stereo_margin up, not at
+    all when they lie no nearer (a mono song: everything in one place; a band mixed where the voice is).
+    On the 14 test songs (a centred vocal over FluidR3's stereo band) the moving partials match
+    0.015-0.06 better."""
+    band, moving, held = _voice_band(mag, ifs, presence, sr, cfg)
+    if moving.sum() <= 0 or held.sum() <= 0:
+        return 0.0
+    m = match[: moving.shape[0], band]
+    lead = float((m * moving).sum() / moving.sum()) - float((m * held).sum() / held.sum())
+    return float(np.clip(lead / cfg.stereo_margin, 0.0, 1.0))
 
 
 def if_steadiness(spec: np.ndarray, sr: int, cfg: SeparatorConfig) -> np.ndarray:
