@@ -437,7 +437,7 @@ def test_the_voices_place_between_the_channels_helps_the_separation(song, where)
     without = sep.separate(x, SR, sep.SeparatorConfig(stereo_weight=0.0, stereo_mask=0.0))
     # both channels as one signal (a hard-left voice leaves the right channel's stem all band)
     sdr = [si_sdr(s.instrumental.T.ravel(), band.T.ravel()) for s in (with_cue, without)]
-    assert sdr[0] >= sdr[1] + 0.5, sdr       # measured: +1.4 dB (centre), +0.8 dB (left)
+    assert sdr[0] >= sdr[1] + 0.5, sdr       # measured: +2.0 dB (centre), +0.8 dB (left)
 
 
 def test_a_mono_song_in_two_channels_is_separated_as_one(song):
