@@ -469,8 +469,11 @@ def register_estimate(cues: VoiceCues, speech_median_hz: float) -> float | None:
     clipped on the speaker's own side (e.g. the raised formants a high voice's sparse harmonics or
     a band's partials read as) still says is register_likelihood's business."""
     raw = _register_reading(cues)
-    if raw is None:
-        return None
+    return None if raw is None else _clipped_register(raw, speech_median_hz)
+
+
+def _clipped_register(raw: float, speech_median_hz: float) -> float:
+    """A register reading clipped to the voices this speaker can meet (see register_estimate)."""
     return float(min(max(raw, 0.0), 1.0) if speech_median_hz < LOW_REGISTER_HZ else min(max(raw, -1.0), 0.0))
 
 
@@ -487,9 +490,12 @@ def reading_on_impossible_side(cues: VoiceCues, speech_median_hz: float) -> bool
     no adult voice lies on: higher formants than a high speaker's (>= LOW_REGISTER_HZ), lower than
     a low speaker's (see register_likelihood)."""
     raw = _register_reading(cues)
-    if raw is None or raw == 0.0:
-        return False
-    return (raw < 0) == (speech_median_hz < LOW_REGISTER_HZ)
+    return raw is not None and _impossible(raw, speech_median_hz)
+
+
+def _impossible(raw: float, speech_median_hz: float) -> bool:
+    """Whether an unclipped register reading lies on the side no adult voice reads (see above)."""
+    return raw != 0.0 and (raw < 0) == (speech_median_hz < LOW_REGISTER_HZ)
 
 
 def register_likelihood(cues: VoiceCues, speech_median_hz: float, k: int) -> float:
@@ -507,14 +513,12 @@ def register_likelihood(cues: VoiceCues, speech_median_hz: float, k: int) -> flo
     Clipping such a reading to "your register" instead made it the strongest evidence of all
     for keeping the melody: a high speaker given a lower voice's song whose separated vocal read
     x1.14-1.17 (band partials on the voice's) was kept an octave low, against where people sing."""
-    rho = register_estimate(cues, speech_median_hz)
-    if rho is None:
-        return 0.0
-    if not reading_on_impossible_side(cues, speech_median_hz):
-        return -0.5 * ((rho - k) / REGISTER_SPREAD) ** 2   # within, or beyond the other register: clipped
-    low = speech_median_hz < LOW_REGISTER_HZ
     raw = _register_reading(cues)
-    register = min(max(k, 0), 1) if low else min(max(k, -1), 0)   # the singer's register for octave k
+    if raw is None:
+        return 0.0
+    if not _impossible(raw, speech_median_hz):   # within, or beyond the other register: clipped
+        return -0.5 * ((_clipped_register(raw, speech_median_hz) - k) / REGISTER_SPREAD) ** 2
+    register = _clipped_register(k, speech_median_hz)   # the singer's register for octave k
     span = math.log(FORMANT_SEARCH[1] / FORMANT_SEARCH[0]) / math.log(REGISTER_FORMANT_RATIO)
     density = math.exp(-0.5 * ((raw - register) / REGISTER_SPREAD) ** 2) / (REGISTER_SPREAD * math.sqrt(2 * math.pi))
     # an octave no adult register explains (a low speaker's melody moved up, a high one's down, or
